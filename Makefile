@@ -1,0 +1,70 @@
+# publisher: `make book` builds the sample books into build/, `make test` runs the tests.
+# The first use creates .venv and installs what the machine lacks (Debian packages when run as root
+# with apt-get; otherwise it stops with one line naming what to install).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+BOOKS  := books/handbook.yml books/ereader.yml books/course-intro.yml
+STAMP  := $(VENV)/.installed
+
+# Debian packages: what WeasyPrint needs to render, the fonts the theme uses, and for the tests
+# poppler (pdftotext, pdftoppm) and a Java runtime for EPUBCheck.
+BOOK_DEBS := libpango-1.0-0:libpango-1.0-0 libpangoft2-1.0-0:libpangoft2-1.0-0 \
+             fonts-dejavu-core:fonts-dejavu-core fonts-dejavu-extra:fonts-dejavu-extra \
+             libharfbuzz-subset0:libharfbuzz-subset0
+TEST_DEBS := pdftotext:poppler-utils java:default-jre-headless
+
+.PHONY: all book test lint readme-images golden clean sysdeps-book sysdeps-test
+
+all: book
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+	  { echo "make: publisher needs Python 3.11 or newer: install it and run 'make PYTHON=python3.11'"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || \
+	  { echo "make: cannot create a virtual environment: install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# $(1): pairs "command-or-package:debian-package"; installs the packages whose command (or package) is
+# missing, or stops with one line naming them.
+define need_debs
+	@missing=""; for pair in $(1); do have=$${pair%%:*}; p=$${pair#*:}; \
+	  command -v $$have >/dev/null 2>&1 || dpkg-query -W -f='$${Status}' $$have 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v dpkg-query >/dev/null; then \
+	    echo "make: cannot check system packages here; install Pango, DejaVu fonts, poppler-utils and a Java runtime"; \
+	  elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/dev/null || \
+	      { echo "make: apt-get could not install$$missing"; exit 1; }; \
+	  else echo "make: missing system packages: sudo apt-get install$$missing"; exit 1; fi; \
+	fi
+endef
+
+sysdeps-book:
+	$(call need_debs,$(BOOK_DEBS))
+
+sysdeps-test: sysdeps-book
+	$(call need_debs,$(TEST_DEBS))
+
+book: $(STAMP) sysdeps-book
+	$(BIN)/publisher build $(BOOKS) --out build
+
+test: $(STAMP) sysdeps-test
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check publisher tests
+
+# Real pages of the sample handbook, for the README.
+readme-images: book sysdeps-test
+	$(BIN)/python docs/make_images.py build/handbook.pdf docs/images
+
+clean:
+	rm -rf build .pytest_cache
+
+# Rewrite the expected diagnostics of tests/data/manifest-errors after a deliberate change (read the diff).
+golden: $(STAMP)
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_manifest_errors.py

@@ -1,0 +1,49 @@
+"""publisher: a knowledge base of Markdown articles in, real books out (PDF, EPUB, DOCX).
+
+    manifest -> vault -> selection -> normalized book (links, diagrams, glossary, tag index) -> backends
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Reporter
+
+__version__ = "0.1.0"
+__all__ = ["build", "load_book", "LoadedBook", "__version__"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedBook:
+    book: Book  # noqa: F821
+    outside_links: tuple = ()
+
+
+def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, draft: bool = False):
+    """Gather: read the manifest and the vault, select, parse and normalize. Nothing is written."""
+    from .manifest import load_manifest
+    from .normalize import Context, assemble, normalize
+    from .select import select
+    from .vault import load_vault
+
+    reporter = reporter if reporter is not None else Reporter()
+    manifest = load_manifest(Path(manifest_path), reporter)
+    vault = load_vault(manifest.source, reporter)
+    selection = select(manifest, vault, reporter)
+    book = assemble(manifest, selection, reporter)
+    ctx = Context(manifest=manifest, vault=vault, reporter=reporter, draft=draft)
+    book = normalize(book, ctx)
+    return LoadedBook(book, tuple(ctx.outside))
+
+
+def build(manifest_path: str | Path, formats=None, out: str | Path | None = None, *, reporter: Reporter | None = None,
+          draft: bool = False) -> list[Path]:
+    """Build one manifest into each format; returns the files written."""
+    from .backends import load_backend, write_book
+
+    reporter = reporter if reporter is not None else Reporter()
+    for name in formats or ():
+        load_backend(name)  # a usage error before any work
+    loaded = load_book(manifest_path, reporter, draft=draft)
+    return write_book(loaded.book, formats, Path(out) if out else None, reporter)

@@ -1,0 +1,97 @@
+"""Backends render a finished book. Built-in ones are registered through the same entry-point group
+(`publisher.backends`) as third-party ones, and loaded lazily: a machine without Pango can still
+build an EPUB."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import ClassVar, Protocol, runtime_checkable
+
+from ..diagnostics import ContentError, Diagnostic, Reporter, Severity, UsageError, did_you_mean
+from ..model import Book
+from ..themes import Theme, load_theme
+
+GROUP = "publisher.backends"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: ClassVar[str]  # the --format value and the entry-point name
+    suffix: ClassVar[str]  # ".pdf"
+
+    def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]: ...
+
+    def write(self, book: Book, theme: Theme, target: Path) -> None: ...
+
+
+def available() -> dict[str, str]:
+    """Format name -> 'module:Class' of every installed backend."""
+    return {ep.name: ep.value for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name)}
+
+
+def load_backend(name: str) -> Backend:
+    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
+    if not found:
+        names = sorted(available())
+        raise UsageError(Diagnostic(
+            Severity.ERROR,
+            f"no backend for format '{name}' (available: {', '.join(names) or 'none'})",
+            hint=did_you_mean(name, names),
+        ))
+    try:
+        cls = found[0].load()
+    except Exception as exc:  # a broken third-party package or a missing system library
+        raise UsageError(Diagnostic(Severity.ERROR, f"backend '{name}' cannot be loaded: {exc}")) from None
+    return cls()
+
+
+def write_atomic(target: Path, write) -> None:
+    """write(tmp_path) into a temporary name beside target, then rename into place: a failed build
+    never damages the previous file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, reporter: Reporter) -> list[Path]:
+    manifest = book.manifest
+    names = list(dict.fromkeys(formats or manifest.formats))
+    backends = [load_backend(n) for n in names]
+    theme = load_theme(manifest.theme, manifest.path)
+    for backend in backends:
+        reporter.extend(backend.check(book, theme))
+    if reporter.errors:
+        raise ContentError(())
+    out_dir = out if out is not None else manifest.output_dir
+    written = []
+    for backend in backends:
+        target = out_dir / f"{manifest.output_name}{backend.suffix}"
+        write_atomic(target, lambda tmp, b=backend: b.write(book, theme, tmp))
+        written.append(target)
+    return written
+
+
+def normalize_zip(source: Path, target: Path, first: tuple[str, ...] = ("mimetype",)) -> None:
+    """The same entries in a fixed order with fixed timestamps; `first` leads (EPUB's mimetype, stored)."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        names = zin.namelist()
+        ordered = [n for n in first if n in names] + sorted(n for n in names if n not in first)
+        for name in ordered:
+            data = zin.read(name)
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zout.writestr(info, data)

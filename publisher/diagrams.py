@@ -1,0 +1,56 @@
+"""Diagrams: code blocks drawn with box-drawing characters. Their text is never changed; they are only
+marked (class "diagram") and measured, so each backend can pick a size that keeps every line whole."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import replace
+
+from .model import Article, Book, map_articles
+
+BOX_DRAWING = range(0x2500, 0x2600)  # box drawing, block elements, geometric shapes
+ARROWS = range(0x2190, 0x2200)
+
+
+def is_diagram(text: str, classes: list[str]) -> bool:
+    if classes and classes[0] not in ("text", "diagram", "ascii", "txt"):
+        return False  # a program or a mermaid source: code, not a drawing
+    return sum(1 for ch in text if ord(ch) in BOX_DRAWING or ord(ch) in ARROWS) >= 4
+
+
+def columns(line: str) -> int:
+    """Display width of a line in a monospace font (wide East Asian characters take two cells)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in line)
+
+
+def width(text: str) -> int:
+    return max((columns(line) for line in text.split("\n")), default=0)
+
+
+def _mark(block: dict) -> dict:
+    if block.get("t") == "CodeBlock":
+        attr, text = block["c"]
+        if is_diagram(text, attr[1]) and "diagram" not in attr[1]:
+            kvs = [kv for kv in attr[2] if kv[0] != "data-columns"] + [["data-columns", str(width(text))]]
+            return {"t": "CodeBlock", "c": [[attr[0], [*attr[1], "diagram"], kvs], text]}
+        return block
+    c = block.get("c")
+    if isinstance(c, list):
+        return {"t": block["t"], "c": [_mark_any(x) for x in c]}
+    return block
+
+
+def _mark_any(node):
+    if isinstance(node, dict) and "t" in node:
+        return _mark(node)
+    if isinstance(node, list):
+        return [_mark_any(x) for x in node]
+    return node
+
+
+def mark_diagrams(book: Book, ctx) -> Book:
+    def article(a: Article) -> Article:
+        return replace(a, blocks=tuple(_mark(b) for b in a.blocks))
+
+    return map_articles(book, article)
+

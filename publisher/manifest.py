@@ -1,0 +1,318 @@
+"""Load and validate a book manifest (books/*.yml): every problem at once, each with its key path and line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from .backends import available as available_backends
+from .diagnostics import Diagnostic, ManifestError, Reporter, Severity, SourceLocation, did_you_mean
+from .model import ChapterSpec, Entry, GlossarySettings, Manifest, PartSpec
+from .yamlsrc import KeyPath, YamlDoc, YamlError, format_keypath, load_yaml
+
+TOP_KEYS = {
+    "title", "subtitle", "authors", "author", "language", "date", "edition", "rights", "description",
+    "source", "theme", "formats", "output", "filter", "links", "glossary", "tag_index", "tag_labels",
+    "parts", "chapters", "page_size",
+}
+SORTS = ("title", "difficulty", "last_updated", "path")
+OUTSIDE_POLICIES = ("footnote", "text", "keep")
+PAGE_SIZES = ("A4", "Letter", "A5")
+
+
+class _Checker:
+    def __init__(self, doc: YamlDoc):
+        self.doc = doc
+        self.problems: list[Diagnostic] = []
+
+    def error(self, keypath: KeyPath, message: str, hint: str = "", *, key: bool = False) -> None:
+        where = format_keypath(keypath)
+        text = f"{where}: {message}" if where else message
+        self.problems.append(Diagnostic(Severity.ERROR, text, self.doc.loc(keypath, key=key), hint))
+
+    def unknown_keys(self, mapping: dict, allowed: set[str], base: KeyPath) -> None:
+        for key in mapping:
+            if key not in allowed:
+                where = format_keypath(base)
+                self.problems.append(Diagnostic(
+                    Severity.ERROR,
+                    f"{where}: unknown key '{key}'" if where else f"unknown key '{key}'",
+                    self.doc.loc(base + (key,), key=True),
+                    did_you_mean(str(key), sorted(allowed)),
+                ))
+
+    def string(self, value: Any, keypath: KeyPath, *, required: bool = False) -> str:
+        if value is None:
+            if required:
+                self.error(keypath, "is required")
+            return ""
+        if isinstance(value, (dt.date, int, float)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            self.error(keypath, f"must be text, not {type_name(value)}")
+            return ""
+        if required and not value.strip():
+            self.error(keypath, "must not be empty")
+        return value
+
+    def string_list(self, value: Any, keypath: KeyPath) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return (str(value),)
+        if not isinstance(value, list):
+            self.error(keypath, f"must be a list of text, not {type_name(value)}")
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                self.error(keypath + (i,), f"must be text, not {type_name(item)}")
+            else:
+                out.append(str(item))
+        return tuple(out)
+
+    def boolean(self, value: Any, keypath: KeyPath, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(keypath, f"must be true or false, not {value!r}")
+            return default
+        return value
+
+    def choice(self, value: Any, keypath: KeyPath, choices: tuple[str, ...], default: str) -> str:
+        if value is None:
+            return default
+        if not isinstance(value, str) or value not in choices:
+            self.error(keypath, f"must be one of {', '.join(choices)}, not {value!r}", did_you_mean(str(value), choices))
+            return default
+        return value
+
+
+def type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
+    """Read and validate a manifest; raise ManifestError listing every problem.
+
+    Warnings (duplicate keys) go to the reporter when one is given."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(Diagnostic(Severity.ERROR, "no such manifest", SourceLocation(str(path)))) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(Diagnostic(Severity.ERROR, f"cannot read manifest: {exc}", SourceLocation(str(path)))) from None
+    try:
+        doc, warnings = load_yaml(text, str(path))
+    except YamlError as exc:
+        raise ManifestError(exc.diagnostic) from None
+    c = _Checker(doc)
+    c.problems.extend(w for w in warnings)
+    data = doc.value
+    if not isinstance(data, dict):
+        c.error((), f"a manifest is a mapping of keys (title, chapters, ...), not {type_name(data)}")
+        raise ManifestError(c.problems)
+    c.unknown_keys(data, TOP_KEYS, ())
+
+    title = c.string(data.get("title"), ("title",), required=True)
+    authors = c.string_list(data.get("authors"), ("authors",))
+    if "author" in data:
+        authors = authors + c.string_list(data.get("author"), ("author",))
+    date = data.get("date")
+    date_text = date.isoformat() if isinstance(date, dt.date) else c.string(date, ("date",))
+
+    base = path.parent
+    source = base / c.string(data.get("source", "."), ("source",))
+    if not source.is_dir():
+        c.error(("source",), f"no knowledge-base folder '{source}'")
+
+    formats = c.string_list(data.get("formats", ["pdf", "epub", "docx"]), ("formats",))
+    installed = sorted(available_backends())
+    for i, name in enumerate(formats):
+        if name not in installed:
+            c.error(("formats", i), f"no backend for format '{name}' (available: {', '.join(installed)})",
+                    did_you_mean(name, installed))
+
+    output = data.get("output") or {}
+    out_dir, out_name = base / "build", path.stem
+    if not isinstance(output, dict):
+        c.error(("output",), "must be a mapping like {dir: ../build, name: my-book}")
+    else:
+        c.unknown_keys(output, {"dir", "name"}, ("output",))
+        if output.get("dir") is not None:
+            out_dir = base / c.string(output.get("dir"), ("output", "dir"))
+        if output.get("name") is not None:
+            out_name = c.string(output.get("name"), ("output", "name")) or out_name
+            if "/" in out_name or "\\" in out_name or out_name.startswith("."):
+                c.error(("output", "name"), f"must be a plain file name, not {out_name!r}")
+
+    filters: list[tuple[str, tuple[str, ...]]] = []
+    raw_filter = data.get("filter") or {}
+    if not isinstance(raw_filter, dict):
+        c.error(("filter",), "must be a mapping of front-matter field to allowed values")
+    else:
+        for key, values in raw_filter.items():
+            filters.append((str(key), c.string_list(values, ("filter", key))))
+
+    links = data.get("links") or {}
+    outside, base_url = "footnote", ""
+    if not isinstance(links, dict):
+        c.error(("links",), "must be a mapping like {outside: footnote}")
+    else:
+        c.unknown_keys(links, {"outside", "base_url"}, ("links",))
+        outside = c.choice(links.get("outside"), ("links", "outside"), OUTSIDE_POLICIES, "footnote")
+        base_url = c.string(links.get("base_url"), ("links", "base_url"))
+        if outside == "keep" and not base_url:
+            c.error(("links", "outside"), "'keep' needs links.base_url, the address the vault is published at")
+
+    glossary = _glossary(c, data.get("glossary", True))
+    tag_index = c.boolean(data.get("tag_index"), ("tag_index",), True)
+    tag_labels: list[tuple[str, str]] = []
+    raw_labels = data.get("tag_labels") or {}
+    if not isinstance(raw_labels, dict):
+        c.error(("tag_labels",), "must be a mapping of tag to label")
+    else:
+        tag_labels = [(str(k), c.string(v, ("tag_labels", k))) for k, v in raw_labels.items()]
+
+    parts = _parts(c, data)
+    manifest = Manifest(
+        path=path,
+        title=title,
+        subtitle=c.string(data.get("subtitle"), ("subtitle",)),
+        authors=authors,
+        language=c.string(data.get("language", "en"), ("language",)) or "en",
+        date=date_text,
+        edition=c.string(data.get("edition"), ("edition",)),
+        rights=c.string(data.get("rights"), ("rights",)),
+        description=c.string(data.get("description"), ("description",)),
+        source=source.resolve() if source.is_dir() else source,
+        theme=c.string(data.get("theme", "default"), ("theme",)) or "default",
+        formats=formats,
+        output_dir=out_dir,
+        output_name=out_name,
+        filters=tuple(filters),
+        links_outside=outside,
+        links_base_url=base_url,
+        glossary=glossary,
+        tag_index=tag_index,
+        tag_labels=tuple(tag_labels),
+        parts=parts,
+        page_size=c.choice(data.get("page_size"), ("page_size",), PAGE_SIZES, "A4"),
+        location=SourceLocation(str(path), 1, 1),
+    )
+    if any(p.is_error for p in c.problems):
+        raise ManifestError(sorted(c.problems, key=lambda d: (d.location.line, d.location.col) if d.location else (0, 0)))
+    if reporter is not None:
+        reporter.extend(c.problems)
+    return manifest
+
+
+def _glossary(c: _Checker, value: Any) -> GlossarySettings:
+    kp: KeyPath = ("glossary",)
+    if isinstance(value, bool) or value is None:
+        return GlossarySettings(enabled=value is not False, location=c.doc.loc(kp))
+    if not isinstance(value, dict):
+        c.error(kp, "must be true, false or a mapping like {file: glossary.yml}")
+        return GlossarySettings()
+    c.unknown_keys(value, {"file", "harvest", "min_definition", "exclude"}, kp)
+    file = c.string(value.get("file"), kp + ("file",)) or None
+    if file and (Path(file).is_absolute() or ".." in Path(file).parts):
+        c.error(kp + ("file",), f"must be a path inside the knowledge base, not {file!r}")
+        file = None
+    min_def = value.get("min_definition", 12)
+    if isinstance(min_def, bool) or not isinstance(min_def, int) or min_def < 0:
+        c.error(kp + ("min_definition",), f"must be a whole number of characters, not {min_def!r}")
+        min_def = 12
+    return GlossarySettings(
+        enabled=True,
+        file=file,
+        harvest=c.boolean(value.get("harvest"), kp + ("harvest",), True),
+        min_definition=min_def,
+        exclude=c.string_list(value.get("exclude"), kp + ("exclude",)),
+        location=c.doc.loc(kp + ("file",)),
+    )
+
+
+def _parts(c: _Checker, data: dict) -> tuple[PartSpec, ...]:
+    has_parts, has_chapters = "parts" in data, "chapters" in data
+    if has_parts and has_chapters:
+        c.error(("chapters",), "use either 'parts' or a top-level 'chapters', not both", key=True)
+    if not has_parts and not has_chapters:
+        c.error((), "the book has no content: add 'parts' or 'chapters'")
+        return ()
+    if has_chapters and not has_parts:
+        chapters = _chapters(c, data["chapters"], ("chapters",))
+        return (PartSpec(None, chapters, c.doc.loc(("chapters",))),)
+    raw = data["parts"]
+    if not isinstance(raw, list) or not raw:
+        c.error(("parts",), "must be a non-empty list of parts, each {title: ..., chapters: [...]}")
+        return ()
+    parts = []
+    for i, part in enumerate(raw):
+        kp: KeyPath = ("parts", i)
+        if not isinstance(part, dict):
+            c.error(kp, "a part is a mapping {title: ..., chapters: [...]}")
+            continue
+        c.unknown_keys(part, {"title", "chapters"}, kp)
+        title = c.string(part.get("title"), kp + ("title",), required=True)
+        if "chapters" not in part:
+            c.error(kp, "a part needs 'chapters'")
+            continue
+        parts.append(PartSpec(title, _chapters(c, part["chapters"], kp + ("chapters",)), c.doc.loc(kp)))
+    return tuple(parts)
+
+
+def _chapters(c: _Checker, raw: Any, kp: KeyPath) -> tuple[ChapterSpec, ...]:
+    if not isinstance(raw, list) or not raw:
+        c.error(kp, "must be a non-empty list of chapters")
+        return ()
+    chapters = []
+    for i, item in enumerate(raw):
+        ckp = kp + (i,)
+        if isinstance(item, dict) and "articles" in item:
+            c.unknown_keys(item, {"title", "articles"}, ckp)
+            title = c.string(item.get("title"), ckp + ("title",), required=True)
+            articles = item["articles"]
+            if not isinstance(articles, list) or not articles:
+                c.error(ckp + ("articles",), "must be a non-empty list of articles")
+                continue
+            entries = tuple(e for j, a in enumerate(articles) if (e := _entry(c, a, ckp + ("articles", j))))
+            chapters.append(ChapterSpec(title, entries, c.doc.loc(ckp), format_keypath(ckp)))
+        else:
+            entry = _entry(c, item, ckp)
+            if entry:
+                chapters.append(ChapterSpec(None, (entry,), c.doc.loc(ckp), format_keypath(ckp)))
+    return tuple(chapters)
+
+
+def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
+    loc, where = c.doc.loc(kp), format_keypath(kp)
+    if isinstance(item, str):
+        if not item.strip():
+            c.error(kp, "an empty article reference")
+            return None
+        return Entry("ref", item.strip(), None, loc, where)
+    if isinstance(item, dict):
+        kinds = [k for k in ("path", "glob", "tag") if k in item]
+        c.unknown_keys(item, {"path", "glob", "tag", "sort"}, kp)
+        if len(kinds) != 1:
+            c.error(kp, "an article entry needs exactly one of 'path', 'glob' or 'tag'"
+                    + (f" (found {', '.join(kinds)})" if kinds else ""),
+                    "e.g. {glob: 'ai/2_generative/*.md', sort: title}")
+            return None
+        kind = kinds[0]
+        sort = c.choice(item.get("sort"), kp + ("sort",), SORTS, "") or None
+        if kind == "tag":
+            tags = c.string_list(item["tag"], kp + ("tag",))
+            if not tags:
+                c.error(kp + ("tag",), "names no tag")
+                return None
+            return Entry("tag", tags, sort, loc, where)
+        value = c.string(item[kind], kp + (kind,), required=True)
+        if not value:
+            return None
+        return Entry("ref" if kind == "path" else "glob", value, sort, loc, where)
+    c.error(kp, f"an article is a path, slug or title, or a mapping with glob/tag, not {type_name(item)}")
+    return None

@@ -1,0 +1,185 @@
+"""The frozen values every stage shares: manifest -> vault -> selection -> book."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import SourceLocation
+
+DIFFICULTY_ORDER = {"beginner": 0, "intermediate": 1, "advanced": 2}
+
+Block = dict[str, Any]  # one pandoc JSON block; treated as immutable once a stage has returned it
+
+
+# ---------------------------------------------------------------- manifest
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One article entry of a chapter: a reference, a glob or a tag query."""
+
+    kind: str  # "ref" | "glob" | "tag"
+    value: str | tuple[str, ...]
+    sort: str | None
+    location: SourceLocation
+    keypath: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterSpec:
+    title: str | None  # None: a chapter of one article, titled by the article
+    entries: tuple[Entry, ...]
+    location: SourceLocation
+    keypath: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartSpec:
+    title: str | None  # None: the implicit part of a book without parts
+    chapters: tuple[ChapterSpec, ...]
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class GlossarySettings:
+    enabled: bool = True
+    file: str | None = None
+    harvest: bool = True
+    min_definition: int = 12
+    exclude: tuple[str, ...] = ()
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    path: Path
+    title: str
+    subtitle: str = ""
+    authors: tuple[str, ...] = ()
+    language: str = "en"
+    date: str = ""
+    edition: str = ""
+    rights: str = ""
+    description: str = ""
+    source: Path = Path(".")
+    theme: str = "default"
+    formats: tuple[str, ...] = ("pdf", "epub", "docx")
+    output_dir: Path = Path("build")
+    output_name: str = "book"
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    links_outside: str = "footnote"
+    links_base_url: str = ""
+    glossary: GlossarySettings = field(default_factory=GlossarySettings)
+    tag_index: bool = True
+    tag_labels: tuple[tuple[str, str], ...] = ()
+    parts: tuple[PartSpec, ...] = ()
+    page_size: str = "A4"
+    location: SourceLocation | None = None
+
+
+# ---------------------------------------------------------------- vault
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One Markdown article: front matter read, body parsed once into a pandoc tree."""
+
+    path: str  # POSIX path relative to the knowledge-base root, with ".md"
+    file: Path  # absolute path on disk
+    slug: str  # file stem
+    title: str
+    meta: dict[str, Any]
+    tags: tuple[str, ...]
+    aliases: tuple[str, ...]
+    related: tuple[str, ...]
+    difficulty: str
+    kb_status: str
+    last_updated: str
+    summary: str
+    body: str
+    body_line: int  # line of the file on which the body starts (1-based)
+    meta_lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> line
+    blocks: tuple[Block, ...] = ()
+    id: str = ""
+    level: int = 1  # heading level of the article's title inside the book
+
+    @property
+    def difficulty_rank(self) -> int:
+        return DIFFICULTY_ORDER.get(self.difficulty.lower(), len(DIFFICULTY_ORDER))
+
+    def loc(self, line: int = 0, col: int = 0) -> SourceLocation:
+        return SourceLocation(str(self.file), line, col)
+
+
+# ---------------------------------------------------------------- book
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    title: str
+    id: str
+    articles: tuple[Article, ...]
+    level: int  # heading level of the chapter title
+    single: bool  # a chapter of one article, titled by it
+
+    @property
+    def number(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    title: str | None
+    id: str
+    chapters: tuple[Chapter, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GlossaryEntry:
+    term: str
+    definition: tuple[Block, ...]  # pandoc inlines
+    article_id: str  # where it is defined ("" for the curated file)
+    anchor: str  # id of the place it is defined, or ""
+    source: str  # "curated" | "harvested"
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TagGroup:
+    key: str  # folded tag
+    label: str
+    article_ids: tuple[str, ...]
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    manifest: Manifest
+    parts: tuple[Part, ...]
+    glossary: tuple[GlossaryEntry, ...] = ()
+    tags: tuple[TagGroup, ...] = ()
+    build_date: str = ""
+
+    @property
+    def chapters(self) -> tuple[Chapter, ...]:
+        return tuple(c for p in self.parts for c in p.chapters)
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        return tuple(a for c in self.chapters for a in c.articles)
+
+    @property
+    def has_parts(self) -> bool:
+        return any(p.title for p in self.parts)
+
+    def article(self, article_id: str) -> Article:
+        for a in self.articles:
+            if a.id == article_id:
+                return a
+        raise KeyError(article_id)
+
+
+def map_articles(book: Book, fn: Callable[[Article], Article]) -> Book:
+    """A new book with fn applied to every article (parts and chapters rebuilt, nothing mutated)."""
+    parts = tuple(
+        replace(p, chapters=tuple(replace(c, articles=tuple(fn(a) for a in c.articles)) for c in p.chapters))
+        for p in book.parts
+    )
+    return replace(book, parts=parts)

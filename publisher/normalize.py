@@ -1,0 +1,294 @@
+"""The normalizer: selected articles -> a complete book, in named steps called in order from one place.
+
+    STEPS = (drop_title_headings, shift_headings, assign_ids, convert_callouts, resolve_links,
+             add_see_also, mark_diagrams, collect_glossary, collect_tags, strip_positions)
+
+Each step takes the book and returns a new one; diagrams (code blocks) are never rewritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from . import pandoc as pd
+from .diagnostics import ContentError, Reporter
+from .diagrams import mark_diagrams
+from .glossary import collect_glossary
+from .ids import IdAllocator, gfm_slug, xml_id
+from .links import Target, resolve_links
+from .model import Article, Book, Chapter, Manifest, Part, map_articles
+from .select import Selection
+from .tags import collect_tags
+from .vault import Vault, fold
+
+MAX_LEVEL = 6
+
+
+@dataclass(slots=True)
+class Context:
+    manifest: Manifest
+    vault: Vault
+    reporter: Reporter
+    draft: bool = False
+    in_book: dict[str, Article] = field(default_factory=dict)  # path -> article as placed in the book
+    anchors: dict[str, dict[str, str]] = field(default_factory=dict)  # article id -> heading key -> id
+    outside: list = field(default_factory=list)  # (location, path) of links that leave the book
+
+    def anchor(self, article: Article, target: Target) -> str | None:
+        if target.block:
+            return self.anchors.get(article.id, {}).get("^" + fold(target.block))
+        if not target.heading:
+            return article.id
+        table = self.anchors.get(article.id, {})
+        return table.get(fold(target.heading)) or table.get(gfm_slug(target.heading))
+
+    def headings(self, article: Article) -> list[str]:
+        return [k for k in self.anchors.get(article.id, {}) if not k.startswith("^")]
+
+
+# ---------------------------------------------------------------- assembling
+def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[str, tuple]:
+    """Parse every selected article once (pandoc in a few parallel workers)."""
+
+    def one(a: Article):
+        try:
+            return a.path, tuple(pd.parse_markdown(a.body, line_offset=a.body_line - 1, where=a.loc(a.body_line, 1)))
+        except ContentError as exc:
+            reporter.extend(exc.diagnostics)
+            return a.path, ()
+
+    workers = max(1, min(8, (os.cpu_count() or 2) * 2))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(pool.map(one, articles))
+
+
+def assemble(manifest: Manifest, selection: Selection, reporter: Reporter) -> Book:
+    """The book's skeleton: parts, chapters and articles with ids, levels and parsed bodies."""
+    trees = parse_articles(selection.articles, reporter)
+    ids = IdAllocator()
+    has_parts = any(title for title, _ in selection.parts)
+    chapter_level = 2 if has_parts else 1
+    parts = []
+    for pn, (part_title, chapters) in enumerate(selection.parts, 1):
+        part_id = ids.take(f"part-{pn}")
+        built = []
+        for spec in chapters:
+            single = spec.title is None and len(spec.articles) == 1
+            level = chapter_level if single else chapter_level + 1
+            articles = tuple(
+                replace(a, blocks=trees.get(a.path, ()), id=ids.take(xml_id(a.slug, "a")), level=level)
+                for a in spec.articles
+            )
+            if single:
+                built.append(Chapter(articles[0].title, articles[0].id, articles, chapter_level, True))
+            else:
+                title = spec.title or articles[0].title
+                built.append(Chapter(title, ids.take("ch-" + xml_id(title, "c")), articles, chapter_level, False))
+        parts.append(Part(part_title, part_id, tuple(built)))
+    return Book(manifest=manifest, parts=tuple(parts), build_date=build_date(manifest, selection))
+
+
+def build_date(manifest: Manifest, selection: Selection) -> str:
+    """SOURCE_DATE_EPOCH, else the manifest's date, else the newest last_updated: never the clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date().isoformat()
+    if manifest.date:
+        return manifest.date
+    dates = sorted(a.last_updated for a in selection.articles if a.last_updated)
+    return dates[-1] if dates else "1970-01-01"
+
+
+# ---------------------------------------------------------------- steps
+def drop_title_headings(book: Book, ctx: Context) -> Book:
+    """The book sets each article's title itself: an opening level-1 heading is dropped."""
+
+    def one(a: Article) -> Article:
+        blocks = list(a.blocks)
+        if blocks and blocks[0].get("t") == "Header" and blocks[0]["c"][0] == 1:
+            blocks.pop(0)
+        return replace(a, blocks=tuple(blocks))
+
+    return map_articles(book, one)
+
+
+def shift_headings(book: Book, ctx: Context) -> Book:
+    """An article's top heading level sits one below its title, wherever it is placed in the book."""
+
+    def one(a: Article) -> Article:
+        levels = [b["c"][0] for b in pd.walk(list(a.blocks)) if b["t"] == "Header"]
+        if not levels:
+            return a
+        delta = a.level + 1 - min(levels)
+
+        def shift(node):
+            if isinstance(node, list):
+                return [shift(x) for x in node]
+            if isinstance(node, dict) and "t" in node:
+                if node["t"] == "Header":
+                    level, attr, inl = node["c"]
+                    return {"t": "Header", "c": [min(MAX_LEVEL, level + delta), attr, inl]}
+                if node["t"] in ("BlockQuote", "Div", "BulletList", "OrderedList"):
+                    return {"t": node["t"], "c": shift(node["c"])}
+            return node
+
+        return replace(a, blocks=tuple(shift(list(a.blocks))))
+
+    return map_articles(book, one)
+
+
+def assign_ids(book: Book, ctx: Context) -> Book:
+    """Heading ids namespaced per article and unique across the book; the link table for each article."""
+    ids = IdAllocator()
+    for a in book.articles:
+        ids.used.add(a.id)
+    for c in book.chapters:
+        ids.used.add(c.id)
+    for p in book.parts:
+        ids.used.add(p.id)
+
+    def one(a: Article) -> Article:
+        table: dict[str, str] = {}
+
+        def visit(node):
+            if isinstance(node, list):
+                return [visit(x) for x in node]
+            if isinstance(node, dict) and "t" in node:
+                if node["t"] == "Header":
+                    level, attr, inl = node["c"]
+                    text = pd.stringify(inl)
+                    ident = ids.take(f"{a.id}--{xml_id(text, 'h')}")
+                    for key in (fold(text), gfm_slug(text), attr[0]):
+                        if key:
+                            table.setdefault(key, ident)
+                    return {"t": "Header", "c": [level, [ident, attr[1], attr[2]], inl]}
+                if node["t"] in ("BlockQuote", "Div"):
+                    return {"t": node["t"], "c": visit(node["c"])}
+            return node
+
+        blocks = tuple(visit(list(a.blocks)))
+        ctx.anchors[a.id] = table
+        return replace(a, blocks=blocks)
+
+    book = map_articles(book, one)
+    ctx.in_book.update({a.path: a for a in book.articles})
+    return book
+
+
+CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning", "info": "Info", "important": "Important",
+                  "caution": "Caution", "faq": "FAQ", "example": "Example", "question": "Question",
+                  "summary": "Summary", "abstract": "Abstract", "danger": "Danger", "success": "Success",
+                  "failure": "Failure", "bug": "Bug", "quote": "Quote", "todo": "To do", "hint": "Hint"}
+
+
+def convert_callouts(book: Book, ctx: Context) -> Book:
+    """`> [!type] Title` block quotes (Obsidian callouts) become boxes: Div.callout.callout-TYPE."""
+
+    def convert(node):
+        if isinstance(node, list):
+            return [convert(x) for x in node]
+        if not isinstance(node, dict) or "t" not in node:
+            return node
+        if node["t"] == "BlockQuote":
+            inner = convert(node["c"])
+            first = inner[0] if inner else None
+            if first and first.get("t") in ("Para", "Plain") and first["c"] and first["c"][0].get("t") == "Str":
+                head = first["c"][0]["c"]
+                if head.startswith("[!") and "]" in head:
+                    kind, _, rest = head[2:].partition("]")
+                    kind = kind.strip().lower() or "note"
+                    rest = rest.lstrip("+-")
+                    inl = ([{"t": "Str", "c": rest}] if rest else []) + first["c"][1:]
+                    title, body = _split_title(inl)
+                    if not pd.stringify(title).strip():
+                        title = pd.text_inlines(CALLOUT_TITLES.get(kind, kind.capitalize()))
+                    blocks = ([pd.para(body)] if body else []) + inner[1:]
+                    return pd.div(
+                        [pd.div([pd.para(title)], classes=["callout-title"]), *blocks],
+                        classes=["callout", f"callout-{xml_id(kind, 'c')}"],
+                    )
+            return {"t": "BlockQuote", "c": inner}
+        if node["t"] in ("Div", "BulletList", "OrderedList"):
+            return {"t": node["t"], "c": convert(node["c"])}
+        return node
+
+    return map_articles(book, lambda a: replace(a, blocks=tuple(convert(list(a.blocks)))))
+
+
+def _split_title(inlines: list) -> tuple[list, list]:
+    """The callout title runs to the first line break; the rest of the paragraph is its body."""
+    for i, node in enumerate(inlines):
+        if node.get("t") in ("SoftBreak", "LineBreak"):
+            return _trim(inlines[:i]), _trim(inlines[i + 1:])
+    return _trim(inlines), []
+
+
+def _trim(inlines: list) -> list:
+    while inlines and inlines[0].get("t") == "Space":
+        inlines = inlines[1:]
+    while inlines and inlines[-1].get("t") == "Space":
+        inlines = inlines[:-1]
+    return inlines
+
+
+def add_see_also(book: Book, ctx: Context) -> Book:
+    """`related_topics` become a "See also" list of the related articles that are in the book."""
+
+    def one(a: Article) -> Article:
+        items = []
+        for name in a.related:
+            name = name.strip().removeprefix("[[").removesuffix("]]").split("|")[0]
+            found = ctx.vault.lookup(name)
+            target = ctx.in_book.get(found[0].path) if found else None
+            if target is not None and target.path != a.path:
+                items.append([pd.plain([pd.link(pd.text_inlines(target.title), "#" + target.id, classes=["xref"])])])
+        if not items:
+            return a
+        heading = pd.header(min(MAX_LEVEL, a.level + 1), f"{a.id}--see-also", pd.text_inlines("See also"), classes=["see-also"])
+        return replace(a, blocks=(*a.blocks, heading, pd.bullet_list(items)))
+
+    return map_articles(book, one)
+
+
+def strip_positions(book: Book, ctx: Context) -> Book:
+    """Source positions served the diagnostics; no output shows them."""
+
+    def strip(node):
+        if isinstance(node, list):
+            return [strip(x) for x in node]
+        if isinstance(node, dict) and "t" in node and "c" in node:
+            new = {"t": node["t"], "c": strip(node["c"])}
+            attr = pd.attr_of(new)
+            if attr is not None and any(kv[0] == "data-pos" for kv in attr[2]):
+                clean = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
+                if node["t"] == "Header":
+                    new["c"][1] = clean
+                else:
+                    new["c"][0] = clean
+            return new
+        return node
+
+    return map_articles(book, lambda a: replace(a, blocks=tuple(strip(list(a.blocks)))))
+
+
+STEPS = (
+    drop_title_headings,
+    shift_headings,
+    assign_ids,
+    convert_callouts,
+    resolve_links,
+    add_see_also,
+    mark_diagrams,
+    collect_glossary,
+    collect_tags,
+    strip_positions,
+)
+
+
+def normalize(book: Book, ctx: Context) -> Book:
+    for step in STEPS:
+        book = step(book, ctx)
+    return book

