@@ -8,8 +8,11 @@ import pytest
 from conftest import (
     BOOKS,
     XHTML,
+    W,
     docx_broken_links,
     docx_headings,
+    docx_paragraph_text,
+    docx_xml,
     epub_broken_links,
     epub_documents,
     pdf_links,
@@ -143,3 +146,26 @@ def test_docx_uses_heading_styles_in_order(sample_books):
     assert parts == [p.title for p in book.parts] + ["Glossary", "Tag index"]
     chapters = [text for style, text in headings if style == "Heading2"]
     assert [c for c in chapters if c in {ch.title for ch in book.chapters}] == [c.title for c in book.chapters]
+
+
+def test_diagrams_are_exact_in_the_docx(sample_books):
+    built = sample_books["handbook"]
+    doc = docx_xml(built.files["docx"])
+    paragraphs = [p for p in doc.iter(f"{W}p") if (s := p.find(f"{W}pPr/{W}pStyle")) is not None and s.get(f"{W}val") == "Diagram"]
+    assert sorted(docx_paragraph_text(p) for p in paragraphs) == sorted(source_diagrams(built))
+
+
+def test_docx_bookmarks_fit_word(sample_books):
+    doc = docx_xml(sample_books["handbook"].files["docx"])
+    names = [b.get(f"{W}name") for b in doc.iter(f"{W}bookmarkStart")]
+    assert names and max(len(n) for n in names) <= 40
+    assert len(names) == len(set(names))
+
+
+def test_docx_properties(sample_books):
+    core = docx_xml(sample_books["handbook"].files["docx"], "docProps/core.xml")
+    text = {el.tag.split("}")[1]: el.text for el in core}
+    assert text["title"] == "The AI Handbook"
+    assert text["creator"] == "The Publisher Team"
+    assert text["language"] == "en"
+    assert "generative-ai" in text["keywords"]

@@ -1,11 +1,24 @@
-"""DOCX through pandoc with the theme's reference.docx: the whole book as one pandoc tree."""
+"""DOCX through pandoc with the theme's reference.docx: the whole book as one pandoc tree.
+
+The reference document carries the design (styles, page size, footer with page numbers; Heading 1 and
+the contents heading start a new page). Here the tree is made ready for Word first:
+- a chapter below a part heading starts a new page (an empty paragraph with "page break before");
+- the glossary's letters are "Glossary Letter" paragraphs, so the contents does not list A to Z;
+- a diagram becomes one "Diagram" paragraph we write ourselves (pandoc ignores custom-style on code
+  blocks), its text kept exactly and its size chosen so the widest line fits the text width;
+- an id longer than Word's 40-character bookmark limit is replaced, in anchors and links alike.
+"""
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
+import hashlib
+import math
+import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Iterable
+from typing import Any
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 from .. import pandoc as pd
 from .. import render
@@ -14,7 +27,15 @@ from ..model import Book
 from ..themes import Theme
 from . import normalize_zip
 
-PAGE_BREAK = {"t": "RawBlock", "c": ["openxml", '<w:p><w:r><w:br w:type="page"/></w:r></w:p>']}
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+PAGE_BREAK = {"t": "RawBlock", "c": ["openxml", (
+    '<w:p><w:pPr><w:pageBreakBefore/><w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
+    '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>')]}
+MAX_BOOKMARK = 40  # Word drops the rest of a longer bookmark name, and the links to it break
+MONO_ADVANCE_EM = 0.602  # DejaVu Sans Mono: every glyph is 0.602 em wide
+DIAGRAM_MIN_PT, DIAGRAM_MAX_PT = 5.0, 9.0
+DEFAULT_TEXT_WIDTH_PT = (11906 - 2 * 1440) / 20  # A4 with 1-inch margins, when the reference has no page size
+ATTR_AT = {"Header": 1, "Link": 0, "Image": 0, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0, "Table": 0, "Figure": 0}
 
 
 def _meta_list(values: Iterable[str]) -> dict:
@@ -22,16 +43,139 @@ def _meta_list(values: Iterable[str]) -> dict:
 
 
 def book_blocks(book: Book) -> list[dict]:
+    """Parts, chapters and back matter; Heading 1 breaks the page by its style, a lower chapter here."""
     blocks: list[dict] = []
     for part in book.parts:
         if part.title:
             blocks.append(pd.header(1, part.id, pd.text_inlines(part.title), classes=["part"]))
         for chapter in part.chapters:
+            if chapter.level > 1:
+                blocks.append(PAGE_BREAK)
             blocks.extend(render.chapter_blocks(chapter))
-    for _, _, section in render.back_matter(book, 1):
-        blocks.append(PAGE_BREAK)
-        blocks.extend(section)
+    for ident, _, section in render.back_matter(book, 1):
+        blocks.extend(map(_unlisted_letter, section) if ident == render.GLOSSARY_ID else section)
     return blocks
+
+
+def _unlisted_letter(block: dict) -> dict:
+    """A glossary letter as a "Glossary Letter" paragraph, not a heading: the contents lists no A to Z."""
+    if block["t"] != "Header" or block["c"][0] == 1:
+        return block
+    _, attr, inlines = block["c"]
+    return pd.div([pd.para(inlines)], ident=attr[0], kvs=[("custom-style", "Glossary Letter")])
+
+
+# ---------------------------------------------------------------- the tree, made ready for Word
+def rebuild(node: Any, fn: Callable[[dict], dict]) -> Any:
+    """A new tree with fn applied to every element, children first; node itself is not changed."""
+    if isinstance(node, list):
+        return [rebuild(x, fn) for x in node]
+    if isinstance(node, dict) and "t" in node:
+        return fn({"t": node["t"], "c": rebuild(node["c"], fn)} if "c" in node else dict(node))
+    return node
+
+
+def short_ids(blocks: list[dict]) -> list[dict]:
+    """Every id longer than a Word bookmark name may be becomes "X" + 16 hex digits of its SHA-1 (pandoc
+    keeps a name that starts with a letter), in the element that carries it and in every "#id" link."""
+    ids = {attr[0] for n in pd.walk(blocks) if (attr := pd.attr_of(n)) and attr[0]}
+    short = {i: "X" + hashlib.sha1(i.encode("utf-8")).hexdigest()[:16] for i in sorted(ids) if len(i) > MAX_BOOKMARK}
+    if len(set(short.values())) < len(short) or ids & set(short.values()):
+        raise ValueError("a shortened bookmark name is not unique")  # 64 bits of SHA-1: not in practice
+
+    def one(node: dict) -> dict:
+        if node["t"] not in ATTR_AT:
+            return node
+        c = list(node["c"])
+        at = ATTR_AT[node["t"]]
+        ident, classes, kvs = c[at]
+        c[at] = [short.get(ident, ident), classes, kvs]
+        if node["t"] == "Link" and c[2][0].startswith("#"):
+            c[2] = ["#" + short.get(c[2][0][1:], c[2][0][1:]), c[2][1]]
+        return {"t": node["t"], "c": c}
+
+    return rebuild(blocks, one) if short else blocks
+
+
+def diagram_half_points(columns: int, text_width_pt: float) -> int:
+    """The largest size, in half points, at which `columns` monospace cells fit the text width."""
+    fit = text_width_pt / (max(columns, 1) * MONO_ADVANCE_EM) * 0.98
+    return max(round(2 * DIAGRAM_MIN_PT), min(round(2 * DIAGRAM_MAX_PT), math.floor(2 * fit)))
+
+
+def diagram_paragraph(text: str, columns: int, text_width_pt: float) -> dict:
+    """One "Diagram" paragraph: a single run, its lines separated by breaks, every character kept."""
+    half = diagram_half_points(columns, text_width_pt)
+    rpr = f'<w:rPr><w:sz w:val="{half}"/><w:szCs w:val="{half}"/></w:rPr>'
+    lines = "<w:br/>".join(f'<w:t xml:space="preserve">{escape(line)}</w:t>' for line in text.split("\n"))
+    lines = lines.replace("\t", '</w:t><w:tab/><w:t xml:space="preserve">')
+    return {"t": "RawBlock", "c": ["openxml", f'<w:p><w:pPr><w:pStyle w:val="Diagram"/>{rpr}</w:pPr><w:r>{rpr}{lines}</w:r></w:p>']}
+
+
+def diagrams(blocks: list[dict], text_width_pt: float) -> list[dict]:
+    """Each diagram as a Diagram paragraph (in a Div keeping its id, which pandoc makes a bookmark)."""
+
+    def one(node: dict) -> dict:
+        if node["t"] == "CodeBlock" and "diagram" in node["c"][0][1]:
+            attr, text = node["c"]
+            paragraph = diagram_paragraph(text, int(pd.get_kv(attr, "data-columns") or 0), text_width_pt)
+            return pd.div([paragraph], ident=attr[0]) if attr[0] else paragraph
+        return node
+
+    return rebuild(blocks, one)
+
+
+def text_width_pt(reference: Path | None) -> float:
+    """Page width less the side margins of the reference document's section, in points."""
+    if reference is None:
+        return DEFAULT_TEXT_WIDTH_PT
+    with zipfile.ZipFile(reference) as z:
+        section = ElementTree.fromstring(z.read("word/document.xml")).find(f"{W}body/{W}sectPr")
+    size = section.find(f"{W}pgSz") if section is not None else None
+    margins = section.find(f"{W}pgMar") if section is not None else None
+    if size is None or margins is None:
+        return DEFAULT_TEXT_WIDTH_PT
+    twips = int(size.get(f"{W}w")) - int(margins.get(f"{W}left", 0)) - int(margins.get(f"{W}right", 0))
+    return twips / 20
+
+
+# ---------------------------------------------------------------- the backend
+def _reference(theme: Theme) -> Path | None:
+    try:
+        return theme.file(theme.config.get("docx", {}).get("reference", "reference.docx"))
+    except FileNotFoundError:
+        return None
+
+
+def _properties(book: Book) -> dict:
+    m = book.manifest
+    meta = {
+        "title": pd.meta_string(m.title),
+        "author": _meta_list(m.authors),
+        "date": pd.meta_string(book.build_date),
+        "lang": pd.meta_string(m.language),
+        "toc-title": pd.meta_string("Contents"),
+        "keywords": _meta_list(g.label for g in book.tags),
+    }
+    if m.subtitle:
+        meta["subtitle"] = pd.meta_string(m.subtitle)
+    if m.description or m.subtitle:
+        meta["subject"] = pd.meta_string(m.description or m.subtitle)
+    if m.description:
+        meta["description"] = pd.meta_string(m.description)
+    return meta
+
+
+def _dated(raw: Path, build_date: str) -> None:
+    """Under --sandbox pandoc ignores SOURCE_DATE_EPOCH and dates the document 1970-01-01: give
+    docProps/core.xml the build date."""
+    with zipfile.ZipFile(raw) as z:
+        parts = {info: z.read(info) for info in z.infolist()}
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in parts.items():
+            if info.filename == "docProps/core.xml":
+                data = data.replace(b"1970-01-01T00:00:00Z", f"{build_date}T00:00:00Z".encode())
+            z.writestr(info, data)
 
 
 class DocxBackend:
@@ -42,29 +186,16 @@ class DocxBackend:
         return ()
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
-        m = book.manifest
-        meta = {
-            "title": pd.meta_string(m.title),
-            "author": _meta_list(m.authors),
-            "date": pd.meta_string(book.build_date),
-            "lang": pd.meta_string(m.language),
-            "toc-title": pd.meta_string("Contents"),
-            "keywords": _meta_list(g.label for g in book.tags),
-        }
-        if m.subtitle:
-            meta["subtitle"] = pd.meta_string(m.subtitle)
-        if m.description:
-            meta["subject"] = pd.meta_string(m.description)
+        reference = _reference(theme)
         args = ["-f", "json", "-t", "docx", "-o", "-", "--toc", "--toc-depth=2", "--syntax-highlighting=none"]
-        try:
-            args.append(f"--reference-doc={theme.file(theme.config.get('docx', {}).get('reference', 'reference.docx'))}")
-        except FileNotFoundError:
-            pass
-        epoch = calendar.timegm(dt.date.fromisoformat(book.build_date).timetuple())
-        data = pd.run_pandoc(args, pd.document(book_blocks(book), meta), binary=True, env={"SOURCE_DATE_EPOCH": str(epoch)})
+        if reference is not None:
+            args.append(f"--reference-doc={reference}")
+        blocks = diagrams(short_ids(book_blocks(book)), text_width_pt(reference))
+        data = pd.run_pandoc(args, pd.document(blocks, _properties(book)), binary=True)
         raw = target.with_suffix(".raw")
         try:
             raw.write_bytes(data)
+            _dated(raw, book.build_date)
             normalize_zip(raw, target, first=("[Content_Types].xml",))
         finally:
             raw.unlink(missing_ok=True)
