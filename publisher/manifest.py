@@ -8,12 +8,13 @@ from typing import Any
 
 from .backends import available as available_backends
 from .diagnostics import Diagnostic, ManifestError, Reporter, Severity, SourceLocation, did_you_mean
-from .model import ChapterSpec, Entry, GlossarySettings, Manifest, PartSpec
+from .model import GENERATED_SECTIONS, ChapterSpec, Entry, GlossarySettings, Manifest, MatterItem, PartSpec
 from .yamlsrc import KeyPath, YamlDoc, YamlError, format_keypath, load_yaml
 
 TOP_KEYS = {
     "title", "subtitle", "authors", "author", "language", "date", "edition", "rights", "description",
     "source", "theme", "formats", "output", "filter", "links", "glossary", "tag_index", "tag_labels",
+    "index", "front_matter", "back_matter",
     "parts", "chapters", "page_size",
 }
 SORTS = ("title", "difficulty", "last_updated", "path")
@@ -169,6 +170,9 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
 
     glossary = _glossary(c, data.get("glossary", True))
     tag_index = c.boolean(data.get("tag_index"), ("tag_index",), True)
+    index = c.boolean(data.get("index"), ("index",), True)
+    front_matter = _matter(c, data.get("front_matter"), ("front_matter",), source, generated=False)
+    back_matter = _matter(c, data.get("back_matter", list(GENERATED_SECTIONS)), ("back_matter",), source, generated=True)
     tag_labels: list[tuple[str, str]] = []
     raw_labels = data.get("tag_labels") or {}
     if not isinstance(raw_labels, dict):
@@ -197,6 +201,9 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         links_base_url=base_url,
         glossary=glossary,
         tag_index=tag_index,
+        index=index,
+        front_matter=front_matter,
+        back_matter=back_matter,
         tag_labels=tuple(tag_labels),
         parts=parts,
         page_size=c.choice(data.get("page_size"), ("page_size",), PAGE_SIZES, "A4"),
@@ -207,6 +214,40 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     if reporter is not None:
         reporter.extend(c.problems)
     return manifest
+
+
+def _matter(c: _Checker, value: Any, kp: KeyPath, source: Path, *, generated: bool) -> tuple[MatterItem, ...]:
+    """front_matter / back_matter: Markdown files of the vault and (at the back) the generated sections."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        c.error(kp, "must be a list" + (" like [glossary, tag_index, index, appendix.md]" if generated else " of Markdown files"))
+        return ()
+    items = []
+    for i, item in enumerate(value):
+        where = kp + (i,)
+        if not isinstance(item, str) or not item.strip():
+            c.error(where, f"must be a file name{' or a generated section' if generated else ''}, not {type_name(item)}")
+            continue
+        if item in GENERATED_SECTIONS:
+            if generated:
+                items.append(MatterItem(item, "", c.doc.loc(where)))
+            else:
+                c.error(where, f"'{item}' belongs in back_matter")
+            continue
+        if not item.endswith(".md"):
+            choices = list(GENERATED_SECTIONS) if generated else []
+            c.error(where, f"'{item}' is neither a Markdown file (.md) nor a generated section", did_you_mean(item, choices))
+            continue
+        path = Path(item)
+        if path.is_absolute() or ".." in path.parts:
+            c.error(where, f"must be a path inside the knowledge base, not {item!r}")
+            continue
+        if source.is_dir() and not (source / path).is_file():
+            c.error(where, f"no file '{item}' in the knowledge base")
+            continue
+        items.append(MatterItem("file", path.as_posix(), c.doc.loc(where)))
+    return tuple(items)
 
 
 def _glossary(c: _Checker, value: Any) -> GlossarySettings:

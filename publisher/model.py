@@ -52,6 +52,18 @@ class GlossarySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MatterItem:
+    """One entry of front_matter / back_matter: a generated section or a Markdown file of the vault."""
+
+    kind: str  # "glossary" | "tag_index" | "index" | "file"
+    path: str = ""  # for "file": POSIX path inside the knowledge base
+    location: SourceLocation | None = None
+
+
+GENERATED_SECTIONS = ("glossary", "tag_index", "index")
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     path: Path
     title: str
@@ -72,6 +84,9 @@ class Manifest:
     links_base_url: str = ""
     glossary: GlossarySettings = field(default_factory=GlossarySettings)
     tag_index: bool = True
+    index: bool = True
+    front_matter: tuple[MatterItem, ...] = ()
+    back_matter: tuple[MatterItem, ...] = tuple(MatterItem(k) for k in GENERATED_SECTIONS)
     tag_labels: tuple[tuple[str, str], ...] = ()
     parts: tuple[PartSpec, ...] = ()
     page_size: str = "A4"

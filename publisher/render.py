@@ -24,12 +24,13 @@ def chapter_blocks(chapter: Chapter) -> list[dict]:
 
 
 def back_matter(book: Book, level: int = 1) -> list[tuple[str, str, list[dict]]]:
-    """(id, title, blocks) of each generated section, in order."""
+    """(id, title, blocks) of each generated section, in the order the manifest's back_matter gives."""
     sections = []
-    if book.glossary:
-        sections.append((GLOSSARY_ID, "Glossary", glossary_blocks(book, level)))
-    if book.tags:
-        sections.append((TAG_INDEX_ID, "Tag index", tag_index_blocks(book, level)))
+    for item in book.manifest.back_matter:
+        if item.kind == "glossary" and book.glossary:
+            sections.append((GLOSSARY_ID, "Glossary", glossary_blocks(book, level)))
+        elif item.kind == "tag_index" and book.tags:
+            sections.append((TAG_INDEX_ID, "Tag index", tag_index_blocks(book, level)))
     return sections
 
 
