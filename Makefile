@@ -67,4 +67,4 @@ clean:
 
 # Rewrite the expected diagnostics of tests/data/manifest-errors after a deliberate change (read the diff).
 golden: $(STAMP)
-	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_manifest_errors.py
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_manifest_errors.py tests/test_editions.py

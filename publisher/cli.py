@@ -39,6 +39,8 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate manifests and their knowledge base; write nothing")
     c.add_argument("manifests", nargs="+", metavar="MANIFEST")
     c.add_argument("--strict", action="store_true", help="fail (exit 1) on any warning")
+    ls = sub.add_parser("list", help="print the table of contents a manifest selects; write nothing")
+    ls.add_argument("manifests", nargs="+", metavar="MANIFEST")
     sub.add_parser("formats", help="list the installed backends")
     return p
 
@@ -52,6 +54,9 @@ def _run_one(manifest: str, args, reporter: Reporter) -> tuple[int, list[Path]]:
     from . import build, load_book
 
     try:
+        if args.command == "list":
+            print("\n".join(_contents(manifest, reporter)))
+            return EXIT_OK, []
         if args.command == "check":
             loaded = load_book(manifest, reporter)
             _link_report(loaded, reporter)
@@ -66,6 +71,15 @@ def _run_one(manifest: str, args, reporter: Reporter) -> tuple[int, list[Path]]:
         reporter.error(f"internal error: {type(exc).__name__}: {exc}", SourceLocation(manifest),
                        "please report this; PUBLISHER_DEBUG=1 shows the traceback")
         return EXIT_CONTENT, []
+
+
+def _contents(manifest: str, reporter: Reporter) -> list[str]:
+    from .manifest import load_manifest
+    from .select import outline, select
+    from .vault import load_vault
+
+    m = load_manifest(Path(manifest), reporter)
+    return outline(m, select(m, load_vault(m.source, reporter), reporter))
 
 
 def _link_report(loaded, reporter: Reporter) -> None:
@@ -101,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         errors, warnings = len(reporter.errors), len(reporter.warnings)
         if status == EXIT_OK and errors:
             status = EXIT_CONTENT
-        if status == EXIT_OK and args.strict and warnings:
+        if status == EXIT_OK and getattr(args, "strict", False) and warnings:
             print(f"{display_path(manifest)}: error: {warnings} warning(s) under --strict", file=sys.stderr)
             status = EXIT_CONTENT
         code = max(code, status)

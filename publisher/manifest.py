@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 from .backends import available as available_backends
-from .diagnostics import Diagnostic, ManifestError, Reporter, Severity, SourceLocation, did_you_mean
+from .diagnostics import Diagnostic, ManifestError, Reporter, Severity, SourceLocation, did_you_mean, display_path
 from .model import GENERATED_SECTIONS, ChapterSpec, Entry, GlossarySettings, Manifest, MatterItem, PartSpec
-from .yamlsrc import KeyPath, YamlDoc, YamlError, format_keypath, load_yaml
+from .yamlsrc import KeyPath, YamlDoc, YamlError, format_keypath, load_yaml, merge_docs
 
 TOP_KEYS = {
     "title", "subtitle", "authors", "author", "language", "date", "edition", "rights", "description",
     "source", "theme", "formats", "output", "filter", "links", "glossary", "tag_index", "tag_labels",
     "index", "front_matter", "back_matter",
-    "parts", "chapters", "page_size",
+    "parts", "chapters", "page_size", "extends",
 }
+MAX_EXTENDS = 10
 SORTS = ("title", "difficulty", "last_updated", "path")
 OUTSIDE_POLICIES = ("footnote", "text", "keep")
 PAGE_SIZES = ("A4", "Letter", "A5")
@@ -99,18 +101,9 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
 
     Warnings (duplicate keys) go to the reporter when one is given."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(Diagnostic(Severity.ERROR, "no such manifest", SourceLocation(str(path)))) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(Diagnostic(Severity.ERROR, f"cannot read manifest: {exc}", SourceLocation(str(path)))) from None
-    try:
-        doc, warnings = load_yaml(text, str(path))
-    except YamlError as exc:
-        raise ManifestError(exc.diagnostic) from None
+    doc, problems = _read(path, ())
     c = _Checker(doc)
-    c.problems.extend(w for w in warnings)
+    c.problems.extend(problems)
     data = doc.value
     if not isinstance(data, dict):
         c.error((), f"a manifest is a mapping of keys (title, chapters, ...), not {type_name(data)}")
@@ -125,9 +118,10 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     date_text = date.isoformat() if isinstance(date, dt.date) else c.string(date, ("date",))
 
     base = path.parent
-    source = base / c.string(data.get("source", "."), ("source",))
+    source_text = c.string(data.get("source", "."), ("source",))
+    source = Path(os.path.normpath(Path(doc.origin(("source",))).parent / source_text))
     if not source.is_dir():
-        c.error(("source",), f"no knowledge-base folder '{source}'")
+        c.error(("source",), f"no knowledge-base folder '{source_text}' (looked for {display_path(source)})")
 
     formats = c.string_list(data.get("formats", ["pdf", "epub", "docx"]), ("formats",))
     installed = sorted(available_backends())
@@ -143,7 +137,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     else:
         c.unknown_keys(output, {"dir", "name"}, ("output",))
         if output.get("dir") is not None:
-            out_dir = base / c.string(output.get("dir"), ("output", "dir"))
+            out_dir = Path(os.path.normpath(Path(doc.origin(("output", "dir"))).parent / c.string(output.get("dir"), ("output", "dir"))))
         if output.get("name") is not None:
             out_name = c.string(output.get("name"), ("output", "name")) or out_name
             if "/" in out_name or "\\" in out_name or out_name.startswith("."):
@@ -214,6 +208,42 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     if reporter is not None:
         reporter.extend(c.problems)
     return manifest
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> tuple[YamlDoc, list[Diagnostic]]:
+    """One manifest file as YAML, merged over the manifest it `extends` (relative to it), recursively."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(Diagnostic(Severity.ERROR, "no such manifest", SourceLocation(str(path)))) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(Diagnostic(Severity.ERROR, f"cannot read manifest: {exc}", SourceLocation(str(path)))) from None
+    try:
+        doc, warnings = load_yaml(text, str(path))
+    except YamlError as exc:
+        raise ManifestError(exc.diagnostic) from None
+    if not isinstance(doc.value, dict) or "extends" not in doc.value:
+        return doc, warnings
+    parent_name = doc.value["extends"]
+    where = doc.loc(("extends",))
+    if not isinstance(parent_name, str) or not parent_name.strip():
+        raise ManifestError(Diagnostic(Severity.ERROR, "extends: must name another manifest file", where))
+    parent_path = path.parent / parent_name
+    resolved = [p.resolve() for p in (*chain, path)]
+    if parent_path.resolve() in resolved:
+        cycle = " -> ".join(p.name for p in (*chain, path, parent_path))
+        raise ManifestError(Diagnostic(Severity.ERROR, f"extends: the manifests extend each other in a cycle: {cycle}", where))
+    if len(chain) >= MAX_EXTENDS:
+        raise ManifestError(Diagnostic(Severity.ERROR, f"extends: more than {MAX_EXTENDS} manifests deep", where))
+    if not parent_path.is_file():
+        raise ManifestError(Diagnostic(Severity.ERROR, f"extends: no manifest '{parent_name}'", where,
+                                       did_you_mean(parent_name, sorted(p.name for p in path.parent.glob("*.yml")))))
+    parent, parent_warnings = _read(parent_path, (*chain, path))
+    own = dict(doc.value)
+    del own["extends"]
+    doc.value = own
+    merged = merge_docs(parent, doc, replace_together=({"parts", "chapters"},))
+    return merged, parent_warnings + warnings
 
 
 def _matter(c: _Checker, value: Any, kp: KeyPath, source: Path, *, generated: bool) -> tuple[MatterItem, ...]:
@@ -328,32 +358,42 @@ def _chapters(c: _Checker, raw: Any, kp: KeyPath) -> tuple[ChapterSpec, ...]:
     return tuple(chapters)
 
 
+ENTRY_KEYS = ("path", "glob", "tag", "sort", "exclude")
+
+
 def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
     loc, where = c.doc.loc(kp), format_keypath(kp)
     if isinstance(item, str):
         if not item.strip():
             c.error(kp, "an empty article reference")
             return None
-        return Entry("ref", item.strip(), None, loc, where)
-    if isinstance(item, dict):
-        kinds = [k for k in ("path", "glob", "tag") if k in item]
-        c.unknown_keys(item, {"path", "glob", "tag", "sort"}, kp)
-        if len(kinds) != 1:
-            c.error(kp, "an article entry needs exactly one of 'path', 'glob' or 'tag'"
-                    + (f" (found {', '.join(kinds)})" if kinds else ""),
-                    "e.g. {glob: 'ai/2_generative/*.md', sort: title}")
+        return Entry("ref", item.strip(), location=loc, keypath=where)
+    if not isinstance(item, dict):
+        c.error(kp, f"an article is a path, slug or title, or a query mapping (glob, tag, fields), not {type_name(item)}")
+        return None
+    sort = c.choice(item.get("sort"), kp + ("sort",), SORTS, "") or None
+    if "path" in item:
+        others = [k for k in item if k not in ("path", "sort")]
+        if others:
+            c.error(kp, f"'path' names one article; it does not combine with {', '.join(map(str, others))}",
+                    "use glob, tag and front-matter fields to select several")
             return None
-        kind = kinds[0]
-        sort = c.choice(item.get("sort"), kp + ("sort",), SORTS, "") or None
-        if kind == "tag":
-            tags = c.string_list(item["tag"], kp + ("tag",))
-            if not tags:
-                c.error(kp + ("tag",), "names no tag")
-                return None
-            return Entry("tag", tags, sort, loc, where)
-        value = c.string(item[kind], kp + (kind,), required=True)
-        if not value:
-            return None
-        return Entry("ref" if kind == "path" else "glob", value, sort, loc, where)
-    c.error(kp, f"an article is a path, slug or title, or a mapping with glob/tag, not {type_name(item)}")
-    return None
+        value = c.string(item["path"], kp + ("path",), required=True)
+        return Entry("ref", value.strip(), location=loc, keypath=where) if value else None
+    glob = c.string(item.get("glob"), kp + ("glob",)) or None if "glob" in item else None
+    tags = c.string_list(item.get("tag"), kp + ("tag",))
+    if "tag" in item and not tags:
+        c.error(kp + ("tag",), "names no tag")
+    exclude = c.string_list(item.get("exclude"), kp + ("exclude",))
+    conditions = []
+    for key, value in item.items():
+        if key in ENTRY_KEYS:
+            continue
+        values = c.string_list(value, kp + (key,))
+        if values:
+            conditions.append((str(key), values))
+    if glob is None and not tags and not conditions:
+        c.error(kp, "a query needs at least one of glob, tag or a front-matter field",
+                "e.g. {glob: 'ai/2_generative/*.md', sort: title}")
+        return None
+    return Entry("query", glob=glob, tags=tags, where=tuple(conditions), exclude=exclude, sort=sort, location=loc, keypath=where)

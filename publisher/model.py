@@ -17,13 +17,27 @@ Block = dict[str, Any]  # one pandoc JSON block; treated as immutable once a sta
 # ---------------------------------------------------------------- manifest
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One article entry of a chapter: a reference, a glob or a tag query."""
+    """One article entry of a chapter: a reference to one article, or a query that selects several.
 
-    kind: str  # "ref" | "glob" | "tag"
-    value: str | tuple[str, ...]
-    sort: str | None
-    location: SourceLocation
-    keypath: str
+    A query combines conditions, all of which must hold: a glob over paths, tags (any of them), and
+    front-matter fields (the field's value is one of those given); `exclude` drops names or globs."""
+
+    kind: str  # "ref" | "query"
+    value: str = ""  # ref: a path, slug, alias or title
+    glob: str | None = None
+    tags: tuple[str, ...] = ()
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = ()
+    sort: str | None = None
+    location: SourceLocation | None = None
+    keypath: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "ref":
+            return repr(self.value)
+        parts = ([f"glob: {self.glob}"] if self.glob else []) + ([f"tag: {', '.join(self.tags)}"] if self.tags else [])
+        parts += [f"{k}: {', '.join(v)}" for k, v in self.where]
+        return "{" + "; ".join(parts) + "}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,12 +40,7 @@ def sort_key(field: str):
 
 
 def passes(article: Article, manifest: Manifest) -> bool:
-    for key, allowed in manifest.filters:
-        value = article.meta.get(key)
-        values = value if isinstance(value, list) else [value]
-        if not {fold(str(v)) for v in values if v is not None} & {fold(a) for a in allowed}:
-            return False
-    return True
+    return all(_field_matches(article, key, allowed) for key, allowed in manifest.filters)
 
 
 def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
@@ -100,7 +95,6 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
 
 def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, problems: list[Diagnostic]) -> list[Article]:
     if entry.kind == "ref":
-        assert isinstance(entry.value, str)
         found = vault.lookup(entry.value)
         if not found:
             problems.append(Diagnostic(
@@ -124,19 +118,44 @@ def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter,
             reporter.warning(f"{entry.keypath}: '{article.path}' is left out by the manifest's filter", entry.location)
             return []
         return [article]
-    if entry.kind == "glob":
-        assert isinstance(entry.value, str)
-        pattern = entry.value
-        hits = [a for a in vault.articles if _glob_match(a.path, pattern)]
-        if not hits:
-            reporter.warning(f"{entry.keypath}: the pattern '{pattern}' matches no article", entry.location)
-    else:
-        wanted = {fold_tag(t) for t in entry.value}
-        hits = [a for a in vault.articles if wanted & {fold_tag(t) for t in a.tags}]
-        if not hits:
-            reporter.warning(f"{entry.keypath}: no article has the tag {', '.join(entry.value)}", entry.location)
+    return _query(entry, manifest, vault, reporter)
+
+
+def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter) -> list[Article]:
+    """Every article that meets all of the query's conditions and the manifest's filter, sorted."""
+    wanted_tags = {fold_tag(t) for t in entry.tags}
+    fields = {fold(k) for a in vault.articles for k in a.meta if isinstance(k, str)}
+    for key, _ in entry.where:
+        if fold(key) not in fields:
+            reporter.warning(f"{entry.keypath}: no article has the front-matter field '{key}'", entry.location,
+                             did_you_mean(key, ["glob", "tag", "sort", "exclude", *sorted(fields)]))
+
+    def meets(a: Article) -> bool:
+        if entry.glob and not _glob_match(a.path, entry.glob):
+            return False
+        if wanted_tags and not wanted_tags & {fold_tag(t) for t in a.tags}:
+            return False
+        if not all(_field_matches(a, key, values) for key, values in entry.where):
+            return False
+        return not any(_excluded(a, name, vault) for name in entry.exclude)
+
+    hits = [a for a in vault.articles if meets(a)]
+    if not hits:
+        reporter.warning(f"{entry.keypath}: the query {entry.describe()} selects no article", entry.location)
     chosen = [a for a in hits if passes(a, manifest)]
     return sorted(chosen, key=sort_key(entry.sort or "path"))
+
+
+def _field_matches(article: Article, key: str, allowed: tuple[str, ...]) -> bool:
+    value = next((v for k, v in article.meta.items() if isinstance(k, str) and fold(k) == fold(key)), None)
+    values = value if isinstance(value, list) else [value]
+    return bool({fold(str(v)) for v in values if v is not None} & {fold(a) for a in allowed})
+
+
+def _excluded(article: Article, name: str, vault: Vault) -> bool:
+    if any(ch in name for ch in "*?["):
+        return _glob_match(article.path, name)
+    return article.path in {a.path for a in vault.lookup(name)}
 
 
 def _glob_match(path: str, pattern: str) -> bool:
@@ -151,3 +170,26 @@ def _glob_match(path: str, pattern: str) -> bool:
         return i < len(p) and PurePosixPath(p[i]).match(pat[j]) and match(i + 1, j + 1)
 
     return match(0, 0)
+
+
+def outline(manifest: Manifest, selection: Selection) -> list[str]:
+    """The resolved table of contents, one line each: what `publisher list` prints."""
+    rows: list[tuple[str, str]] = [(manifest.title + (f": {manifest.subtitle}" if manifest.subtitle else ""), "")]
+    rows += [("  front matter", item.path) for item in manifest.front_matter]
+    number = 0
+    for pn, (part_title, chapters) in enumerate(selection.parts, 1):
+        indent = "    " if part_title else "  "
+        if part_title:
+            rows.append((f"Part {pn}. {part_title}", ""))
+        for chapter in chapters:
+            number += 1
+            if chapter.title is None and len(chapter.articles) == 1:
+                rows.append((f"{indent}{number}. {chapter.articles[0].title}", chapter.articles[0].path))
+                continue
+            rows.append((f"{indent}{number}. {chapter.title or chapter.articles[0].title}", ""))
+            rows += [(f"{indent}   {number}.{sn} {a.title}", a.path) for sn, a in enumerate(chapter.articles, 1)]
+    back = [item.path if item.kind == "file" else item.kind.replace("_", " ") for item in manifest.back_matter]
+    if back:
+        rows.append(("  back matter", ", ".join(back)))
+    width = max(len(left) for left, right in rows if right) + 2
+    return [f"{left:<{width}}{right}".rstrip() for left, right in rows]

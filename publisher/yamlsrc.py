@@ -37,6 +37,14 @@ class YamlDoc:
     marks: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
     line_offset: int = 0
+    origins: dict[KeyPath, str] = field(default_factory=dict)  # key paths a merged document took from another file
+
+    def origin(self, keypath: KeyPath) -> str:
+        """The file that set a key path (the document's own unless it was inherited)."""
+        probe = keypath
+        while probe not in self.origins and probe:
+            probe = probe[:-1]
+        return self.origins.get(probe, self.path)
 
     def loc(self, keypath: KeyPath = (), *, key: bool = False) -> SourceLocation:
         """The place of a value (or, with key=True, of its key), falling back to its parent."""
@@ -45,7 +53,47 @@ class YamlDoc:
         while probe not in table and probe:
             probe = probe[:-1]
         line, col = table.get(probe, self.marks.get(probe, (1, 1)))
-        return SourceLocation(self.path, line + self.line_offset, col)
+        return SourceLocation(self.origin(probe), line + self.line_offset, col)
+
+
+def merge_docs(parent: YamlDoc, child: YamlDoc, replace_together: tuple[set[str], ...] = ()) -> YamlDoc:
+    """child over parent: a value the child sets wins; mappings merge key by key; the places of inherited
+    values keep naming the parent's file. Keys in one `replace_together` group replace each other
+    (a child's `chapters` drops the parent's `parts`)."""
+    merged = YamlDoc(path=child.path, value=None)
+
+    def copy(doc: YamlDoc, prefix: KeyPath) -> None:
+        n = len(prefix)
+        for table, out in ((doc.marks, merged.marks), (doc.key_marks, merged.key_marks)):
+            for kp, mark in table.items():
+                if kp[:n] == prefix:
+                    out[kp] = mark
+                    merged.origins[kp] = doc.origin(kp)
+
+    def merge(pv: Any, cv: Any, prefix: KeyPath) -> Any:
+        if isinstance(pv, dict) and isinstance(cv, dict):
+            out = {}
+            dropped = {k for group in (replace_together if not prefix else ()) if group & set(cv) for k in group} - set(cv)
+            for key in pv:
+                if key not in cv and key not in dropped:
+                    out[key] = pv[key]
+                    copy(parent, prefix + (key,))
+            for key in cv:
+                if key in pv and isinstance(pv[key], dict) and isinstance(cv[key], dict):
+                    merged.marks[prefix + (key,)] = child.marks.get(prefix + (key,), (1, 1))
+                    merged.key_marks[prefix + (key,)] = child.key_marks.get(prefix + (key,), (1, 1))
+                    merged.origins[prefix + (key,)] = child.origin(prefix + (key,))
+                    out[key] = merge(pv[key], cv[key], prefix + (key,))
+                else:
+                    out[key] = cv[key]
+                    copy(child, prefix + (key,))
+            return out
+        copy(child, prefix)
+        return cv
+
+    merged.value = merge(parent.value, child.value, ())
+    merged.marks.setdefault((), child.marks.get((), (1, 1)))
+    return merged
 
 
 class YamlError(Exception):
