@@ -5,17 +5,18 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-BOOKS  := books/handbook.yml books/ereader.yml books/course-intro.yml
+BOOKS  := books/handbook.yml books/ereader.yml books/course-intro.yml books/course-genai.yml
 STAMP  := $(VENV)/.installed
 
 # Debian packages: what WeasyPrint needs to render, the fonts the theme uses, and for the tests
 # poppler (pdftotext, pdftoppm) and a Java runtime for EPUBCheck.
 BOOK_DEBS := libpango-1.0-0:libpango-1.0-0 libpangoft2-1.0-0:libpangoft2-1.0-0 \
              fonts-dejavu-core:fonts-dejavu-core fonts-dejavu-extra:fonts-dejavu-extra \
+             fonts-linuxlibertine:fonts-linuxlibertine \
              libharfbuzz-subset0:libharfbuzz-subset0
 TEST_DEBS := pdftotext:poppler-utils java:default-jre-headless
 
-.PHONY: all book test lint readme-images golden clean sysdeps-book sysdeps-test
+.PHONY: all book test bench lint readme-images golden clean sysdeps-book sysdeps-test
 
 all: book
 
@@ -55,6 +56,11 @@ book: $(STAMP) sysdeps-book
 test: $(STAMP) sysdeps-test
 	$(BIN)/python -m pytest -q
 
+# Stage timings and peak memory on synthetic vaults of 50, 200 and 1000 articles, beside pandoc and WeasyPrint
+# alone; writes bench/results/latest.{json,md}. BENCH_ARGS=--quick for N=50 only, or --sizes 50,200.
+bench: $(STAMP) sysdeps-book
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check publisher tests
 
@@ -65,6 +71,8 @@ readme-images: book sysdeps-test
 clean:
 	rm -rf build .pytest_cache
 
-# Rewrite the expected diagnostics of tests/data/manifest-errors after a deliberate change (read the diff).
+# Rewrite the expected diagnostics of tests/data/manifest-errors and tests/data/hostile after a deliberate
+# change (read the diff).
 golden: $(STAMP)
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_manifest_errors.py tests/test_editions.py
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_hostile.py -k hostile_input

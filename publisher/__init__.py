@@ -18,6 +18,7 @@ __all__ = ["build", "load_book", "LoadedBook", "__version__"]
 class LoadedBook:
     book: Book  # noqa: F821
     outside_links: tuple = ()
+    links: tuple = ()  # links.Outcome of every link and embed
 
 
 def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, draft: bool = False):
@@ -34,7 +35,7 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
     book = assemble(manifest, selection, reporter)
     ctx = Context(manifest=manifest, vault=vault, reporter=reporter, draft=draft)
     book = normalize(book, ctx)
-    return LoadedBook(book, tuple(ctx.outside))
+    return LoadedBook(book, tuple(ctx.outside), tuple(ctx.links.values()))
 
 
 def build(manifest_path: str | Path, formats=None, out: str | Path | None = None, *, reporter: Reporter | None = None,

@@ -50,17 +50,19 @@ def _print(diagnostics) -> None:
         print(d.format(), file=sys.stderr)
 
 
-def _run_one(manifest: str, args, reporter: Reporter) -> tuple[int, list[Path]]:
+def _run_one(manifest: str, args, reporter: Reporter) -> tuple:  # (status, files written[, report lines])
     from . import build, load_book
 
     try:
         if args.command == "list":
-            print("\n".join(_contents(manifest, reporter)))
+            try:
+                print("\n".join(_contents(manifest, reporter)), flush=True)
+            except BrokenPipeError:  # `publisher list x.yml | head`
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more is written
             return EXIT_OK, []
         if args.command == "check":
             loaded = load_book(manifest, reporter)
-            _link_report(loaded, reporter)
-            return EXIT_OK, []
+            return EXIT_OK, [], _link_report(loaded, reporter)
         return EXIT_OK, build(manifest, args.formats, args.out, reporter=reporter, draft=args.draft)
     except PublisherError as exc:
         reporter.extend(exc.diagnostics)
@@ -82,10 +84,21 @@ def _contents(manifest: str, reporter: Reporter) -> list[str]:
     return outline(m, select(m, load_vault(m.source, reporter), reporter))
 
 
-def _link_report(loaded, reporter: Reporter) -> None:
-    """check's summary: links that leave the book, then the counts."""
+def _place(d: Diagnostic) -> tuple:
+    return (d.location.path, d.location.line, d.location.col) if d.location else ("", 0, 0)
+
+
+def _link_report(loaded, reporter: Reporter) -> str:
+    """check's link report: every unresolved, ambiguous, outside link and placeholder, grouped by article in
+    the order of their lines (after the other diagnostics); returns the line that counts them."""
+    from .links import summary
+
     for where, path in loaded.outside_links:
         reporter.add(Diagnostic(Severity.WARNING, f"link to '{path}', which is not in this book", where, code="link.outside"))
+    links = [d for d in reporter.diagnostics if d.code.startswith("link.")]
+    others = [d for d in reporter.diagnostics if not d.code.startswith("link.")]
+    reporter.diagnostics[:] = others + sorted(links, key=_place)
+    return summary(loaded.links)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(lambda mr: _run_one(mr[0], args, mr[1]), zip(args.manifests, reporters, strict=True)))
     code = EXIT_OK
-    for manifest, reporter, (status, written) in zip(args.manifests, reporters, results, strict=True):
+    for manifest, reporter, (status, written, *report) in zip(args.manifests, reporters, results, strict=True):
         _print(reporter.diagnostics)
+        for line in report:
+            print(f"{display_path(manifest)}: {line}", file=sys.stderr)
         errors, warnings = len(reporter.errors), len(reporter.warnings)
         if status == EXIT_OK and errors:
             status = EXIT_CONTENT

@@ -1,21 +1,40 @@
-"""The glossary: curated terms (the manifest's glossary file, `glossary:` in front matter) and terms
-harvested from "**Term**: definition" list items and definition lists of the articles in the book."""
+"""The glossary: curated terms (the manifest's glossary file, `glossary:` in front matter) win over terms
+harvested from the articles in the book: "**Term**: definition" bullets, definition lists, and the bold
+lead-in of an article's first paragraph ("**Term** is ...").
+
+Duplicates merge across case, spacing, a plural 's' and an abbreviation ("Machine Learning (ML)" is
+"Machine Learning" and "ML"). Two curated definitions that differ are reported, naming both places; a
+harvested duplicate is silent and becomes an "also defined in" link of the entry it merges into.
+"""
 
 from __future__ import annotations
 
-import unicodedata
-from dataclasses import replace
+import json
+import re
+from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from . import pandoc as pd
+from .collate import collation_key
+from .diagnostics import SourceLocation
 from .ids import xml_id
 from .model import Article, Book, GlossaryEntry, map_articles
 from .vault import fold
 from .yamlsrc import YamlError, load_yaml
 
 SEPARATORS = (":", "\u2014", "\u2013")  # "**Term**: ...", "**Term** — ...", "**Term** – ..."
+LEAD_VERBS = ("is", "are", "refers to", "involves", "means", "denotes", "describes", "stands for")
+LEADING_ARTICLES = ("a ", "an ", "the ")
+# "The history of AI is ...", "Types of AI are ...": a lead-in that names the article's topic, not a term
+TOPIC_WORDS = {"history", "types", "kinds", "forms", "overview", "introduction", "basics", "fundamentals", "principles",
+               "evolution", "future", "state", "anatomy", "role", "story"}
+NOT_SENTENCE_ENDS = {"e.g.", "i.e.", "etc.", "vs.", "cf.", "dr.", "mr.", "mrs.", "ms.", "st.", "no.", "fig."}
+NEAR_IDENTICAL = 0.9  # two definitions this similar (difflib ratio of their folded words) are one
+PARENTHETICAL = re.compile(r"^(?P<long>.+?)\s*\((?P<short>[^()]+)\)$")
 
 
+# ---------------------------------------------------------------- keys
 def term_key(term: str) -> str:
     """Duplicates merge across case, spacing and a plural 's'."""
     key = " ".join(fold(term).split())
@@ -24,17 +43,25 @@ def term_key(term: str) -> str:
     return key
 
 
-def collation_key(term: str) -> tuple:
-    """Accents and case do not change the order ("Über" files under U); ties keep a stable order."""
-    base = "".join(c for c in unicodedata.normalize("NFKD", term) if not unicodedata.combining(c))
-    return (base.casefold(), term.casefold(), term)
+def split_parenthetical(term: str) -> tuple[str, str]:
+    """"Generative Adversarial Network (GAN)" -> ("Generative Adversarial Network", "GAN"); else (term, "")."""
+    m = PARENTHETICAL.match(term.strip())
+    return (m["long"].strip(), m["short"].strip()) if m else (term.strip(), "")
 
 
-def letter_of(term: str) -> str:
-    first = collation_key(term)[0][:1].upper()
-    return first if first.isalpha() else "#"
+def names_of(term: str, expansion: str = "") -> list[str]:
+    """Every name a term goes by: as written, its long form and abbreviation, its expansion."""
+    long, short = split_parenthetical(term)
+    return list(dict.fromkeys(n for n in (term, long, short, expansion) if n))
 
 
+def same_text(a: str, b: str) -> bool:
+    """Near-identical definitions (case, punctuation, a word or two) are not worth a warning."""
+    wa, wb = re.findall(r"\w+", fold(a)), re.findall(r"\w+", fold(b))
+    return wa == wb or SequenceMatcher(None, wa, wb).ratio() >= NEAR_IDENTICAL
+
+
+# ---------------------------------------------------------------- harvesting patterns
 def split_lead(inlines: list) -> tuple[str, list] | None:
     """'**Term**: definition' -> ('Term', definition inlines), or None."""
     if not inlines or inlines[0].get("t") != "Strong":
@@ -57,90 +84,250 @@ def split_lead(inlines: list) -> tuple[str, list] | None:
     return term, rest
 
 
+def split_lead_in(inlines: list) -> tuple[str, str, list] | None:
+    """A first paragraph opening "**A Term (T)** is ..." -> ("T", "Term", its first sentence), or None.
+
+    The bold words must be followed by a defining verb (is, are, refers to, involves, ...); a leading
+    article is dropped; an abbreviation in parentheses becomes the term and the words before it its expansion."""
+    if len(inlines) < 3 or inlines[0].get("t") != "Strong" or inlines[1].get("t") != "Space":
+        return None
+    words = [n["c"].lower() for n in inlines[2:6] if n.get("t") == "Str"]
+    if not any(" ".join(words).startswith(verb + " ") or " ".join(words) == verb for verb in LEAD_VERBS):
+        return None
+    term = " ".join(pd.stringify(inlines[0]["c"]).split())
+    for article in LEADING_ARTICLES:
+        if term.lower().startswith(article) and len(term) > len(article):
+            term = term[len(article):]
+    words = term.lower().split()
+    if len(words) > 2 and words[0] in TOPIC_WORDS and words[1] in ("of", "in", "to"):
+        return None
+    first_word = term.split(" ", 1)[0]
+    if first_word.islower():
+        term = term[:1].upper() + term[1:]
+    long, short = split_parenthetical(term)
+    term, expansion = (short, long) if short else (term, "")
+    sentence = first_sentence([*inlines[0]["c"], *inlines[1:]])
+    return (term, expansion, sentence) if term else None
+
+
+def first_sentence(inlines: list) -> list:
+    """The inlines up to the end of the first sentence (a top-level word ending in . ! or ?)."""
+    for i, node in enumerate(inlines):
+        if node.get("t") != "Str" or not node["c"].endswith((".", "!", "?")) or node["c"].lower() in NOT_SENTENCE_ENDS:
+            continue
+        after = inlines[i + 1:]
+        if not after or (after[0].get("t") in ("Space", "SoftBreak") and (len(after) < 2 or _starts_sentence(after[1]))):
+            return inlines[: i + 1]
+    return list(inlines)
+
+
+def _starts_sentence(node: dict) -> bool:
+    text = pd.stringify(node)
+    return not text or not text[0].islower()
+
+
+# ---------------------------------------------------------------- collecting
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a curated definition is written: an article (its id, "" for the glossary file) and the line."""
+
+    article_id: str
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A definition as found, before merging: the entry and where its text comes from."""
+
+    entry: GlossaryEntry
+    where: SourceLocation | None
+
+
+class Glossary:
+    """Merges definitions as they are found; curated ones come first."""
+
+    def __init__(self, settings, reporter):
+        self.reporter = reporter
+        self.excluded = {term_key(t) for t in settings.exclude}
+        self.entries: list[Found] = []
+        self.keys: dict[str, int] = {}
+
+    def add(self, found: Found) -> None:
+        e = found.entry
+        keys = [term_key(n) for n in names_of(e.term, e.expansion)]
+        if self.excluded & set(keys):
+            return
+        index = next((self.keys[k] for k in keys if k in self.keys), None)
+        if index is None:
+            self.entries.append(found)
+            for k in keys:
+                self.keys.setdefault(k, len(self.entries) - 1)
+            return
+        old = self.entries[index]
+        if e.source == "curated" and old.entry.source == "curated":
+            if not same_text(pd.stringify(list(e.definition)), pd.stringify(list(old.entry.definition))):
+                self.reporter.warning(
+                    f"glossary term '{e.term}' is defined differently at {old.where}; that definition is kept",
+                    found.where)
+            return
+        if e.article_id and (e.article_id, e.anchor) != (old.entry.article_id, old.entry.anchor):
+            also = (*old.entry.also, (e.article_id, e.anchor))
+            self.entries[index] = replace(old, entry=replace(old.entry, also=also))
+
+    def finished(self) -> tuple[GlossaryEntry, ...]:
+        ordered = sorted((f.entry for f in self.entries), key=lambda e: collation_key(e.term))
+        ids: set[str] = set()
+        final = []
+        for e in ordered:
+            ident = "gl-" + xml_id(e.term, "t")
+            while ident in ids:
+                ident += "-x"
+            ids.add(ident)
+            final.append(replace(e, id=ident))
+        return tuple(final)
+
+
 def collect_glossary(book: Book, ctx) -> Book:
     settings = book.manifest.glossary
     if not settings.enabled:
         return book
-    entries: dict[str, GlossaryEntry] = {}
-    definitions: dict[str, str] = {}
-    excluded = {term_key(t) for t in settings.exclude}
+    glossary = Glossary(settings, ctx.reporter)
+    curated = _curated(book, ctx) + [t for a in book.articles for t in _front_matter_terms(a)]
+    for (term, _, place), definition in zip(curated, parse_definitions([d for _, d, _ in curated]), strict=True):
+        entry = GlossaryEntry(term, tuple(definition), place.article_id, place.article_id, "curated")
+        glossary.add(Found(entry, place.location))
+    if settings.harvest:
+        book = map_articles(book, lambda a: harvest(a, settings, glossary))
+    return replace(book, glossary=glossary.finished())
 
-    def add(entry: GlossaryEntry, where) -> None:
-        key = term_key(entry.term)
-        if key in excluded:
-            return
-        old = entries.get(key)
-        if old is None:
-            entries[key] = entry
-            definitions[key] = pd.stringify(entry.definition)
-            return
-        if old.source == "curated" and entry.source == "harvested":
-            return
-        text = pd.stringify(entry.definition)
-        if fold(text) != fold(definitions[key]) and where is not None:
-            ctx.reporter.warning(f"glossary term '{entry.term}' is defined again, differently; the first definition is kept", where)
 
-    for term, definition in _curated(book, ctx):
-        add(GlossaryEntry(term, tuple(pd.text_inlines(definition)), "", "", "curated"), None)
+def harvest(article: Article, settings, glossary: Glossary) -> Article:
+    """Harvest one article; every harvested term gets an anchor (a Span around it) to link to."""
+    patterns = set(settings.patterns)
+    anchors = fresh_ids(f"{article.id}--g", taken_ids(article.blocks))
 
-    def harvest(article: Article) -> Article:
-        for term, definition in _front_matter_terms(article):
-            add(GlossaryEntry(term, tuple(pd.text_inlines(definition)), article.id, article.id, "curated"), None)
-        if not settings.harvest:
-            return article
-        counter = [0]
+    def add(term: str, definition: list, anchor: str, expansion: str = "") -> bool:
+        if len(pd.stringify(definition)) < settings.min_definition:
+            return False
+        entry = GlossaryEntry(term, tuple(clean_definition(definition)), article.id, anchor, "harvested", expansion=expansion)
+        glossary.add(Found(entry, article.loc()))
+        return True
 
-        def visit(block: dict) -> dict:
-            t = block.get("t")
-            if t == "BulletList":
-                return {"t": t, "c": [[visit_item(item[0]), *map(visit, item[1:])] if item else item for item in block["c"]]}
-            if t == "DefinitionList":
-                for term_inlines, defs in block["c"]:
-                    if defs and defs[0]:
-                        first = defs[0][0]
-                        if first.get("t") in ("Plain", "Para"):
-                            term = pd.stringify(term_inlines).strip()
-                            if len(pd.stringify(first["c"])) >= settings.min_definition:
-                                add(GlossaryEntry(term, tuple(first["c"]), article.id, article.id, "harvested"), article.loc())
-                return block
-            if t in ("BlockQuote", "Div"):
-                c = block["c"]
-                return {"t": t, "c": [*c[:-1], [visit(b) for b in c[-1]]]} if t == "Div" else {"t": t, "c": [visit(b) for b in c]}
-            if t == "OrderedList":
-                return {"t": t, "c": [block["c"][0], [[visit(b) for b in item] for item in block["c"][1]]]}
+    def visit(block: dict) -> dict:
+        t = block.get("t")
+        if t == "BulletList":
+            return {"t": t, "c": [[visit_item(item[0]), *map(visit, item[1:])] if item else item for item in block["c"]]}
+        if t == "DefinitionList" and "definition_lists" in patterns:
+            return {"t": t, "c": [visit_definition(term, defs) for term, defs in block["c"]]}
+        if t == "BlockQuote":
+            return {"t": t, "c": [visit(b) for b in block["c"]]}
+        if t == "Div":
+            return {"t": t, "c": [block["c"][0], [visit(b) for b in block["c"][1]]]}
+        if t == "OrderedList":
+            return {"t": t, "c": [block["c"][0], [[visit(b) for b in item] for item in block["c"][1]]]}
+        return block
+
+    def visit_item(block: dict) -> dict:
+        if block.get("t") not in ("Plain", "Para") or "bullets" not in patterns:
+            return visit(block)
+        lead = split_lead(block["c"])
+        if lead is None:
             return block
+        anchor = next(anchors)
+        if not add(*lead, anchor):
+            return block
+        return {"t": block["t"], "c": [pd.span([block["c"][0]], ident=anchor, classes=["term"]), *block["c"][1:]]}
 
-        def visit_item(block: dict) -> dict:
-            if block.get("t") not in ("Plain", "Para"):
-                return visit(block)
-            lead = split_lead(block["c"])
-            if lead is None:
-                return block
-            term, definition = lead
-            if len(pd.stringify(definition)) < settings.min_definition:
-                return block
-            counter[0] += 1
-            anchor = f"{article.id}--g{counter[0]}"
-            add(GlossaryEntry(term, tuple(definition), article.id, anchor, "harvested"), article.loc())
-            marked = [pd.span([block["c"][0]], ident=anchor, classes=["term"]), *block["c"][1:]]
-            return {"t": block["t"], "c": marked}
+    def visit_definition(term: list, defs: list) -> list:
+        first = defs[0][0] if defs and defs[0] else None
+        if first is None or first.get("t") not in ("Plain", "Para"):
+            return [term, defs]
+        anchor = next(anchors)
+        if not add(pd.stringify(term).strip(), first["c"], anchor):
+            return [term, defs]
+        return [[pd.span(term, ident=anchor, classes=["term"])], defs]
 
-        return replace(article, blocks=tuple(visit(b) for b in article.blocks))
-
-    book = map_articles(book, harvest)
-    ordered = sorted(entries.values(), key=lambda e: collation_key(e.term))
-    ids: set[str] = set()
-    final = []
-    for e in ordered:
-        ident = "gl-" + xml_id(e.term, "t")
-        while ident in ids:
-            ident += "-x"
-        ids.add(ident)
-        final.append(replace(e, id=ident))
-    return replace(book, glossary=tuple(final))
+    blocks = [visit(b) for b in article.blocks]
+    if "lead_in" in patterns:
+        blocks = lead_in(blocks, add, anchors)
+    return replace(article, blocks=tuple(blocks))
 
 
-def _curated(book: Book, ctx) -> list[tuple[str, str]]:
+def lead_in(blocks: list, add, anchors) -> list:
+    """The first paragraph of the article, when it opens with a bold term and a defining verb."""
+    first = next((i for i, b in enumerate(blocks) if b.get("t") == "Para"), None)
+    if first is None:
+        return blocks
+    inlines = blocks[first]["c"]
+    found = split_lead_in(inlines)
+    if found is None:
+        return blocks
+    term, expansion, sentence = found
+    anchor = next(anchors)
+    if not add(term, sentence, anchor, expansion):
+        return blocks
+    marked = {"t": "Para", "c": [pd.span([inlines[0]], ident=anchor, classes=["term"]), *inlines[1:]]}
+    return [*blocks[:first], marked, *blocks[first + 1:]]
+
+
+# ---------------------------------------------------------------- helpers
+def taken_ids(blocks) -> set[str]:
+    return {attr[0] for n in pd.walk(list(blocks)) if (attr := pd.attr_of(n)) and attr[0]}
+
+
+def fresh_ids(prefix: str, taken: set[str]):
+    """prefix1, prefix2, ... skipping any id the article already uses."""
+    n = 0
+    while True:
+        n += 1
+        if f"{prefix}{n}" not in taken:
+            yield f"{prefix}{n}"
+
+
+def clean_definition(inlines: list) -> list:
+    """A definition as the glossary shows it: no ids (they stay in the article), no source positions,
+    the first letter capitalised."""
+
+    def go(node):
+        if isinstance(node, list):
+            return [go(x) for x in node]
+        if not isinstance(node, dict) or "t" not in node or "c" not in node:
+            return node
+        new = {"t": node["t"], "c": go(node["c"])}
+        attr = pd.attr_of(new)
+        if attr is not None:
+            attr = ["", attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
+            new["c"] = [*new["c"][:1], attr, *new["c"][2:]] if node["t"] == "Header" else [attr, *new["c"][1:]]
+        return new
+
+    out = go(list(inlines))
+    if out and out[0].get("t") == "Str" and out[0]["c"][:1].islower():
+        out[0] = {"t": "Str", "c": out[0]["c"][:1].upper() + out[0]["c"][1:]}
+    return out
+
+
+def parse_definitions(texts: list[str]) -> list[list]:
+    """Curated definitions are inline Markdown: parsed in one pandoc call, one paragraph each."""
+    if not texts:
+        return []
+    blocks = json.loads(pd.run_pandoc(["-f", "commonmark_x", "-t", "json"], "\n\n".join(texts)))["blocks"]
+    if len(blocks) == len(texts) and all(b.get("t") == "Para" for b in blocks):
+        return [_plain_links(b["c"]) for b in blocks]
+    return [pd.text_inlines(t) for t in texts]  # a definition that is not one paragraph is shown as written
+
+
+def _plain_links(inlines: list) -> list:
+    """Links in a curated definition keep only web addresses; a link into the vault becomes its text."""
+    out = []
+    for node in inlines:
+        if node.get("t") == "Link" and not node["c"][2][0].startswith(("http://", "https://", "mailto:")):
+            out.extend(node["c"][1])
+        else:
+            out.append(node)
+    return out
+
+
+def _curated(book: Book, ctx) -> list[tuple[str, str, Place]]:
     name = book.manifest.glossary.file
     if not name:
         return []
@@ -162,15 +349,31 @@ def _curated(book: Book, ctx) -> list[tuple[str, str]]:
         return []
     out = []
     for term, definition in doc.value.items():
+        where = doc.loc((term,), key=True)
         if not isinstance(definition, str) or not definition.strip():
-            ctx.reporter.warning(f"glossary term '{term}' has no definition", doc.loc((term,), key=True))
+            ctx.reporter.warning(f"glossary term '{term}' has no definition", where)
             continue
-        out.append((str(term), " ".join(definition.split())))
+        out.append((str(term), " ".join(definition.split()), Place("", where)))
     return out
 
 
-def _front_matter_terms(article: Article) -> list[tuple[str, str]]:
+def _front_matter_terms(article: Article) -> list[tuple[str, str, Place]]:
     value = article.meta.get("glossary")
     if not isinstance(value, dict):
         return []
-    return [(str(k), " ".join(v.split())) for k, v in value.items() if isinstance(v, str) and v.strip()]
+    start = article.meta_lines.get("glossary", 0)
+    return [(str(k), " ".join(v.split()), Place(article.id, article.loc(_key_line(article, str(k), start))))
+            for k, v in value.items() if isinstance(v, str) and v.strip()]
+
+
+def _key_line(article: Article, key: str, start: int) -> int:
+    """The front-matter line that defines `key` under `glossary:` (the line of `glossary:` if not found)."""
+    try:
+        lines = article.file.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return start
+    for n in range(start, min(len(lines), article.body_line)):
+        text = lines[n].strip().strip("\"'")
+        if text.startswith(key) and text[len(key):].lstrip("\"'").startswith(":"):
+            return n + 1
+    return start

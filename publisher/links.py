@@ -2,20 +2,30 @@
 
 Forms: [[name]], [[name|text]], [[name#Heading]], [[name#Heading#Sub]], [[#Heading]], [[name#^block]],
 app://obsidian.md/<vault>/<path>[#heading], obsidian://open?vault=..&file=.., relative .md links with
-anchors and same-article #anchors. Names resolve as Obsidian does (path, stem, alias, title).
+anchors and same-article #anchors, related_topics. Names resolve as Obsidian does (path, stem, alias,
+title; a file name beats an alias or a title); an ambiguous name takes the shortest path and is reported.
+Every outcome is kept in ctx.links, the record `publisher check` reports from.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import pandoc as pd
-from .diagnostics import did_you_mean
+from .diagnostics import SourceLocation, did_you_mean
+from .ids import gfm_slug
 from .model import Article, Book, map_articles
+from .vault import fold
 
 APP_PREFIX = "app://obsidian.md/"
+KINDS = ("resolved", "outside", "broken", "ambiguous", "placeholder")
+SOURCE_KEY = "data-source"  # on a Div of embedded content: the vault path of the article it comes from
+_OBSIDIAN_DROPS = re.compile(r"[#|^:\[\]%\\]+")  # characters Obsidian leaves out of heading links
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,35 +33,55 @@ class Target:
     name: str | None  # None: the article the link is in
     heading: str | None = None
     block: str | None = None
+    fallback: str | None = None  # app://obsidian.md/<vault>/<path>: the path without the vault's name
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one link or embed: resolved, outside (the target is not in this book), broken,
+    ambiguous (it took one of several candidates) or placeholder (an embed a book cannot show)."""
+
+    kind: str
+    where: SourceLocation
+    target: str
+
+
+def record(ctx, kind: str, where: SourceLocation, target: str) -> None:
+    ctx.links.setdefault((where, target), Outcome(kind, where, target))
+
+
+def summary(outcomes: Iterable[Outcome]) -> str:
+    counts = Counter(o.kind for o in outcomes)
+    return (f"links: {counts['resolved']} resolved, {counts['outside']} outside, {counts['broken']} broken, "
+            f"{counts['ambiguous']} ambiguous, {counts['placeholder']} placeholder(s)")
+
+
+# ---------------------------------------------------------------- what a link means
 def parse_target(url: str, classes: list[str]) -> Target | None:
     """What an href means inside the vault, or None for a link that leaves it (http:, mailto:)."""
     if "wikilink" in classes:
         return _split_fragment(url)
     if url.startswith(APP_PREFIX):
-        return _split_fragment(unquote(url[len(APP_PREFIX):]), decoded=True)
+        target = _split_fragment(url[len(APP_PREFIX):])
+        first, slash, rest = (target.name or "").partition("/")
+        return replace(target, fallback=rest) if slash and rest else target
     if url.startswith("obsidian://"):
         query = parse_qs(urlsplit(url).query)
         file = (query.get("file") or [""])[0]
         return _split_fragment(file, decoded=True) if file else None
     if url.startswith("#"):
-        return _split_fragment(url, relative=True)
+        return _split_fragment(url)
     scheme = urlsplit(url).scheme
     if scheme or url.startswith("//"):
         return None
     path, _, fragment = url.partition("#")
-    path = unquote(path)
     if not path:
         return None
-    return Target("./" + path, _nonempty(unquote(fragment))) if not fragment.startswith("^") else Target("./" + path, None, fragment[1:])
+    target = _split_fragment("#" + fragment)
+    return replace(target, name="./" + unquote(path))
 
 
-def _nonempty(text: str | None) -> str | None:
-    return text if text else None
-
-
-def _split_fragment(text: str, *, decoded: bool = False, relative: bool = False) -> Target:
+def _split_fragment(text: str, *, decoded: bool = False) -> Target:
     if not decoded:
         text = unquote(text)
     name, _, fragment = text.partition("#")
@@ -63,14 +93,97 @@ def _split_fragment(text: str, *, decoded: bool = False, relative: bool = False)
     return Target(name.strip() or None, heading, block)
 
 
+def same_heading(text: str, wanted: str) -> bool:
+    """A heading's text matches a link's: literally (case folded), as a GitHub slug, or as Obsidian writes it
+    (without `#|^:[]%` and with `+` or `%20` for spaces)."""
+    if fold(text) == fold(wanted) or gfm_slug(text) == gfm_slug(wanted) or gfm_slug(text) == wanted:
+        return True
+    return _obsidian_form(text) == _obsidian_form(wanted.replace("+", " "))
+
+
+def _obsidian_form(text: str) -> str:
+    return " ".join(_OBSIDIAN_DROPS.sub(" ", fold(text)).split())
+
+
+def find_article(name: str, source: Article, ctx, where: SourceLocation) -> tuple[Article | None, str]:
+    """The article a name means from source, and "resolved" or "ambiguous" (reported, naming the candidates)."""
+    vault = ctx.vault
+    if name.startswith("./"):  # a Markdown link: a path from the linking article's folder, else a vault path or name
+        rel = posixpath.normpath(posixpath.join(posixpath.dirname(source.path), name[2:]))
+        if rel.startswith("../") or rel == "..":
+            return None, "broken"  # outside the knowledge base: never read
+        found = vault.lookup(rel)
+        if len(found) == 1:
+            return found[0], "resolved"
+        name = name[2:]
+    found = vault.lookup(name)
+    if len(found) > 1:
+        stem = fold(posixpath.basename(name).removesuffix(".md"))
+        by_file = [a for a in found if fold(a.slug) == stem]
+        found = tuple(by_file) if by_file else found
+    if len(found) > 1:
+        ctx.reporter.warning(f"'{name}' is ambiguous: {', '.join(a.path for a in found)}; using '{found[0].path}'",
+                             where, "link by path to choose another", code="link.ambiguous")
+        return found[0], "ambiguous"
+    return (found[0], "resolved") if found else (None, "broken")
+
+
+def find_file(name: str, source: Article, ctx) -> str | None:
+    """A file of the vault that is not an article (an attachment): by path from the linking article's folder
+    or from the vault's root, else by path suffix or file name (the shortest path of those that match)."""
+    files = {fold(p): p for p in ctx.vault.attachments}
+    name = name.strip()
+    if name.startswith("./"):
+        name = name[2:]
+        rel = fold(posixpath.normpath(posixpath.join(posixpath.dirname(source.path), name)))
+        if rel in files:
+            return files[rel]
+    key = fold(posixpath.normpath(name.lstrip("/")))
+    if key.startswith("../"):
+        return None
+    if key in files:
+        return files[key]
+    matches = sorted((p for k, p in files.items() if k.endswith("/" + key)), key=lambda p: (p.count("/"), p))
+    return matches[0] if matches else None
+
+
+# ---------------------------------------------------------------- rewriting the tree
 def resolve_links(book: Book, ctx) -> Book:
-    return map_articles(book, lambda a: replace(a, blocks=tuple(pd.map_inlines(list(a.blocks), _Rewriter(a, ctx)))))
+    headings = {a.id: [(pd.stringify(n["c"][2]), n["c"][1][0]) for n in pd.walk(list(a.blocks)) if n["t"] == "Header"]
+                for a in book.articles}
+
+    def one(a: Article) -> Article:
+        return replace(a, blocks=tuple(_resolve(list(a.blocks), _Rewriter(a, ctx, headings), ctx, headings)))
+
+    return map_articles(book, one)
+
+
+def _resolve(node, rewriter: _Rewriter, ctx, headings):
+    """map_inlines, but content embedded from another article is resolved from that article."""
+    if isinstance(node, list):
+        new = [_resolve(x, rewriter, ctx, headings) for x in node]
+        if new and all(isinstance(x, dict) and x.get("t") in pd.INLINE_TYPES for x in new):
+            return rewriter(new)
+        return new
+    if not isinstance(node, dict) or "t" not in node:
+        return node
+    t = node["t"]
+    if t in ("CodeBlock", "Code", "RawBlock", "RawInline", "Math") or "c" not in node:
+        return node
+    if t == "Div" and pd.get_kv(node["c"][0], SOURCE_KEY) is not None:
+        attr, blocks = node["c"]
+        path = pd.get_kv(attr, SOURCE_KEY)
+        source = ctx.in_book.get(path) or next((a for a in ctx.vault.articles if a.path == path), rewriter.article)
+        clean = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != SOURCE_KEY]]
+        return {"t": t, "c": [clean, _resolve(blocks, _Rewriter(source, ctx, headings), ctx, headings)]}
+    return {"t": t, "c": _resolve(node["c"], rewriter, ctx, headings)}
 
 
 class _Rewriter:
-    def __init__(self, article: Article, ctx) -> None:
+    def __init__(self, article: Article, ctx, headings: dict[str, list[tuple[str, str]]]) -> None:
         self.article = article
         self.ctx = ctx
+        self.headings = headings  # article id -> (text, id) of each heading
 
     def __call__(self, inlines: list) -> list:
         out: list = []
@@ -89,53 +202,68 @@ class _Rewriter:
         line, col = pd.pos_of(node)
         where = self.article.loc(line, col)
         explicit = "wikilink" not in attr[1] or pd.stringify(inlines) != url
-        dest = self.lookup(target, where)
+        dest, kind = self.lookup(target, where)
         if dest is None:
-            stem = posixpath.basename(target.name or "").removesuffix(".md")
-            self.ctx.reporter.warning(f"unresolved link to '{url}'", where, did_you_mean(stem, self.ctx.vault.names(), cutoff=0.75))
-            text = inlines if explicit else pd.text_inlines(url)
-            return [pd.span(text, classes=["broken-link"])] if self.ctx.draft else text
-        text = inlines if explicit else pd.text_inlines(self.label(dest, target))
+            return self.broken(target, url, inlines if explicit else None, where)
         in_book = self.ctx.in_book.get(dest.path)
         if in_book is None:
+            record(self.ctx, "ambiguous" if kind == "ambiguous" else "outside", where, url)
+            text = inlines if explicit else pd.text_inlines(self.label(dest, target, None))
             return self.outside(dest, text, where)
-        anchor = self.ctx.anchor(in_book, target)
+        anchor = self.anchor(in_book, target)
         if anchor is None:
-            wanted = f"#^{target.block}" if target.block else f"#{target.heading}"
+            wanted = f"^{target.block}" if target.block else target.heading
             self.ctx.reporter.warning(
-                f"no heading '{wanted.lstrip('#')}' in '{dest.path}'; the link lands on the article",
+                f"no heading '{wanted}' in '{dest.path}'; the link lands on the article",
                 where,
-                did_you_mean(target.heading or "", self.ctx.headings(in_book)),
+                did_you_mean(target.heading or "", [t for t, _ in self.headings.get(in_book.id, [])]),
+                code="link.heading",
             )
-            anchor = in_book.id
-        return [pd.link(text, "#" + anchor, classes=["xref"])]
+            kind = "broken"
+        record(self.ctx, kind, where, url)
+        text = inlines if explicit else pd.text_inlines(self.label(in_book, target, anchor))
+        return [pd.link(text, "#" + (anchor or in_book.id), classes=["xref"])]
 
-    def lookup(self, target: Target, where) -> Article | None:
+    def lookup(self, target: Target, where) -> tuple[Article | None, str]:
         if target.name is None:
-            return self.article
-        name = target.name
-        if name.startswith("./"):  # a relative Markdown link: a path from this article's folder
-            base = posixpath.dirname(self.article.path)
-            path = posixpath.normpath(posixpath.join(base, name[2:]))
-            if path.startswith("../") or path == "..":
-                return None  # outside the knowledge base: never read
-            found = self.ctx.vault.lookup(path)
-            return found[0] if len(found) == 1 else None
-        found = self.ctx.vault.lookup(name)
-        if len(found) > 1:
-            self.ctx.reporter.warning(
-                f"'{name}' is ambiguous: {', '.join(a.path for a in found)}; using '{found[0].path}'",
-                where,
-                "link by path to choose another",
-            )
-        return found[0] if found else None
+            return self.article, "resolved"
+        dest, kind = find_article(target.name, self.article, self.ctx, where)
+        if dest is None and target.fallback:
+            dest, kind = find_article(target.fallback, self.article, self.ctx, where)
+        return dest, kind
 
-    def label(self, dest: Article, target: Target) -> str:
-        if target.heading and target.name is None:
-            return target.heading
-        if target.heading:
-            return f"{dest.title} \u203a {target.heading}"
-        return dest.title
+    def anchor(self, article: Article, target: Target) -> str | None:
+        found = self.ctx.anchor(article, target)
+        if found or not target.heading:
+            return found
+        return next((ident for text, ident in self.headings.get(article.id, []) if same_heading(text, target.heading)), None)
+
+    def label(self, dest: Article, target: Target, anchor: str | None) -> str:
+        """Bare links show the target's title, and the heading as the target writes it."""
+        heading = target.heading
+        if heading and anchor:
+            heading = next((text for text, ident in self.headings.get(dest.id, []) if ident == anchor), heading)
+        if heading and target.name is None:
+            return heading
+        return f"{dest.title} \u203a {heading}" if heading else dest.title
+
+    def broken(self, target: Target, url: str, text: list | None, where) -> list:
+        """A link to nothing keeps its text, is reported, and in a draft is marked; a file of the vault that
+        is not an article (a PDF, a .base) leaves the book like an article the book leaves out."""
+        name = target.name or ""
+        file = find_file(name, self.article, self.ctx) if name else None
+        shown = text or pd.text_inlines(f"{name} \u203a {target.heading}" if target.heading else name or url)
+        if file is not None:
+            record(self.ctx, "outside", where, url)
+            self.ctx.outside.append((where, file))
+            if self.ctx.manifest.links_outside == "keep":
+                return [pd.link(shown, f"{self.ctx.manifest.links_base_url.rstrip('/')}/{file}", classes=["outside"])]
+            return shown
+        record(self.ctx, "broken", where, url)
+        stem = posixpath.basename(name).removesuffix(".md")
+        self.ctx.reporter.warning(f"unresolved link to '{url}'", where, did_you_mean(stem, self.ctx.vault.names(), cutoff=0.75),
+                                  code="link.unresolved")
+        return [pd.span(shown, classes=["broken-link"])] if self.ctx.draft else shown
 
     def outside(self, dest: Article, text: list, where) -> list:
         """A link to an article this book leaves out follows the manifest's links.outside policy."""
@@ -148,3 +276,35 @@ class _Rewriter:
             return text
         note = pd.para([{"t": "Emph", "c": pd.text_inlines(dest.title)}, {"t": "Space"}, *pd.text_inlines("is not in this edition.")])
         return [*text, {"t": "Note", "c": [note]}]
+
+
+def related_article(article: Article, name: str, ctx) -> Article | None:
+    """A `related_topics` entry (a name, a path or a [[wikilink]]) as the in-book article it names; one that
+    names nothing is reported at the front-matter key's line."""
+    text = name.strip().removeprefix("[[").removesuffix("]]").split("|")[0].strip()
+    if not text:
+        return None
+    where = article.loc(next((n for k, n in article.meta_lines.items() if k.lower() == "related_topics"), 0), 0)
+    dest, kind = find_article(_split_fragment(text).name or text, article, ctx, where)
+    if dest is None:
+        where = article.loc(_front_matter_line(article, text), 0)
+        record(ctx, "broken", where, text)
+        ctx.reporter.warning(f"unresolved link to '{text}' in related_topics", where,
+                             did_you_mean(text, ctx.vault.names(), cutoff=0.75), code="link.unresolved")
+        return None
+    target = ctx.in_book.get(dest.path)
+    if target is not None:
+        record(ctx, kind, where, text)
+    return target
+
+
+def _front_matter_line(article: Article, text: str) -> int:
+    """The line of a related_topics entry: the first line from the key on that names it, else the key's."""
+    key_line = next((n for k, n in article.meta_lines.items() if k.lower() == "related_topics"), 0)
+    if not key_line:
+        return 0
+    try:
+        lines = article.file.read_text(encoding="utf-8").splitlines()[key_line - 1:article.body_line - 1]
+    except (OSError, UnicodeDecodeError):
+        return key_line
+    return next((key_line + i for i, line in enumerate(lines) if text in line), key_line)

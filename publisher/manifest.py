@@ -9,14 +9,25 @@ from typing import Any
 
 from .backends import available as available_backends
 from .diagnostics import Diagnostic, ManifestError, Reporter, Severity, SourceLocation, did_you_mean, display_path
-from .model import GENERATED_SECTIONS, ChapterSpec, Entry, GlossarySettings, Manifest, MatterItem, PartSpec
+from .model import (
+    GENERATED_SECTIONS,
+    GLOSSARY_PATTERNS,
+    NUMBERING,
+    ChapterSpec,
+    Entry,
+    GlossarySettings,
+    LessonSettings,
+    Manifest,
+    MatterItem,
+    PartSpec,
+)
 from .yamlsrc import KeyPath, YamlDoc, YamlError, format_keypath, load_yaml, merge_docs
 
 TOP_KEYS = {
     "title", "subtitle", "authors", "author", "language", "date", "edition", "rights", "description",
     "source", "theme", "formats", "output", "filter", "links", "glossary", "tag_index", "tag_labels",
     "index", "front_matter", "back_matter",
-    "parts", "chapters", "page_size", "extends",
+    "parts", "chapters", "page_size", "pdf", "extends", "numbering", "lessons", "allow_remote",
 }
 MAX_EXTENDS = 10
 SORTS = ("title", "difficulty", "last_updated", "path")
@@ -50,6 +61,8 @@ class _Checker:
             if required:
                 self.error(keypath, "is required")
             return ""
+        if isinstance(value, (bool, int, float)) and keypath in self.doc.texts:
+            return self.doc.texts[keypath]  # as written: YAML 1.1 reads `no` as false and `3.10` as 3.1
         if isinstance(value, (dt.date, int, float)) and not isinstance(value, bool):
             return str(value)
         if not isinstance(value, str):
@@ -62,6 +75,8 @@ class _Checker:
     def string_list(self, value: Any, keypath: KeyPath) -> tuple[str, ...]:
         if value is None:
             return ()
+        if isinstance(value, (bool, int, float)) and keypath in self.doc.texts:
+            return (self.doc.texts[keypath],)
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return (str(value),)
         if not isinstance(value, list):
@@ -69,7 +84,9 @@ class _Checker:
             return ()
         out = []
         for i, item in enumerate(value):
-            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            if isinstance(item, (bool, int, float)) and keypath + (i,) in self.doc.texts:
+                out.append(self.doc.texts[keypath + (i,)])
+            elif isinstance(item, bool) or not isinstance(item, (str, int, float)):
                 self.error(keypath + (i,), f"must be text, not {type_name(item)}")
             else:
                 out.append(str(item))
@@ -165,6 +182,8 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     glossary = _glossary(c, data.get("glossary", True))
     tag_index = c.boolean(data.get("tag_index"), ("tag_index",), True)
     index = c.boolean(data.get("index"), ("index",), True)
+    numbering = c.choice(data.get("numbering"), ("numbering",), NUMBERING, "none")
+    lessons = _lessons(c, data.get("lessons"))
     front_matter = _matter(c, data.get("front_matter"), ("front_matter",), source, generated=False)
     back_matter = _matter(c, data.get("back_matter", list(GENERATED_SECTIONS)), ("back_matter",), source, generated=True)
     tag_labels: list[tuple[str, str]] = []
@@ -196,11 +215,15 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         glossary=glossary,
         tag_index=tag_index,
         index=index,
+        numbering=numbering,
+        lessons=lessons,
         front_matter=front_matter,
         back_matter=back_matter,
         tag_labels=tuple(tag_labels),
         parts=parts,
         page_size=c.choice(data.get("page_size"), ("page_size",), PAGE_SIZES, "A4"),
+        allow_remote=c.boolean(data.get("allow_remote"), ("allow_remote",), False),
+        **_pdf(c, data.get("pdf")),
         location=SourceLocation(str(path), 1, 1),
     )
     if any(p.is_error for p in c.problems):
@@ -246,6 +269,21 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[YamlDoc, list[Diagnostic
     return merged, parent_warnings + warnings
 
 
+def _lessons(c: _Checker, value: Any) -> LessonSettings:
+    kp: KeyPath = ("lessons",)
+    if value is None:
+        return LessonSettings()
+    if not isinstance(value, dict):
+        c.error(kp, "must be a mapping like {objectives: true, reading_list: true, notes_page: true}")
+        return LessonSettings()
+    c.unknown_keys(value, {"objectives", "reading_list", "notes_page"}, kp)
+    return LessonSettings(
+        objectives=c.boolean(value.get("objectives"), kp + ("objectives",), True),
+        reading_list=c.boolean(value.get("reading_list"), kp + ("reading_list",), True),
+        notes_page=c.boolean(value.get("notes_page"), kp + ("notes_page",), False),
+    )
+
+
 def _matter(c: _Checker, value: Any, kp: KeyPath, source: Path, *, generated: bool) -> tuple[MatterItem, ...]:
     """front_matter / back_matter: Markdown files of the vault and (at the back) the generated sections."""
     if value is None:
@@ -280,6 +318,21 @@ def _matter(c: _Checker, value: Any, kp: KeyPath, source: Path, *, generated: bo
     return tuple(items)
 
 
+def _pdf(c: _Checker, value: Any) -> dict[str, Any]:
+    """pdf: {tagged: true, sides: 1}: PDF/UA tagging, one- or two-sided layout."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        c.error(("pdf",), "must be a mapping like {tagged: true, sides: 2}")
+        return {}
+    c.unknown_keys(value, {"tagged", "sides"}, ("pdf",))
+    sides = value.get("sides", 2)
+    if sides not in (1, 2) or isinstance(sides, bool):
+        c.error(("pdf", "sides"), f"must be 1 (one-sided) or 2 (two-sided), not {sides!r}")
+        sides = 2
+    return {"pdf_tagged": c.boolean(value.get("tagged"), ("pdf", "tagged"), False), "pdf_sides": sides}
+
+
 def _glossary(c: _Checker, value: Any) -> GlossarySettings:
     kp: KeyPath = ("glossary",)
     if isinstance(value, bool) or value is None:
@@ -287,7 +340,7 @@ def _glossary(c: _Checker, value: Any) -> GlossarySettings:
     if not isinstance(value, dict):
         c.error(kp, "must be true, false or a mapping like {file: glossary.yml}")
         return GlossarySettings()
-    c.unknown_keys(value, {"file", "harvest", "min_definition", "exclude"}, kp)
+    c.unknown_keys(value, {"file", "harvest", "min_definition", "exclude", "patterns"}, kp)
     file = c.string(value.get("file"), kp + ("file",)) or None
     if file and (Path(file).is_absolute() or ".." in Path(file).parts):
         c.error(kp + ("file",), f"must be a path inside the knowledge base, not {file!r}")
@@ -303,7 +356,20 @@ def _glossary(c: _Checker, value: Any) -> GlossarySettings:
         min_definition=min_def,
         exclude=c.string_list(value.get("exclude"), kp + ("exclude",)),
         location=c.doc.loc(kp + ("file",)),
+        patterns=_patterns(c, value.get("patterns"), kp + ("patterns",)),
     )
+
+
+def _patterns(c: _Checker, value: Any, kp: KeyPath) -> tuple[str, ...]:
+    """glossary.patterns: which harvesting patterns apply (all of them when not given)."""
+    if value is None:
+        return GLOSSARY_PATTERNS
+    names = c.string_list(value, kp)
+    for i, name in enumerate(names):
+        if name not in GLOSSARY_PATTERNS:
+            c.error(kp + (i,), f"'{name}' is not a glossary pattern (one of {', '.join(GLOSSARY_PATTERNS)})",
+                    did_you_mean(name, GLOSSARY_PATTERNS))
+    return tuple(n for n in names if n in GLOSSARY_PATTERNS)
 
 
 def _parts(c: _Checker, data: dict) -> tuple[PartSpec, ...]:

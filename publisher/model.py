@@ -63,6 +63,10 @@ class GlossarySettings:
     min_definition: int = 12
     exclude: tuple[str, ...] = ()
     location: SourceLocation | None = None
+    patterns: tuple[str, ...] = ("bullets", "definition_lists", "lead_in")  # what harvesting looks for
+
+
+GLOSSARY_PATTERNS = ("bullets", "definition_lists", "lead_in")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,16 @@ class MatterItem:
 
 
 GENERATED_SECTIONS = ("glossary", "tag_index", "index")
+NUMBERING = ("none", "chapters", "lessons")
+
+
+@dataclass(frozen=True, slots=True)
+class LessonSettings:
+    """What a lesson carries when `numbering: lessons`."""
+
+    objectives: bool = True  # "In this lesson": the articles' summaries
+    reading_list: bool = True  # from related_topics
+    notes_page: bool = False  # a page for notes after each lesson, in print
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +113,16 @@ class Manifest:
     glossary: GlossarySettings = field(default_factory=GlossarySettings)
     tag_index: bool = True
     index: bool = True
+    numbering: str = "none"
+    lessons: LessonSettings = field(default_factory=LessonSettings)
     front_matter: tuple[MatterItem, ...] = ()
     back_matter: tuple[MatterItem, ...] = tuple(MatterItem(k) for k in GENERATED_SECTIONS)
     tag_labels: tuple[tuple[str, str], ...] = ()
     parts: tuple[PartSpec, ...] = ()
     page_size: str = "A4"
+    pdf_tagged: bool = False  # PDF/UA-1 with a structure tree
+    pdf_sides: int = 2  # 2: facing pages (openers on the right); 1: every page alike
+    allow_remote: bool = False  # download http(s) images (bounded) instead of showing a placeholder
     location: SourceLocation | None = None
 
 
@@ -168,6 +187,17 @@ class GlossaryEntry:
     anchor: str  # id of the place it is defined, or ""
     source: str  # "curated" | "harvested"
     id: str = ""
+    expansion: str = ""  # the long form of an abbreviated term: "Generative AI" -> "Generative Artificial Intelligence"
+    also: tuple[tuple[str, str], ...] = ()  # (article id, anchor) of other places that define the same term
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One term of the back-of-book index and every place in the prose where it occurs."""
+
+    term: str
+    occurrences: tuple[tuple[str, str], ...]  # (article id, anchor id), in reading order
+    id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +215,7 @@ class Book:
     glossary: tuple[GlossaryEntry, ...] = ()
     tags: tuple[TagGroup, ...] = ()
     build_date: str = ""
+    index: tuple[IndexEntry, ...] = ()
 
     @property
     def chapters(self) -> tuple[Chapter, ...]:

@@ -1,7 +1,8 @@
 """The normalizer: selected articles -> a complete book, in named steps called in order from one place.
 
-    STEPS = (drop_title_headings, shift_headings, assign_ids, convert_callouts, resolve_links,
-             add_see_also, mark_diagrams, collect_glossary, collect_tags, strip_positions)
+    STEPS = (drop_comments, sanitize, drop_title_headings, shift_headings, assign_ids, assign_block_ids,
+             convert_callouts, embed_notes, resolve_links, add_see_also, mark_diagrams, collect_glossary,
+             collect_tags, build_index, strip_positions)
 
 Each step takes the book and returns a new one; diagrams (code blocks) are never rewritten.
 """
@@ -14,13 +15,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from . import pandoc as pd
+from .blockids import assign_block_ids
+from .callouts import convert_callouts
+from .comments import drop_comments
 from .diagnostics import ContentError, Reporter
 from .diagrams import mark_diagrams
+from .editions import add_lesson_features, apply_conditions
+from .embeds import embed_notes
 from .glossary import collect_glossary
 from .ids import IdAllocator, gfm_slug, xml_id
-from .links import Target, resolve_links
+from .index import build_index
+from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
-from .select import Selection
+from .sanitize import sanitize
+from .select import Selection, numbered
 from .tags import collect_tags
 from .vault import Vault, fold
 
@@ -36,6 +44,7 @@ class Context:
     in_book: dict[str, Article] = field(default_factory=dict)  # path -> article as placed in the book
     anchors: dict[str, dict[str, str]] = field(default_factory=dict)  # article id -> heading key -> id
     outside: list = field(default_factory=list)  # (location, path) of links that leave the book
+    links: dict = field(default_factory=dict)  # (location, target) -> links.Outcome: what each link and embed became
 
     def anchor(self, article: Article, target: Target) -> str | None:
         if target.block:
@@ -72,6 +81,7 @@ def assemble(manifest: Manifest, selection: Selection, reporter: Reporter) -> Bo
     has_parts = any(title for title, _ in selection.parts)
     chapter_level = 2 if has_parts else 1
     parts = []
+    number = 0
     for pn, (part_title, chapters) in enumerate(selection.parts, 1):
         part_id = ids.take(f"part-{pn}")
         built = []
@@ -82,11 +92,13 @@ def assemble(manifest: Manifest, selection: Selection, reporter: Reporter) -> Bo
                 replace(a, blocks=trees.get(a.path, ()), id=ids.take(xml_id(a.slug, "a")), level=level)
                 for a in spec.articles
             )
+            title = spec.title or articles[0].title
+            number += 1
+            label = numbered(title, number, manifest.numbering)
             if single:
-                built.append(Chapter(articles[0].title, articles[0].id, articles, chapter_level, True))
+                built.append(Chapter(label, articles[0].id, articles, chapter_level, True))
             else:
-                title = spec.title or articles[0].title
-                built.append(Chapter(title, ids.take("ch-" + xml_id(title, "c")), articles, chapter_level, False))
+                built.append(Chapter(label, ids.take("ch-" + xml_id(title, "c")), articles, chapter_level, False))
         parts.append(Part(part_title, part_id, tuple(built)))
     return Book(manifest=manifest, parts=tuple(parts), build_date=build_date(manifest, selection))
 
@@ -178,72 +190,18 @@ def assign_ids(book: Book, ctx: Context) -> Book:
     return book
 
 
-CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning", "info": "Info", "important": "Important",
-                  "caution": "Caution", "faq": "FAQ", "example": "Example", "question": "Question",
-                  "summary": "Summary", "abstract": "Abstract", "danger": "Danger", "success": "Success",
-                  "failure": "Failure", "bug": "Bug", "quote": "Quote", "todo": "To do", "hint": "Hint"}
-
-
-def convert_callouts(book: Book, ctx: Context) -> Book:
-    """`> [!type] Title` block quotes (Obsidian callouts) become boxes: Div.callout.callout-TYPE."""
-
-    def convert(node):
-        if isinstance(node, list):
-            return [convert(x) for x in node]
-        if not isinstance(node, dict) or "t" not in node:
-            return node
-        if node["t"] == "BlockQuote":
-            inner = convert(node["c"])
-            first = inner[0] if inner else None
-            if first and first.get("t") in ("Para", "Plain") and first["c"] and first["c"][0].get("t") == "Str":
-                head = first["c"][0]["c"]
-                if head.startswith("[!") and "]" in head:
-                    kind, _, rest = head[2:].partition("]")
-                    kind = kind.strip().lower() or "note"
-                    rest = rest.lstrip("+-")
-                    inl = ([{"t": "Str", "c": rest}] if rest else []) + first["c"][1:]
-                    title, body = _split_title(inl)
-                    if not pd.stringify(title).strip():
-                        title = pd.text_inlines(CALLOUT_TITLES.get(kind, kind.capitalize()))
-                    blocks = ([pd.para(body)] if body else []) + inner[1:]
-                    return pd.div(
-                        [pd.div([pd.para(title)], classes=["callout-title"]), *blocks],
-                        classes=["callout", f"callout-{xml_id(kind, 'c')}"],
-                    )
-            return {"t": "BlockQuote", "c": inner}
-        if node["t"] in ("Div", "BulletList", "OrderedList"):
-            return {"t": node["t"], "c": convert(node["c"])}
-        return node
-
-    return map_articles(book, lambda a: replace(a, blocks=tuple(convert(list(a.blocks)))))
-
-
-def _split_title(inlines: list) -> tuple[list, list]:
-    """The callout title runs to the first line break; the rest of the paragraph is its body."""
-    for i, node in enumerate(inlines):
-        if node.get("t") in ("SoftBreak", "LineBreak"):
-            return _trim(inlines[:i]), _trim(inlines[i + 1:])
-    return _trim(inlines), []
-
-
-def _trim(inlines: list) -> list:
-    while inlines and inlines[0].get("t") == "Space":
-        inlines = inlines[1:]
-    while inlines and inlines[-1].get("t") == "Space":
-        inlines = inlines[:-1]
-    return inlines
-
-
 def add_see_also(book: Book, ctx: Context) -> Book:
-    """`related_topics` become a "See also" list of the related articles that are in the book."""
+    """`related_topics` become a "See also" list of the related articles that are in the book (in a
+    course packet, the lesson's reading list takes its place)."""
+    if book.manifest.numbering == "lessons" and book.manifest.lessons.reading_list:
+        return book
 
     def one(a: Article) -> Article:
-        items = []
+        items, seen = [], {a.path}
         for name in a.related:
-            name = name.strip().removeprefix("[[").removesuffix("]]").split("|")[0]
-            found = ctx.vault.lookup(name)
-            target = ctx.in_book.get(found[0].path) if found else None
-            if target is not None and target.path != a.path:
+            target = related_article(a, name, ctx)
+            if target is not None and target.path not in seen:
+                seen.add(target.path)
                 items.append([pd.plain([pd.link(pd.text_inlines(target.title), "#" + target.id, classes=["xref"])])])
         if not items:
             return a
@@ -275,15 +233,22 @@ def strip_positions(book: Book, ctx: Context) -> Book:
 
 
 STEPS = (
+    drop_comments,
+    apply_conditions,  # before sanitize, which keeps no unknown key=value attribute
+    sanitize,  # raw HTML, attributes, images and links of the untrusted vault made safe
     drop_title_headings,
     shift_headings,
     assign_ids,
+    assign_block_ids,
     convert_callouts,
+    embed_notes,
     resolve_links,
     add_see_also,
+    add_lesson_features,
     mark_diagrams,
     collect_glossary,
     collect_tags,
+    build_index,
     strip_positions,
 )
 

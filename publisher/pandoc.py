@@ -6,9 +6,12 @@ on stdin, `--sandbox` (pandoc may read no file and reach no network on its own),
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -16,7 +19,10 @@ from typing import Any
 from .diagnostics import ContentError, Diagnostic, Severity, SourceLocation
 
 READER = "commonmark_x+wikilinks_title_after_pipe+sourcepos-yaml_metadata_block"
-TIMEOUT = 60.0
+TIMEOUT = 60.0  # seconds for any pandoc run (a whole book's DOCX, a chapter's HTML)
+PARSE_TIMEOUT = 20.0  # seconds to read one article: commonmark_x reads even pathological input in a few...
+PARSE_TIMEOUT_PER_MB = 20.0  # ...and more for a long one (a 2 MB article takes 5-20 s, by the machine's load)
+MAX_NESTING = 64  # elements inside each other (quotes, lists, emphasis); the renderers recurse on depth
 _EMPTY_ATTR: list[Any] = ["", [], []]
 
 
@@ -33,26 +39,74 @@ def api_version() -> list[int]:
 
 
 def run_pandoc(args: list[str], text: str, *, binary: bool = False, timeout: float = TIMEOUT,
-               where: SourceLocation | None = None, env: dict[str, str] | None = None) -> Any:
-    """Run pandoc on stdin; return its stdout as text, or as bytes with binary=True."""
+               where: SourceLocation | None = None, env: dict[str, str] | None = None, hint: str = "") -> Any:
+    """Run pandoc on stdin; return its stdout as text, or as bytes with binary=True.
+
+    The input never becomes an argument, so no user text can turn into an option. Past the time limit
+    pandoc's whole process group is killed and a ContentError names `where`."""
     cmd = [pandoc_path(), "--sandbox", *args]
-    try:
-        proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=timeout, check=False,
-                              env={**os.environ, **(env or {})})
-    except subprocess.TimeoutExpired:
-        raise ContentError(Diagnostic(Severity.ERROR, f"pandoc took longer than {timeout:.0f} s", where)) from None
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env={**os.environ, **(env or {})}, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(text.encode("utf-8"), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            raise ContentError(Diagnostic(Severity.ERROR, f"pandoc took longer than {timeout:g} s and was stopped",
+                                          where, hint)) from None
     if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        message = err.decode("utf-8", "replace").strip().splitlines()
         raise ContentError(Diagnostic(Severity.ERROR, f"pandoc failed: {' '.join(message)[:300]}", where))
-    return proc.stdout if binary else proc.stdout.decode("utf-8")
+    return out if binary else out.decode("utf-8")
 
 
-def parse_markdown(body: str, *, line_offset: int, where: SourceLocation) -> list[dict]:
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill pandoc and anything it started (its own session), and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended on its own meanwhile
+        pass
+    proc.communicate()
+
+
+def parse_markdown(body: str, *, line_offset: int, where: SourceLocation, timeout: float | None = None) -> list[dict]:
     """Markdown -> pandoc blocks, with `data-pos` "line:col" (in the file's own lines) on links, images,
-    headings and code blocks, and the reader's per-inline wrappers removed."""
-    out = run_pandoc(["-f", READER, "-t", "json"], body, where=where)
-    doc = json.loads(out)
-    return unwrap_sourcepos(doc["blocks"], line_offset)
+    headings and code blocks, and the reader's per-inline wrappers removed.
+
+    Bounded: a time limit (by default PARSE_TIMEOUT and PARSE_TIMEOUT_PER_MB of text), and at most
+    MAX_NESTING elements inside each other (a ContentError otherwise)."""
+    if timeout is None:
+        timeout = PARSE_TIMEOUT + PARSE_TIMEOUT_PER_MB * len(body) / 1e6
+    out = run_pandoc(["-f", READER, "-t", "json"], body, where=where, timeout=timeout,
+                     hint="is the Markdown pathological, e.g. thousands of nested '>' or '['?")
+    try:
+        with _collector_paused():
+            return unwrap_sourcepos(json.loads(out)["blocks"], line_offset)
+    except (TooDeep, RecursionError) as exc:  # RecursionError: json's own limit, far deeper still
+        line = exc.line if isinstance(exc, TooDeep) else 0
+        raise ContentError(Diagnostic(
+            Severity.ERROR, f"the Markdown nests more than {MAX_NESTING} levels deep",
+            SourceLocation(where.path, line) if line else where,
+            "block quotes, lists or emphasis inside each other: flatten them")) from None
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Millions of small containers in a row: without the cyclic collector's passes, ten times faster."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class TooDeep(Exception):
+    """Elements nest deeper than MAX_NESTING; `line` of the file where they do (0: unknown)."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
 
 
 def _pos(attr: list[Any], line_offset: int) -> None:
@@ -72,29 +126,45 @@ def _is_wrapper(node: dict) -> bool:
 
 
 def unwrap_sourcepos(blocks: list[Any], line_offset: int) -> list[Any]:
-    def walk_list(items: list[Any]) -> list[Any]:
+    """The reader's wrappers removed and positions rewritten (the freshly read tree is changed in place).
+
+    Raises TooDeep past MAX_NESTING elements inside each other (the reader's wrappers do not count), before
+    the walk itself could exhaust the stack."""
+
+    def walk_list(items: list[Any], depth: int, line: int) -> list[Any]:
         out: list[Any] = []
         for item in items:
             if isinstance(item, dict) and _is_wrapper(item):
-                out.extend(walk_list(item["c"][1]))
+                out.extend(walk_list(item["c"][1], depth, _start_line(item["c"][0], line_offset) or line))
             else:
-                out.append(walk(item))
+                out.append(walk(item, depth, line))
         return merge_str(out)
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, depth: int, line: int) -> Any:
         if isinstance(node, list):
-            return walk_list(node)
+            return walk_list(node, depth, line)
         if not isinstance(node, dict):
             return node
         t = node.get("t")
+        if t is not None:
+            depth += 1
+            if depth > MAX_NESTING:
+                raise TooDeep(line)
         if t in ("Link", "Image", "Header", "CodeBlock", "Code", "Div", "Span"):
             attr = node["c"][1] if t == "Header" else node["c"][0]
             _pos(attr, line_offset)
         if "c" in node:
-            node["c"] = walk(node["c"])
+            node["c"] = walk(node["c"], depth, line)
         return node
 
-    return walk_list(blocks)
+    return walk_list(blocks, 0, 0)
+
+
+def _start_line(attr: list[Any], line_offset: int) -> int:
+    """The file line a wrapper's data-pos ("file@l:c-l:c" or "l:c-l:c") starts on, or 0."""
+    value = get_kv(attr, "data-pos") or ""
+    head = value.rsplit("@", 1)[-1].partition(":")[0]
+    return int(head) + line_offset if head.isdigit() else 0
 
 
 def merge_str(items: list[Any]) -> list[Any]:

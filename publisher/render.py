@@ -6,11 +6,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from . import pandoc as pd
-from .glossary import letter_of
+from .collate import letter_of
+from .ids import xml_id
 from .model import Book, Chapter
 
 GLOSSARY_ID = "glossary"
 TAG_INDEX_ID = "tag-index"
+INDEX_ID = "index"
 
 
 def chapter_blocks(chapter: Chapter) -> list[dict]:
@@ -23,18 +25,32 @@ def chapter_blocks(chapter: Chapter) -> list[dict]:
     return blocks
 
 
-def back_matter(book: Book, level: int = 1) -> list[tuple[str, str, list[dict]]]:
-    """(id, title, blocks) of each generated section, in the order the manifest's back_matter gives."""
+def back_matter(book: Book, level: int = 1, pages: dict[str, int] | None = None) -> list[tuple[str, str, list[dict]]]:
+    """(id, title, blocks) of each generated section, in the order the manifest's back_matter gives.
+
+    `pages` (anchor id -> page index, from a first rendering) makes the index list page numbers (print)."""
     sections = []
     for item in book.manifest.back_matter:
         if item.kind == "glossary" and book.glossary:
             sections.append((GLOSSARY_ID, "Glossary", glossary_blocks(book, level)))
         elif item.kind == "tag_index" and book.tags:
             sections.append((TAG_INDEX_ID, "Tag index", tag_index_blocks(book, level)))
+        elif item.kind == "index" and book.index:
+            sections.append((INDEX_ID, "Index", index_blocks(book, level, pages)))
     return sections
 
 
+def _letter_header(section: str, letter: str, level: int) -> dict:
+    ident = f"{section}-{xml_id(letter, 'other') if letter.isalpha() else 'other'}".lower()
+    return pd.header(min(6, level + 1), ident, pd.text_inlines(letter), classes=["unnumbered", "letter"])
+
+
+def _xref(title: str, anchor: str) -> dict:
+    return pd.link(pd.text_inlines(title), "#" + anchor, ["xref"])
+
+
 def glossary_blocks(book: Book, level: int) -> list[dict]:
+    """Letter groups of terms, each with its definition and the places that define it ("see ...")."""
     titles = {a.id: a.title for a in book.articles}
     blocks: list[dict] = [pd.header(level, GLOSSARY_ID, pd.text_inlines("Glossary"), classes=["unnumbered", "glossary"])]
     current = None
@@ -50,14 +66,19 @@ def glossary_blocks(book: Book, level: int) -> list[dict]:
         if letter != current:
             flush()
             current = letter
-            blocks.append(pd.header(min(6, level + 1), f"glossary-{letter if letter.isalpha() else 'other'}".lower(),
-                                    pd.text_inlines(letter), classes=["unnumbered", "letter"]))
+            blocks.append(_letter_header(GLOSSARY_ID, letter, level))
         definition = list(entry.definition)
-        if entry.article_id:
-            definition += [{"t": "Space"}, pd.span(
-                [*pd.text_inlines("(see "), pd.link(pd.text_inlines(titles[entry.article_id]), "#" + entry.anchor, ["xref"]),
-                 {"t": "Str", "c": ")"}], classes=["defined-in"])]
-        items.append([[pd.span(pd.text_inlines(entry.term), ident=entry.id, classes=["gloss-term"])], [[pd.plain(definition)]]])
+        places = ([(entry.article_id, entry.anchor)] if entry.article_id else []) + list(entry.also)
+        if places:
+            refs: list = []
+            for article_id, anchor in places:
+                refs += [{"t": "Str", "c": ";"}, {"t": "Space"}] if refs else []
+                refs.append(_xref(titles[article_id], anchor))
+            definition += [{"t": "Space"}, pd.span([*pd.text_inlines("(see "), *refs, {"t": "Str", "c": ")"}], classes=["defined-in"])]
+        term = [pd.span(pd.text_inlines(entry.term), ident=entry.id, classes=["gloss-term"])]
+        if entry.expansion:
+            term += [{"t": "Space"}, pd.span(pd.text_inlines(f"({entry.expansion})"), classes=["expansion"])]
+        items.append([term, [[pd.plain(definition)]]])
     flush()
     return blocks
 
@@ -70,6 +91,74 @@ def tag_index_blocks(book: Book, level: int) -> list[dict]:
         blocks.append(pd.div([pd.para([pd.span(pd.text_inlines(group.label), ident=group.id, classes=["tag"])]), pd.bullet_list(links)],
                              classes=["tag-group"]))
     return blocks
+
+
+def index_blocks(book: Book, level: int, pages: dict[str, int] | None = None) -> list[dict]:
+    """Letter groups of terms, each followed by where it occurs: links to every occurrence, grouped by
+    article ("Neural Networks (1, 2, 3); History of AI"), or, given `pages`, page numbers with ranges."""
+    titles = {a.id: a.title.split(": ")[0].strip() for a in book.articles}
+    blocks: list[dict] = [pd.header(level, INDEX_ID, pd.text_inlines("Index"), classes=["unnumbered", "index"])]
+    current, paras = None, []
+    for entry in book.index:
+        refs = page_refs(entry.occurrences, pages) if pages is not None else article_refs(entry.occurrences, titles)
+        if not refs:
+            continue
+        letter = letter_of(entry.term)
+        if letter != current:
+            if paras:
+                blocks.append(pd.div(paras, classes=["index-group"]))
+            current, paras = letter, []
+            blocks.append(_letter_header(INDEX_ID, letter, level))
+        term = pd.span(pd.text_inlines(entry.term), ident=entry.id, classes=["ix-term"])
+        paras.append(pd.para([term, {"t": "Str", "c": ","}, {"t": "Space"}, *refs]))
+    if paras:
+        blocks.append(pd.div(paras, classes=["index-group"]))
+    return blocks
+
+
+def article_refs(occurrences, titles: dict[str, str]) -> list[dict]:
+    by_article: dict[str, list[str]] = {}
+    for article_id, anchor in occurrences:
+        by_article.setdefault(article_id, []).append(anchor)
+    out: list[dict] = []
+    for article_id, anchors in by_article.items():
+        if out:
+            out += [{"t": "Str", "c": ";"}, {"t": "Space"}]
+        out.append(pd.link(pd.text_inlines(titles[article_id]), "#" + anchors[0], ["ix-ref"]))
+        if len(anchors) > 1:
+            numbers = [pd.link([{"t": "Str", "c": str(n)}], "#" + a, ["ix-ref"]) for n, a in enumerate(anchors, 1)]
+            out += [{"t": "Space"}, {"t": "Str", "c": "("}, *_joined(numbers), {"t": "Str", "c": ")"}]
+    return out
+
+
+def page_refs(occurrences, pages: dict[str, int]) -> list[dict]:
+    """Page numbers, consecutive pages merged into ranges (12, 15–17); each number links to the first
+    occurrence on its page and shows that page's number as the page itself prints it (target-counter)."""
+    first: dict[int, str] = {}
+    for _, anchor in occurrences:
+        if anchor in pages:
+            first.setdefault(pages[anchor], anchor)
+    numbers = sorted(first)
+    ranges: list[list[int]] = []
+    for n in numbers:
+        if ranges and n == ranges[-1][-1] + 1:
+            ranges[-1].append(n)
+        else:
+            ranges.append([n])
+    out = []
+    for r in ranges:
+        link = [pd.link([], "#" + first[r[0]], ["xref", "ix-page"])]
+        if len(r) > 1:
+            link += [{"t": "Str", "c": "\u2013"}, pd.link([], "#" + first[r[-1]], ["xref", "ix-page"])]
+        out.append(link)
+    return [x for i, group in enumerate(out) for x in ([{"t": "Str", "c": ","}, {"t": "Space"}] if i else []) + group]
+
+
+def _joined(items: list[dict]) -> list[dict]:
+    out: list[dict] = []
+    for item in items:
+        out += [{"t": "Str", "c": ","}, {"t": "Space"}, item] if out else [item]
+    return out
 
 
 def to_html(fragments: list[list[dict]], *, extra: list[str] | None = None) -> list[str]:

@@ -172,6 +172,15 @@ def _glob_match(path: str, pattern: str) -> bool:
     return match(0, 0)
 
 
+def numbered(title: str, number: int, numbering: str) -> str:
+    """A chapter's title as the book shows it: "Lesson 3: Title", "3. Title" or the title alone."""
+    if numbering == "lessons":
+        return f"Lesson {number}: {title}"
+    if numbering == "chapters":
+        return f"{number}. {title}"
+    return title
+
+
 def outline(manifest: Manifest, selection: Selection) -> list[str]:
     """The resolved table of contents, one line each: what `publisher list` prints."""
     rows: list[tuple[str, str]] = [(manifest.title + (f": {manifest.subtitle}" if manifest.subtitle else ""), "")]
@@ -183,10 +192,13 @@ def outline(manifest: Manifest, selection: Selection) -> list[str]:
             rows.append((f"Part {pn}. {part_title}", ""))
         for chapter in chapters:
             number += 1
+            title = numbered(chapter.title or chapter.articles[0].title, number, manifest.numbering)
+            if manifest.numbering == "none":
+                title = f"{number}. {title}"
             if chapter.title is None and len(chapter.articles) == 1:
-                rows.append((f"{indent}{number}. {chapter.articles[0].title}", chapter.articles[0].path))
+                rows.append((f"{indent}{title}", chapter.articles[0].path))
                 continue
-            rows.append((f"{indent}{number}. {chapter.title or chapter.articles[0].title}", ""))
+            rows.append((f"{indent}{title}", ""))
             rows += [(f"{indent}   {number}.{sn} {a.title}", a.path) for sn, a in enumerate(chapter.articles, 1)]
     back = [item.path if item.kind == "file" else item.kind.replace("_", " ") for item in manifest.back_matter]
     if back:

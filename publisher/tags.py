@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from .glossary import collation_key
+from .collate import collation_key
 from .ids import xml_id
 from .model import Book, TagGroup
 from .vault import fold_tag

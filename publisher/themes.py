@@ -59,6 +59,8 @@ def load_theme(name: str, manifest_path: Path) -> Theme:
         if current in seen:
             raise ManifestError(Diagnostic(Severity.ERROR, f"theme '{current}' inherits from itself", SourceLocation(str(manifest_path))))
         seen.add(current)
+        if current.startswith(".") or "/" in current or "\\" in current:  # a name, not a path out of themes/
+            raise ManifestError(Diagnostic(Severity.ERROR, f"theme: '{current}' is not a theme's name", SourceLocation(str(manifest_path))))
         folder = next((f for f in (manifest_path.parent / "themes" / current, BUILTIN_THEMES / current) if (f / "theme.toml").is_file()), None)
         if folder is None:
             raise ManifestError(Diagnostic(Severity.ERROR, f"theme: no theme '{current}'", SourceLocation(str(manifest_path))))

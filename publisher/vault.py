@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -13,10 +14,12 @@ import frontmatter
 
 from .diagnostics import ContentError, Diagnostic, Reporter, Severity, SourceLocation
 from .model import Article
-from .yamlsrc import YamlError, load_yaml
+from .yamlsrc import YamlDoc, YamlError, load_yaml
 
 SKIP_DIRS = {"node_modules", "__pycache__"}
-_FM = frontmatter.YAMLHandler()
+MAX_ARTICLE_BYTES = 16 * 1024 * 1024  # a larger "article" is not prose
+_CLOSING = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def fold(name: str) -> str:
@@ -72,9 +75,18 @@ def load_vault(root: Path, reporter: Reporter) -> Vault:
                 continue
             file = Path(dirpath) / name
             rel = file.relative_to(root).as_posix()
-            if file.is_symlink() and not file.resolve().is_relative_to(root):
-                reporter.warning("a link that leaves the knowledge base; skipped", SourceLocation(str(file)))
-                continue
+            if file.is_symlink():
+                try:
+                    target = file.resolve()
+                except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a loop
+                    reporter.warning("a link that cannot be followed (a loop?); skipped", SourceLocation(str(file)))
+                    continue
+                if not target.is_relative_to(root):
+                    reporter.warning("a link that leaves the knowledge base; skipped", SourceLocation(str(file)))
+                    continue
+                if not target.exists():
+                    reporter.warning("a link to nothing; skipped", SourceLocation(str(file)))
+                    continue
             if name.lower().endswith(".md"):
                 article = read_article(file, rel, reporter)
                 if article is not None:
@@ -99,6 +111,13 @@ def load_vault(root: Path, reporter: Reporter) -> Vault:
 def read_article(file: Path, rel: str, reporter: Reporter) -> Article | None:
     """One article; problems are reported with their line and the body is kept where it can be."""
     try:
+        if not file.is_file():  # a FIFO, a socket or a device named .md: reading could block for ever
+            reporter.error("not a regular file; skipped", SourceLocation(str(file)))
+            return None
+        size = file.stat().st_size
+        if size > MAX_ARTICLE_BYTES:
+            reporter.error(f"too large to be an article ({size} bytes; at most {MAX_ARTICLE_BYTES} are read)", SourceLocation(str(file)))
+            return None
         raw = file.read_bytes()
     except OSError as exc:
         reporter.error(f"cannot read: {exc.strerror}", SourceLocation(str(file)))
@@ -119,85 +138,130 @@ def read_article(file: Path, rel: str, reporter: Reporter) -> Article | None:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     meta: dict[str, Any] = {}
     meta_lines: dict[str, int] = {}
+    texts: dict = {}
     body, body_line = text, 1
-    if _FM.detect(text):
-        opening = _FM.FM_BOUNDARY.match(text)
-        assert opening is not None
-        try:
-            fm, body = _FM.split(text)
-        except ValueError:
-            reporter.error("front matter has no closing '---'", SourceLocation(str(file), 1, 1), "end the front matter with a line '---'")
-            fm, body = "", text
+    try:
+        split = split_front_matter(text)
+    except ValueError:
+        reporter.error("front matter has no closing '---'", SourceLocation(str(file), 1, 1), "end the front matter with a line '---'")
+        split = None
+    if split is not None:
+        fm, rest, rest_line = split
+        doc = _front_matter(fm, file, reporter)
+        if doc is not None and isinstance(doc.value, str):
+            reporter.warning("the opening '---' starts no front matter (plain text, not 'key: value' lines); "
+                             "read as part of the article", SourceLocation(str(file), 1, 1))
         else:
-            body_line = text[: len(text) - len(body)].count("\n") + 1
-            offset = text[: opening.end()].count("\n")
-            meta, meta_lines = _front_matter(fm, file, offset, reporter)
+            body, body_line = rest, rest_line
+            if doc is not None:
+                meta, texts = doc.value, doc.texts
+                meta_lines = {str(k[0]): line + doc.line_offset for k, (line, _col) in doc.key_marks.items() if len(k) == 1}
+                _check_text_fields(doc, reporter)
     stem = PurePosixPath(rel).stem
-    title = _text(meta.get("title")) or stem
+
+    def text_of(key: str) -> str:  # as written: `title: no` is the title "no", not false
+        return _text(meta.get(key), texts.get((key,)))
+
     return Article(
         path=rel,
         file=file,
         slug=stem,
-        title=title.strip(),
+        title=text_of("title") or stem,
         meta=meta,
-        tags=tuple(t for t in (_text(x) for x in _list(_get(meta, "tags"))) if t),
-        aliases=tuple(t for t in (_text(x) for x in _list(_get(meta, "aliases"))) if t),
-        related=tuple(t for t in (_text(x) for x in _list(_get(meta, "related_topics"))) if t),
-        difficulty=_text(meta.get("difficulty")).lower(),
-        kb_status=_text(meta.get("kb_status")).lower(),
-        last_updated=_text(meta.get("last_updated")),
-        summary=_text(meta.get("summary")),
+        tags=_text_list(meta, texts, "tags"),
+        aliases=_text_list(meta, texts, "aliases"),
+        related=_text_list(meta, texts, "related_topics"),
+        difficulty=text_of("difficulty").lower(),
+        kb_status=text_of("kb_status").lower(),
+        last_updated=text_of("last_updated"),
+        summary=text_of("summary"),
         body=body,
         body_line=body_line,
         meta_lines=meta_lines,
     )
 
 
-def _front_matter(fm: str, file: Path, offset: int, reporter: Reporter) -> tuple[dict[str, Any], dict[str, int]]:
+TEXT_FIELDS = ("title", "summary", "difficulty", "kb_status", "last_updated")
+LIST_FIELDS = ("tags", "aliases", "related_topics")
+
+
+def _check_text_fields(doc: YamlDoc, reporter: Reporter) -> None:
+    """A field the book reads as text that holds a list or a mapping is ignored, and said so."""
+    for key, value in doc.value.items():
+        if key in TEXT_FIELDS and isinstance(value, (dict, list)):
+            reporter.warning(f"front matter '{key}' ignored: it is a {'list' if isinstance(value, list) else 'mapping'}, "
+                             "not text", doc.loc((key,)), "quote it")
+        elif isinstance(key, str) and key.lower() in LIST_FIELDS and isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, (dict, list)):
+                    reporter.warning(f"front matter '{key}' item {i + 1} ignored: it is a "
+                                     f"{'list' if isinstance(item, list) else 'mapping'}, not text", doc.loc((key, i)),
+                                     "quote it: an unquoted [[link]] is a list in YAML")
+
+
+_FM = frontmatter.YAMLHandler()
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """(front matter, body, line the body starts on) of a text whose first line is '---'; None for another
+    text. As in Obsidian, the front matter ends at the next line that is '---' (ValueError without one)."""
+    if not _FM.detect(text):  # python-frontmatter's own test: the text opens with a '---' line
+        return None
+    first, newline, rest = text.partition("\n")
+    if first.rstrip(" \t") != "---" or not newline:
+        return None
+    closing = _CLOSING.search(rest)
+    if closing is None:
+        raise ValueError("no closing '---'")
+    fm = rest[: closing.start()]
+    return fm, rest[closing.end() + 1:], fm.count("\n") + 3
+
+
+def _front_matter(fm: str, file: Path, reporter: Reporter) -> YamlDoc | None:
+    """The front matter's YAML (a mapping, or a plain-text scalar the caller reads as body), or None."""
     try:
-        doc, warnings = load_yaml(fm, str(file), line_offset=offset)
+        doc, warnings = load_yaml(fm, str(file), line_offset=1)
     except YamlError as exc:
         d = exc.diagnostic
         reporter.add(Diagnostic(Severity.WARNING, f"front matter ignored: {d.message.removeprefix('invalid YAML: ')}", d.location))
-        return {}, {}
+        return None
     reporter.extend(warnings)
     if doc.value is None:
-        return {}, {}
-    if not isinstance(doc.value, dict):
-        reporter.warning("front matter ignored: it is not a mapping of keys", doc.loc(()))
-        return {}, {}
-    lines = {str(k[0]): line + offset for k, (line, _col) in doc.key_marks.items() if len(k) == 1}
-    return doc.value, lines
+        return None
+    if not isinstance(doc.value, (dict, str)):
+        what = "a list" if isinstance(doc.value, list) else "a single value"
+        reporter.warning(f"front matter ignored: it is {what}, not a mapping of keys", doc.loc(()), "write 'key: value' lines")
+        return None
+    return doc
 
 
-def _get(meta: dict[str, Any], key: str) -> Any:
-    """A front-matter value whatever the case of its key (real vaults write `Tags:` and `tags:`)."""
-    if key in meta:
-        return meta[key]
-    for k, v in meta.items():
-        if isinstance(k, str) and k.lower() == key:
-            return v
-    return None
-
-
-def _list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    if isinstance(value, str):
-        return [v for v in (s.strip() for s in value.split(",")) if v]
-    return [value]
-
-
-def _text(value: Any) -> str:
+def _text(value: Any, written: str | None = None) -> str:
+    """A front-matter value as one line of text. YAML 1.1 reads `no`, `3.10` and `0755` as false, 3.1
+    and 493: a plain scalar's text as written (`written`) is used instead."""
     if value is None or isinstance(value, (dict, list)):
         return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
+    if isinstance(value, (bool, int, float)) and written is not None:
+        value = written
+    elif isinstance(value, dt.date):
+        value = value.isoformat()
+    elif isinstance(value, bool):
         return ""
-    return str(value).strip()
+    return " ".join(_CONTROL.sub(" ", str(value)).split())
+
+
+def _text_list(meta: dict[str, Any], texts: dict, key: str) -> tuple[str, ...]:
+    """A list field (tags, aliases, ...) whatever the case of its key: a YAML list, or one text split at commas."""
+    found = key if key in meta else next((k for k in meta if isinstance(k, str) and k.lower() == key), None)
+    if found is None:
+        return ()
+    value = meta[found]
+    if isinstance(value, list):
+        items = [_text(v, texts.get((found, i))) for i, v in enumerate(value)]
+    elif isinstance(value, str):
+        items = [_text(v) for v in value.split(",")]
+    else:
+        items = [_text(value, texts.get((found,)))]
+    return tuple(t for t in items if t)
 
 
 def _line_col(raw: bytes, offset: int) -> tuple[int, int]:

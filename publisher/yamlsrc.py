@@ -1,6 +1,6 @@
 """YAML read with the place of every value, so that each problem can name its line and column.
 
-PyYAML (python-frontmatter's own YAML library) composes a node tree with marks; we construct plain
+PyYAML composes a node tree with marks; we construct plain
 Python values from it ourselves to record where each key path sits, to report duplicate keys, and to
 bound the expansion of aliases (a "billion laughs" document loads at once but never finishes walking).
 """
@@ -16,6 +16,7 @@ from .diagnostics import Diagnostic, Severity, SourceLocation
 
 KeyPath = tuple[str | int, ...]
 MAX_NODES = 100_000
+MAP_TAG, SEQ_TAG = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
 
 def format_keypath(path: KeyPath) -> str:
@@ -37,6 +38,7 @@ class YamlDoc:
     marks: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
     line_offset: int = 0
+    texts: dict[KeyPath, str] = field(default_factory=dict)  # a plain scalar's text as written (`no`, `3.10`)
     origins: dict[KeyPath, str] = field(default_factory=dict)  # key paths a merged document took from another file
 
     def origin(self, keypath: KeyPath) -> str:
@@ -64,7 +66,7 @@ def merge_docs(parent: YamlDoc, child: YamlDoc, replace_together: tuple[set[str]
 
     def copy(doc: YamlDoc, prefix: KeyPath) -> None:
         n = len(prefix)
-        for table, out in ((doc.marks, merged.marks), (doc.key_marks, merged.key_marks)):
+        for table, out in ((doc.marks, merged.marks), (doc.key_marks, merged.key_marks), (doc.texts, merged.texts)):
             for kp, mark in table.items():
                 if kp[:n] == prefix:
                     out[kp] = mark
@@ -124,6 +126,10 @@ class _Builder:
                 )
             )
         self.doc.marks.setdefault(path, self.mark(node))
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in (MAP_TAG, SEQ_TAG):
+            line, col = self.mark(node)  # as yaml.safe_load: `!!python/object/apply:os.system [...]` is refused
+            raise YamlError(Diagnostic(Severity.ERROR, f"invalid YAML: unknown tag '{node.tag.replace('tag:yaml.org,2002:', '!!')}'",
+                                       SourceLocation(self.doc.path, line + self.doc.line_offset, col)))
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
             for key_node, value_node in node.value:
@@ -155,6 +161,8 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode) and node.style is None:
+            self.doc.texts[path] = node.value
         try:
             return self.scalar_loader.construct_object(node, deep=True)
         except ValueError as exc:  # e.g. an impossible date such as 2025-02-30
@@ -183,6 +191,8 @@ def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, l
         ) from None
     except yaml.YAMLError as exc:
         raise YamlError(Diagnostic(Severity.ERROR, f"invalid YAML: {exc}", SourceLocation(path, 1 + line_offset, 1))) from None
+    except RecursionError:  # PyYAML composes recursively
+        raise YamlError(_too_deep(path, line_offset)) from None
     if node is None:
         return doc, warnings
     try:
@@ -193,4 +203,10 @@ def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, l
         raise YamlError(
             Diagnostic(Severity.ERROR, f"invalid YAML: {exc.problem}", SourceLocation(path, line + line_offset, col))
         ) from None
+    except RecursionError:
+        raise YamlError(_too_deep(path, line_offset)) from None
     return doc, warnings
+
+
+def _too_deep(path: str, line_offset: int) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, "invalid YAML: lists or mappings nested too deeply", SourceLocation(path, 1 + line_offset, 1))

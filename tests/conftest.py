@@ -20,7 +20,7 @@ from publisher.diagnostics import Reporter
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 BOOKS = ROOT / "books"
-SAMPLE_MANIFESTS = ("handbook", "ereader", "course-intro")
+SAMPLE_MANIFESTS = ("handbook", "ereader", "course-intro", "course-genai")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -201,3 +201,60 @@ def source_diagrams(built: Built) -> list[str]:
             if not info and any(0x2500 <= ord(ch) < 0x2600 for ch in text):
                 out.append(text)
     return out
+
+
+# ---------------------------------------------------------------- where each link lands (tests/test_links.py)
+def epub_link_targets(path: Path) -> list[tuple[str, str, str, etree._Element | None]]:
+    """(document, link text, href, the element the href lands on or None) of every link of an EPUB."""
+    docs = epub_documents(path)
+    ids = {name: {el.get("id"): el for el in doc.iter() if el.get("id")} for name, doc in docs.items()}
+    out = []
+    for name, doc in docs.items():
+        for a in doc.iter(f"{XHTML}a"):
+            href = a.get("href")
+            if href is None:
+                continue
+            file, _, frag = href.partition("#")
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), file)) if file else name
+            out.append((name, "".join(a.itertext()), href, ids.get(target, {}).get(frag) if frag else None))
+    return out
+
+
+def docx_bookmark_paragraphs(path: Path) -> dict[str, str]:
+    """Every bookmark of the document, its footnotes and endnotes -> the text of the paragraph it marks."""
+    out: dict[str, str] = {}
+    with zipfile.ZipFile(path) as z:
+        parts = [n for n in ("word/document.xml", "word/footnotes.xml", "word/endnotes.xml") if n in z.namelist()]
+    for part in parts:
+        for b in docx_xml(path, part).iter(f"{W}bookmarkStart"):
+            p = next(b.iterancestors(f"{W}p"), None)
+            if p is None:  # a bookmark between paragraphs marks the one that follows
+                p = next((q for q in b.itersiblings() if q.tag == f"{W}p" or q.find(f".//{W}p") is not None), None)
+                p = p if p is None or p.tag == f"{W}p" else p.find(f".//{W}p")
+            out[b.get(f"{W}name")] = docx_paragraph_text(p) if p is not None else ""
+    return out
+
+
+def docx_link_targets(path: Path) -> list[tuple[str, str, str | None]]:
+    """(link text, anchor, text of the paragraph its bookmark marks, or None) of every internal hyperlink."""
+    marks = docx_bookmark_paragraphs(path)
+    return [(docx_paragraph_text(h), a, marks.get(a)) for h in docx_xml(path).iter(f"{W}hyperlink") if (a := h.get(f"{W}anchor"))]
+
+
+def pdf_destination_pages(path: Path) -> tuple[list[tuple[int, str]], dict[str, int]]:
+    """(page index, destination) of every internal link, and the page index of every named destination."""
+    import pypdf
+
+    reader = pypdf.PdfReader(path)
+    pages = {name: reader.get_destination_page_number(dest) for name, dest in reader.named_destinations.items()}
+    links = []
+    for n, page in enumerate(reader.pages):
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            dest = annot.get("/Dest")
+            action = annot.get("/A")
+            if dest is None and action is not None and action.get("/S") == "/GoTo":
+                dest = action.get("/D")
+            if annot.get("/Subtype") == "/Link" and dest is not None:
+                links.append((n, str(dest)))
+    return links, pages

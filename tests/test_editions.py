@@ -67,3 +67,59 @@ def test_publisher_list_of_each_sample_manifest(name, monkeypatch, capsys):
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(out, encoding="utf-8")
     assert out == golden.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- conditional content and lessons
+def _texts(built) -> dict[str, str]:
+    """The whole text of each format a build wrote."""
+    from conftest import docx_paragraph_text, docx_xml, epub_documents, pdf_text
+
+    out = {}
+    if "pdf" in built.files:
+        out["pdf"] = pdf_text(built.files["pdf"])
+    if "epub" in built.files:
+        out["epub"] = "\n".join("".join(d.itertext()) for d in epub_documents(built.files["epub"]).values())
+    if "docx" in built.files:
+        doc = docx_xml(built.files["docx"])
+        out["docx"] = "\n".join(docx_paragraph_text(p) for p in doc.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}p"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def packet(tmp_path_factory):
+    from conftest import build_manifest
+
+    out = tmp_path_factory.mktemp("packet")
+    return {name: _texts(build_manifest(EDITIONS / f"{name}.yml", out)) for name in ("packet", "packet-lessons")}
+
+
+def test_conditional_content_follows_the_format(packet):
+    texts = packet["packet-lessons"]
+    shown = {fmt: {w for w in ("PRINT-ONLY", "SCREEN-ONLY", "WORD-ONLY") if w in text} for fmt, text in texts.items()}
+    assert shown == {"pdf": {"PRINT-ONLY"}, "epub": {"SCREEN-ONLY"}, "docx": {"SCREEN-ONLY", "WORD-ONLY"}}
+    assert all("Common text for every format." in text for text in texts.values())
+
+
+def test_conditional_content_follows_the_edition(packet):
+    for fmt in ("pdf", "epub", "docx"):
+        assert "PACKET-EDITION" in packet["packet"][fmt] and "OTHER-EDITION" not in packet["packet"][fmt]
+        assert "PACKET-EDITION" not in packet["packet-lessons"][fmt]
+
+
+def test_lessons_are_numbered_with_objectives_and_a_reading_list(packet):
+    for fmt, text in packet["packet-lessons"].items():
+        assert "Lesson 1: Lesson One Topic" in text and "Lesson 2: Lesson Two Topic" in text, fmt
+        assert "In this lesson" in text and "Learn what the first topic is and why it matters." in text, fmt
+        assert "Reading list" in text and "An Outside Note (not in this packet)" in text, fmt
+        assert "A Draft Note" not in text, fmt  # unpublished: not something to read
+        assert "See also" not in text, fmt  # the reading list takes its place
+    pdf_notes = packet["packet-lessons"]["pdf"].count("Notes")
+    assert pdf_notes == 2 and "Notes" not in packet["packet-lessons"]["epub"]
+
+
+def test_lesson_objectives_open_the_lesson(tmp_path):
+    from publisher import load_book
+
+    book = load_book(EDITIONS / "packet-lessons.yml").book
+    first = book.chapters[0].articles[0].blocks[0]
+    assert first["t"] == "Div" and "objectives" in first["c"][0][1]

@@ -35,6 +35,7 @@ def test_the_sample_books_are_written(sample_books):
     assert sorted(sample_books["handbook"].files) == ["docx", "epub", "pdf"]
     assert sorted(sample_books["ereader"].files) == ["epub"]
     assert sorted(sample_books["course-intro"].files) == ["docx", "pdf"]
+    assert sorted(sample_books["course-genai"].files) == ["docx", "pdf"]
     for built in sample_books.values():
         for path in built.files.values():
             assert path.stat().st_size > 10_000
@@ -52,7 +53,7 @@ def test_only_the_planted_links_are_reported(sample_books):
     assert handbook == planted
 
 
-@pytest.mark.parametrize("name", ["handbook", "course-intro"])
+@pytest.mark.parametrize("name", ["handbook", "course-intro", "course-genai"])
 def test_pdf_outline_follows_the_manifest(sample_books, name):
     built = sample_books[name]
     book = load_book(built.manifest).book
@@ -65,7 +66,7 @@ def test_pdf_outline_follows_the_manifest(sample_books, name):
             if not chapter.single:
                 expected += [(2 if part.title else 1, a.title) for a in chapter.articles]
     outline = [(depth, title) for depth, title, _ in pdf_outline(built.files["pdf"])]
-    assert outline == [(0, "Contents"), *expected, (0, "Glossary"), (0, "Tag index")]
+    assert outline == [(0, "Contents"), *expected, (0, "Glossary"), (0, "Tag index"), (0, "Index")]
 
 
 def test_handbook_has_the_manifest_order(sample_books):
@@ -92,7 +93,7 @@ def test_epub_chapters_follow_the_nav(sample_books):
         assert [t for t in titles if t in chapters] == chapters
 
 
-@pytest.mark.parametrize("name", ["handbook", "ereader", "course-intro"])
+@pytest.mark.parametrize("name", ["handbook", "ereader", "course-intro", "course-genai"])
 def test_every_internal_link_resolves(sample_books, name):
     built = sample_books[name]
     if "epub" in built.files:
@@ -143,7 +144,7 @@ def test_docx_uses_heading_styles_in_order(sample_books):
     book = load_book(built.manifest).book
     headings = docx_headings(built.files["docx"])
     parts = [text for style, text in headings if style == "Heading1"]
-    assert parts == [p.title for p in book.parts] + ["Glossary", "Tag index"]
+    assert parts == [p.title for p in book.parts] + ["Glossary", "Tag index", "Index"]
     chapters = [text for style, text in headings if style == "Heading2"]
     assert [c for c in chapters if c in {ch.title for ch in book.chapters}] == [c.title for c in book.chapters]
 

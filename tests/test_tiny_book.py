@@ -93,6 +93,7 @@ def test_outside_link_becomes_a_footnote(tiny_book):
 def test_glossary_and_tag_index(tiny_book):
     book = load_book(DATA / "tiny.yml", Reporter()).book
     assert [(e.term, e.source) for e in book.glossary] == [
+        ("Alpha", "harvested"),  # the lead-in "**Alpha** is the first article."
         ("Gadget", "harvested"), ("Gizmo", "curated"), ("Widget", "curated"),
     ]
     assert [(g.label, g.article_ids) for g in book.tags] == [
@@ -100,8 +101,8 @@ def test_glossary_and_tag_index(tiny_book):
     ]
     for fmt in ("epub",):
         names = epub_documents(tiny_book.files[fmt])
-        assert "EPUB/glossary.xhtml" in names and "EPUB/tag-index.xhtml" in names
+        assert {"EPUB/glossary.xhtml", "EPUB/tag-index.xhtml", "EPUB/index.xhtml"} <= set(names)
     headings = [text for _, text in docx_headings(tiny_book.files["docx"])]
-    assert "Glossary" in headings and "Tag index" in headings
+    assert "Glossary" in headings and "Tag index" in headings and "Index" in headings
     titles = [t for _, t, _ in pdf_outline(tiny_book.files["pdf"])]
-    assert titles[-2:] == ["Glossary", "Tag index"]
+    assert titles[-3:] == ["Glossary", "Tag index", "Index"]

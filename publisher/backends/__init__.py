@@ -4,15 +4,28 @@ build an EPUB."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
-from ..diagnostics import ContentError, Diagnostic, Reporter, Severity, UsageError, did_you_mean
+from ..diagnostics import (
+    ContentError,
+    Diagnostic,
+    PublisherError,
+    Reporter,
+    Severity,
+    SourceLocation,
+    UsageError,
+    did_you_mean,
+    display_path,
+)
+from ..editions import for_format
 from ..model import Book
 from ..themes import Theme, load_theme
 
@@ -77,11 +90,40 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
         raise ContentError(())
     out_dir = out if out is not None else manifest.output_dir
     written = []
-    for backend in backends:
-        target = out_dir / f"{manifest.output_name}{backend.suffix}"
-        write_atomic(target, lambda tmp, b=backend: b.write(book, theme, tmp))
-        written.append(target)
+    with output_lock(out_dir, manifest.output_name):
+        for backend in backends:
+            target = out_dir / f"{manifest.output_name}{backend.suffix}"
+            view = for_format(book, backend.name)
+            try:
+                write_atomic(target, lambda tmp, b=backend, v=view: b.write(v, theme, tmp))
+            except OSError as exc:  # a folder in the way, a full disk, no permission
+                raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write: {exc.strerror or exc}",
+                                                SourceLocation(str(target)))) from None
+            written.append(target)
     return written
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path, name: str) -> Iterator[None]:
+    """Hold `.NAME.lock` in the output folder while the book's files are written: a second build of the same
+    output stops at once with one line, rather than wait or interleave (each file is atomic anyway)."""
+    lock = out_dir / f".{name}.lock"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write here: {exc.strerror or exc}",
+                                        SourceLocation(str(lock)))) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PublisherError(Diagnostic(
+                Severity.ERROR, f"another build is writing '{name}' in {display_path(out_dir)} now",
+                SourceLocation(str(lock)), "try again when it has finished")) from None
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
 
 
 def normalize_zip(source: Path, target: Path, first: tuple[str, ...] = ("mimetype",)) -> None:

@@ -3,20 +3,25 @@
 The reference document carries the design (styles, page size, footer with page numbers; Heading 1 and
 the contents heading start a new page). Here the tree is made ready for Word first:
 - a chapter below a part heading starts a new page (an empty paragraph with "page break before");
-- the glossary's letters are "Glossary Letter" paragraphs, so the contents does not list A to Z;
+- the letters of the glossary and the index are "Glossary Letter" paragraphs, so the contents does not list A to Z;
 - a diagram becomes one "Diagram" paragraph we write ourselves (pandoc ignores custom-style on code
   blocks), its text kept exactly and its size chosen so the widest line fits the text width;
-- an id longer than Word's 40-character bookmark limit is replaced, in anchors and links alike.
+- an id longer than Word's 40-character bookmark limit is replaced, in anchors and links alike;
+- a callout's paragraphs take the "Callout" and "Callout Title" styles (a box in the reference document);
+- an image of the vault (class vault-file, an absolute percent-encoded path) goes in as a data: URI, since
+  pandoc runs sandboxed and reads no file; one that is not a readable image inside the vault becomes its text.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -53,7 +58,7 @@ def book_blocks(book: Book) -> list[dict]:
                 blocks.append(PAGE_BREAK)
             blocks.extend(render.chapter_blocks(chapter))
     for ident, _, section in render.back_matter(book, 1):
-        blocks.extend(map(_unlisted_letter, section) if ident == render.GLOSSARY_ID else section)
+        blocks.extend(map(_unlisted_letter, section) if ident in (render.GLOSSARY_ID, render.INDEX_ID) else section)
     return blocks
 
 
@@ -125,6 +130,44 @@ def diagrams(blocks: list[dict], text_width_pt: float) -> list[dict]:
     return rebuild(blocks, one)
 
 
+def callouts(blocks: list[dict]) -> list[dict]:
+    """A callout Div and its title Div carry the Word paragraph style of a box (pandoc's custom-style)."""
+
+    def one(node: dict) -> dict:
+        if node["t"] == "Div" and ({"callout", "callout-title"} & set(node["c"][0][1])):
+            (ident, classes, kvs), content = node["c"]
+            name = "Callout Title" if "callout-title" in classes else "Callout"
+            return {"t": "Div", "c": [[ident, classes, [*kvs, ["custom-style", name]]], content]}
+        return node
+
+    return rebuild(blocks, one)
+
+
+IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
+
+
+def vault_images(blocks: list[dict], root: Path) -> list[dict]:
+    """Each vault-file Image as a data: URI of its file, checked to lie inside the vault and to be an image."""
+    root = root.resolve()
+
+    def one(node: dict) -> dict:
+        if node["t"] != "Image" or "vault-file" not in node["c"][0][1]:
+            return node
+        attr, alt, (url, title) = node["c"]
+        path = Path(unquote(url)).resolve()
+        data = path.read_bytes() if path.is_relative_to(root) and path.is_file() else b""
+        kind = next((t for magic, t in IMAGE_TYPES.items() if data.startswith(magic)), None)
+        if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            kind = "image/webp"
+        if kind is None and path.suffix.lower() == ".svg" and b"<svg" in data[:4096]:
+            kind = "image/svg+xml"
+        if kind is None:
+            return pd.span(alt or pd.text_inlines(path.name), classes=["embed-placeholder"])
+        return {"t": "Image", "c": [attr, alt, [f"data:{kind};base64,{base64.b64encode(data).decode()}", title]]}
+
+    return rebuild(blocks, one)
+
+
 def text_width_pt(reference: Path | None) -> float:
     """Page width less the side margins of the reference document's section, in points."""
     if reference is None:
@@ -191,6 +234,7 @@ class DocxBackend:
         if reference is not None:
             args.append(f"--reference-doc={reference}")
         blocks = diagrams(short_ids(book_blocks(book)), text_width_pt(reference))
+        blocks = vault_images(callouts(blocks), book.manifest.source)
         data = pd.run_pandoc(args, pd.document(blocks, _properties(book)), binary=True)
         raw = target.with_suffix(".raw")
         try:

@@ -1,16 +1,32 @@
-"""EPUB 3 through ebooklib: one XHTML file per chapter and per part opener, a nav document and an NCX,
-links rewritten across files, a zip rewritten for byte-identical output."""
+"""EPUB 3 through ebooklib: a cover, a title page, one XHTML file per part opener and per chapter, the glossary
+and the tag index; a nav document with landmarks and an NCX; a zip rewritten for byte-identical output.
+
+Each page is pandoc's HTML5 made fit for a reading system: `clean` keeps only what XHTML allows (no scripts,
+no remote resources; local images embedded, anything else shown as a placeholder), `footnotes` makes EPUB 3
+footnotes, `link_pages` points every internal link into the file that holds its target. The theme's
+`epub-page.xhtml.j2` and `epub-nav.xhtml.j2` write the documents; ebooklib writes the package and the NCX."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
-from html import escape as _esc
+import io
+import itertools
+import re
+import string
+import textwrap
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html import escape as _esc
 from pathlib import Path
-from typing import Iterable
+from typing import NamedTuple
+from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 import lxml.html
+from lxml import etree
 
 from .. import render
 from ..diagnostics import Diagnostic
@@ -18,18 +34,343 @@ from ..model import Book
 from ..themes import Theme
 from . import normalize_zip
 
+CSS = "style/book.css"
+XHTML = "application/xhtml+xml"
+DIAGRAM_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")  # free licence: may be embedded
+FONT_FACE = '\n@font-face { font-family: "Diagram Mono"; src: url("../fonts/diagram-mono.woff") format("woff"); }\n'
+ACCESSIBILITY = (
+    ("schema:accessMode", "textual"),
+    ("schema:accessModeSufficient", "textual"),
+    ("schema:accessibilityFeature", "structuralNavigation"),
+    ("schema:accessibilityFeature", "tableOfContents"),
+    ("schema:accessibilityFeature", "readingOrder"),
+    ("schema:accessibilityHazard", "none"),
+    ("schema:accessibilitySummary", "Chapters have structured headings, a table of contents and landmarks; footnotes "
+                                    "link to their references and back; diagrams are drawn with text characters."),
+)
+
+# What a page keeps: these elements (any other is unwrapped, its text kept) with these attributes.
+KEEP = frozenset(
+    "a abbr aside b bdi bdo blockquote br caption cite code col colgroup dd del dfn div dl dt em figcaption figure "
+    "footer h1 h2 h3 h4 h5 h6 header hr i img ins kbd li mark ol p pre q rp rt ruby s samp section small span strong "
+    "sub sup table tbody td tfoot th thead tr u ul var".split())
+PHRASING = frozenset("abbr b bdi bdo cite code dfn em h1 h2 h3 h4 h5 h6 i kbd mark p pre q rp rt ruby s samp small span "
+                     "strong sub sup u var".split())  # elements whose content may only be phrasing content
+BLOCK = frozenset("aside blockquote caption col colgroup dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header hr "
+                  "li ol p pre section table tbody td tfoot th thead tr ul".split())  # not phrasing content
+PARENTS = {"li": {"ol", "ul"}, "dt": {"dl"}, "dd": {"dl"}, "tr": {"table", "thead", "tbody", "tfoot"}, "td": {"tr"},
+           "th": {"tr"}, "thead": {"table"}, "tbody": {"table"}, "tfoot": {"table"}, "caption": {"table"},
+           "colgroup": {"table"}, "col": {"colgroup"}, "figcaption": {"figure"}, "rt": {"ruby"}, "rp": {"ruby"}}
+CHILDREN = {"ul": {"li"}, "ol": {"li"}, "dl": {"dt", "dd"}, "tr": {"td", "th"}, "colgroup": {"col"}, "thead": {"tr"},
+            "tbody": {"tr"}, "tfoot": {"tr"}, "table": {"caption", "colgroup", "thead", "tbody", "tfoot", "tr"}}
+DROP = frozenset("script style template head title meta link base input select option".split())  # content and all
+EMBEDS = {"iframe": "src", "embed": "src", "object": "data", "video": "src", "audio": "src", "svg": "", "canvas": ""}
+ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt", "width", "height"}, "ol": {"start", "reversed", "type"},
+              "li": {"value"}, "td": {"colspan", "rowspan", "style"}, "th": {"colspan", "rowspan", "scope", "style"},
+              "col": {"span", "style"}, "colgroup": {"span"}}
+GLOBAL_ATTRIBUTES = {"id", "class", "title", "lang", "dir", "role", "epub:type"}
+VALID = {name: re.compile(pattern) for name, pattern in {
+    "id": r"[^\W\d][\w.-]*",
+    "lang": r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*",
+    "dir": r"ltr|rtl|auto",
+    "role": r"doc-(noteref|backlink|endnotes|footnote)",
+    "epub:type": r"titlepage|part",
+    "style": r"(\s*[a-z-]+\s*:[^;{}<>\\]+;?)+\s*",
+    "colspan": r"[1-9]\d{0,3}", "rowspan": r"\d{1,4}", "span": r"[1-9]\d{0,3}", "start": r"-?\d{1,9}",
+    "value": r"-?\d{1,9}", "width": r"\d{1,5}", "height": r"\d{1,5}", "scope": r"(row|col)(group)?", "type": r"[1aAiI]",
+}.items()}
+BOOLEAN = {"reversed"}
+DATA_ATTRIBUTE = re.compile(r"data-[a-z0-9_.-]+")
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+LINK_SCHEMES = ("http", "https", "mailto")
+URL_SAFE = ":/?#@!$&'()*+,;=%~"
+RASTER = {b"\x89PNG": ("image/png", ".png"), b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"GIF8": ("image/gif", ".gif")}
+SVG = "{http://www.w3.org/2000/svg}"
+
+
 def book_identifier(book: Book) -> str:
     """Stable across rebuilds: derived from the manifest's title and file name."""
     m = book.manifest
     return "urn:uuid:" + str(uuid.UUID(hashlib.sha256(f"{m.title}\0{m.path.name}".encode()).hexdigest()[:32]))
 
 
-def _fragment(html: str):
-    return lxml.html.fragment_fromstring(html or "<p></p>", create_parent="div")
+@dataclass
+class Page:
+    file: str
+    title: str
+    kind: str  # epub:type of the body
+    tree: lxml.html.HtmlElement  # the body's content, inside a div
+
+
+class Entry(NamedTuple):
+    """One line of the table of contents."""
+
+    title: str
+    href: str
+    children: tuple[Entry, ...] = ()
+
+
+def _fragment(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.fragment_fromstring(NOT_XML.sub("", html) or "<p></p>", create_parent="div")
 
 
 def _serialize(root) -> str:
-    return "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+    return _esc(root.text or "", quote=False) + "".join(etree.tostring(child, method="xml", encoding="unicode") for child in root)
+
+
+# ---------------------------------------------------------------- pages
+def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
+    """Every page in reading order from the title page on, and the table of contents."""
+    m = book.manifest
+    back = render.back_matter(book, 1)
+    html = iter(render.to_html([render.chapter_blocks(c) for c in book.chapters] + [b for _, _, b in back]))
+    lines = "".join(f'<p class="{cls}">{_esc(text)}</p>' for cls, text in (
+        ("subtitle", m.subtitle), ("authors", ", ".join(m.authors)), ("edition", m.edition), ("rights", m.rights)) if text)
+    pages = [Page("titlepage.xhtml", m.title, "frontmatter",
+                  _fragment(f'<section class="titlepage" epub:type="titlepage"><h1>{_esc(m.title)}</h1>{lines}</section>'))]
+    toc: list[Entry] = []
+    n = 0
+    for part in book.parts:
+        chapters = []
+        for chapter in part.chapters:
+            n += 1
+            file = f"chapter-{n:02d}.xhtml"
+            articles = () if chapter.single else tuple(Entry(a.title, f"{file}#{a.id}") for a in chapter.articles)
+            chapters.append((Page(file, chapter.title, "bodymatter", _fragment(next(html))), Entry(chapter.title, file, articles)))
+        if part.title:
+            opener = f'<section class="part-opener" epub:type="part"><h1 id="{part.id}">{_esc(part.title)}</h1></section>'
+            pages.append(Page(f"{part.id}.xhtml", part.title, "bodymatter", _fragment(opener)))
+            toc.append(Entry(part.title, f"{part.id}.xhtml", tuple(e for _, e in chapters)))
+        else:
+            toc.extend(e for _, e in chapters)
+        pages.extend(p for p, _ in chapters)
+    for ident, heading, _ in back:
+        pages.append(Page(f"{ident}.xhtml", heading, "backmatter", _fragment(next(html))))
+        toc.append(Entry(heading, f"{ident}.xhtml"))
+    return pages, toc
+
+
+def cover_svg(book: Book) -> bytes:
+    """A plain cover drawn as SVG: the title, subtitle and authors, no outside resources."""
+    m = book.manifest
+    lines = [(line, 50, 62, "bold") for line in textwrap.wrap(m.title, 16)]
+    lines += [(line, 30, 40, "normal") for line in textwrap.wrap(m.subtitle, 32)]
+    y, texts = 260, []
+    for text, size, step, weight in lines:
+        texts.append(f'<text x="300" y="{y}" font-size="{size}" font-weight="{weight}">{_esc(text)}</text>')
+        y += step
+    authors = _esc(", ".join(m.authors))
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="600" height="900" viewBox="0 0 600 900">'
+        f'<title>{_esc(m.title)}</title><rect width="600" height="900" fill="#1f3a5f"/>'
+        '<rect x="40" y="40" width="520" height="820" fill="none" stroke="#c9d6e8" stroke-width="3"/>'
+        '<g fill="#ffffff" font-family="DejaVu Serif, serif" text-anchor="middle">'
+        f'{"".join(texts)}<text x="300" y="800" font-size="28">{authors}</text></g></svg>\n'
+    ).encode()
+
+
+# ---------------------------------------------------------------- making pandoc's HTML fit for an EPUB
+@dataclass
+class Images:
+    """Local images inside the knowledge base, embedded once each under a name made from their content."""
+
+    root: Path
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # name -> (media type, data)
+
+    def embed(self, src: str) -> str | None:
+        """The name inside the EPUB of the image at src, or None when it cannot be embedded."""
+        data = self.read(src)
+        kind = image_type(data) if data else None
+        if kind is None:
+            return None
+        name = f"images/{hashlib.sha256(data).hexdigest()[:16]}{kind[1]}"
+        self.files[name] = (kind[0], data)
+        return name
+
+    def read(self, src: str) -> bytes | None:
+        """A data: URL's bytes, or a file's under the root (resolved: no way out); nothing from the network."""
+        if src.startswith("data:"):
+            head, _, payload = src.partition(",")
+            try:
+                return base64.b64decode(payload, validate=True) if head.endswith(";base64") else unquote_to_bytes(payload)
+            except binascii.Error:
+                return None
+        if not src or urlsplit(src).scheme or src.startswith("/"):
+            return None
+        root = self.root.resolve()
+        path = (root / unquote(src.partition("?")[0].partition("#")[0])).resolve()
+        return path.read_bytes() if path.is_relative_to(root) and path.is_file() else None
+
+
+def image_type(data: bytes) -> tuple[str, str] | None:
+    """(media type, suffix) of a PNG, JPEG, GIF or WebP, or of an SVG without scripts and outside references."""
+    for magic, kind in RASTER.items():
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    try:
+        svg = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return None
+    for el in svg.iter():
+        if el.tag in (SVG + "script", SVG + "foreignObject") or any(
+            k.startswith("on") or (k.endswith("href") and not v.startswith("#")) for k, v in el.attrib.items()
+        ):
+            return None
+    return ("image/svg+xml", ".svg") if svg.tag == SVG + "svg" else None
+
+
+def clean(root: lxml.html.HtmlElement, images: Images) -> None:
+    """Keep what XHTML in an EPUB allows; show what cannot come along (remote images, embeds) as placeholders."""
+    for el in list(root.iter()):
+        if el is root:
+            continue
+        if not isinstance(el.tag, str) or el.tag in DROP:
+            el.drop_tree()
+        elif el.tag in EMBEDS:  # remote, scripted or unchecked: a placeholder
+            _placeholder(el, "image" if el.tag == "svg" else "embedded content", el.get(EMBEDS[el.tag] or "src", ""))
+        elif el.tag not in KEEP:
+            el.drop_tag()
+        else:
+            el.tag = _fit(el)
+            if el.tag == "a" and el.get("name") and not el.get("id"):
+                el.set("id", el.get("name"))
+            allowed = GLOBAL_ATTRIBUTES | ATTRIBUTES.get(el.tag, set())
+            kept = {name: name if name in BOOLEAN else value for name, value in el.attrib.items()
+                    if (name in allowed or DATA_ATTRIBUTE.fullmatch(name)) and (name not in VALID or VALID[name].fullmatch(value))}
+            el.attrib.clear()  # not `del`: lxml reads a name like "{{x}}" as a namespace
+            el.attrib.update(kept)
+            if el.tag == "img":
+                src = images.embed(el.get("src", ""))
+                if src:
+                    el.set("src", src)
+                    el.set("alt", el.get("alt", ""))
+                else:
+                    _placeholder(el, "image", el.get("src", ""))
+            elif el.tag == "a" and el.get("href") and not el.get("href").startswith("#"):
+                href = el.get("href")
+                if urlsplit(href).scheme in LINK_SCHEMES:
+                    el.set("href", quote(href, safe=URL_SAFE))
+                else:
+                    del el.attrib["href"]  # a file of the vault, an app: link: nothing a reader can open
+
+
+def _fit(el) -> str:
+    """The tag an element can keep where it stands (raw HTML nests anyhow and the HTML parser does not mend it):
+    a block in phrasing content, an item or cell outside its container, a list or table holding something else,
+    becomes a span or a div."""
+    parent = el.getparent()
+    inline = any(a.tag in PHRASING for a in el.iterancestors())
+    if el.tag in BLOCK and inline:
+        return "span"
+    if el.tag in ("caption", "figcaption"):
+        siblings = [c for c in parent if isinstance(c.tag, str) and c.tag not in DROP]
+        if el is not siblings[0] and (el.tag == "caption" or el is not siblings[-1]):
+            return "div"
+    if (el.tag in PARENTS and parent.tag not in PARENTS[el.tag]) or (el.tag in CHILDREN and not _orderly(el)):
+        return "span" if inline else "div"
+    return el.tag
+
+
+def _orderly(el) -> bool:
+    """A list, table or row that holds only what it may, all the way down."""
+    children = [c for c in el if isinstance(c.tag, str) and c.tag not in DROP]
+    return not (el.text or "").strip() and not any((c.tail or "").strip() for c in el) and all(
+        c.tag in CHILDREN[el.tag] and (c.tag not in CHILDREN or _orderly(c)) for c in children)
+
+
+def _placeholder(el, what: str, url: str) -> None:
+    """A visible note in place of an image or embed the EPUB cannot hold, linking to it when it is on the web."""
+    parts = urlsplit("" if url.startswith("data:") else url)
+    label = el.get("alt") or el.get("title") or (unquote(parts.path.rpartition("/")[2]) if what == "image" else parts.netloc)
+    span = el.makeelement("span", {"class": "missing"})
+    span.text = f"[{what}: {label}]" if label else f"[{what}]"
+    span.tail = el.tail
+    if parts.scheme in ("http", "https") and not any(a.tag == "a" for a in el.iterancestors()):
+        link = span.makeelement("a", {"href": quote(url, safe=URL_SAFE)})
+        link.text, span.text = span.text, None
+        span.append(link)
+    el.getparent().replace(el, span)
+
+
+def footnotes(root: lxml.html.HtmlElement) -> None:
+    """pandoc's end-of-document notes -> one `aside epub:type="footnote"` each, opening with a link back."""
+    for ref in root.iterfind(".//a[@role='doc-noteref']"):
+        ref.set("epub:type", "noteref")
+    for section in root.iterfind(".//section[@role='doc-endnotes']"):
+        notes = section.makeelement("section", {"class": "footnotes", "epub:type": "footnotes"})
+        for n, item in enumerate(section.iterfind("ol/li"), 1):
+            for old in item.iterfind(".//a[@role='doc-backlink']"):
+                old.drop_tree()
+            aside = notes.makeelement("aside", {"id": item.get("id", f"fn{n}"), "class": "footnote",
+                                                "epub:type": "footnote", "role": "doc-footnote"})
+            aside.text = item.text
+            aside.extend(item)
+            first = aside[0] if len(aside) and aside[0].tag == "p" and not (aside.text or "").strip() else None
+            if first is None:
+                first = aside.makeelement("p", {})
+                aside.insert(0, first)
+            back = first.makeelement("a", {"href": f"#fnref{n}", "class": "footnote-back", "role": "doc-backlink"})
+            back.text, back.tail, first.text = str(n), ". " + (first.text or ""), None
+            first.insert(0, back)
+            notes.append(aside)
+        section.getparent().replace(section, notes)
+
+
+def link_pages(pages: list[Page]) -> None:
+    """Ids unique within each file; `#id` links point into the file that holds the id, or stop being links."""
+    ids: dict[str, set[str]] = {}
+    where: dict[str, str] = {}
+    for page in pages:
+        seen = ids[page.file] = set()
+        for el in page.tree.iter():
+            ident = el.get("id")
+            if ident in seen:
+                del el.attrib["id"]
+            elif ident:
+                seen.add(ident)
+                where.setdefault(ident, page.file)
+    for page in pages:
+        for a in page.tree.iter("a"):
+            href = a.get("href", "")
+            if not href.startswith("#"):
+                continue
+            target = href[1:]
+            if target not in ids[page.file]:
+                if target in where:
+                    a.set("href", f"{where[target]}#{target}")
+                else:
+                    del a.attrib["href"]
+
+
+def diagram_font(pages: list[Page]) -> bytes | None:
+    """DejaVu Sans Mono cut down to the characters the diagrams use, as WOFF; None without diagrams or font."""
+    text = "".join(pre.text_content() for p in pages for pre in p.tree.iterfind(".//pre[@class]")
+                   if "diagram" in pre.get("class").split())
+    if not text or not DIAGRAM_FONT.is_file():
+        return None
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options(flavor="woff", name_IDs=["*"], hinting=False)
+    options.drop_tables.append("FFTM")
+    font = TTFont(str(DIAGRAM_FONT), recalcTimestamp=False)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text + string.printable)
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- the package
+def _ncx(entries: Iterable[Entry], ids) -> list:
+    from ebooklib import epub
+
+    return [(epub.Section(e.title, e.href), _ncx(e.children, ids)) if e.children else epub.Link(e.href, e.title, f"np-{next(ids)}")
+            for e in entries]
 
 
 class EpubBackend:
@@ -43,82 +384,60 @@ class EpubBackend:
         from ebooklib import epub
 
         m = book.manifest
+        pages, toc = make_pages(book)
+        images = Images(m.source)
+        for page in pages:
+            clean(page.tree, images)
+            footnotes(page.tree)
+        link_pages(pages)
+        cover = Page("cover.xhtml", m.title, "cover", _fragment(
+            f'<section class="cover"><img src="images/cover.svg" alt="{_esc(m.title)}"/></section>'))
+        nav = Page("nav.xhtml", "Contents", "frontmatter", _fragment(""))
+        font = diagram_font(pages)
+
         eb = epub.EpubBook()
         eb.set_identifier(book_identifier(book))
         eb.set_title(m.title)
         eb.set_language(m.language)
         for author in m.authors:
             eb.add_author(author)
-        if m.description:
-            eb.add_metadata("DC", "description", m.description)
-        eb.add_metadata("DC", "date", book.build_date)
+        for name, value in (("description", m.description), ("rights", m.rights), ("date", book.build_date)):
+            if value:
+                eb.add_metadata("DC", name, value)
         for group in book.tags:
             eb.add_metadata("DC", "subject", group.label)
+        for prop, value in ACCESSIBILITY + ((("schema:accessMode", "visual"),) if images.files else ()):
+            eb.add_metadata(None, "meta", value, {"property": prop})
+        eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
-        css = epub.EpubItem(uid="css", file_name="style/book.css", media_type="text/css", content=theme.css("epub").encode())
-        eb.add_item(css)
-
-        # Pages: (file name, title, html, toc level, kind)
-        back = render.back_matter(book, 1)
-        html = render.to_html([render.chapter_blocks(c) for c in book.chapters] + [b for _, _, b in back])
-        pages: list[tuple[str, str, str]] = []
-        toc: list = []
-        chapter_html = iter(html)
-        n = 0
-        title_html = f'<section class="titlepage" epub:type="titlepage"><h1>{_esc(m.title)}</h1>' + (
-            f"<p class=\"subtitle\">{_esc(m.subtitle)}</p>" if m.subtitle else "") + (
-            f"<p class=\"authors\">{_esc(', '.join(m.authors))}</p>" if m.authors else "") + "</section>"
-        pages.append(("titlepage.xhtml", m.title, title_html))
-        for part in book.parts:
-            children = []
-            if part.title:
-                file = f"{part.id}.xhtml"
-                pages.append((file, part.title, f'<section class="part-opener"><h1 id="{part.id}">{_esc(part.title)}</h1></section>'))
-            for chapter in part.chapters:
-                n += 1
-                file = f"chapter-{n:02d}.xhtml"
-                pages.append((file, chapter.title, next(chapter_html)))
-                if chapter.single:
-                    children.append(epub.Link(f"{file}#{chapter.id}", chapter.title, chapter.id))
-                else:
-                    children.append((epub.Section(chapter.title, f"{file}#{chapter.id}"),
-                                     [epub.Link(f"{file}#{a.id}", a.title, a.id) for a in chapter.articles]))
-            if part.title:
-                toc.append((epub.Section(part.title, f"{part.id}.xhtml"), children))
-            else:
-                toc.extend(children)
-        for ident, title, _ in back:
-            pages.append((f"{ident}.xhtml", title, next(chapter_html)))
-            toc.append(epub.Link(f"{ident}.xhtml", title, ident))
-
-        # Every id lives in one file; internal links are rewritten to point into it.
-        trees = [(file, title, _fragment(body)) for file, title, body in pages]
-        where = {}
-        for file, _, tree in trees:
-            for el in tree.iter():
-                ident = el.get("id")
-                if ident:
-                    where.setdefault(ident, file)
-        items = []
-        for file, title, tree in trees:
-            for a in tree.iter("a"):
-                href = a.get("href", "")
-                if href.startswith("#"):
-                    dest = where.get(href[1:])
-                    if dest and dest != file:
-                        a.set("href", f"{dest}{href}")
-            item = epub.EpubHtml(title=title, file_name=file, lang=m.language)
-            item.content = f"<html><body>{_serialize(tree)}</body></html>"
-            item.add_item(css)
+        def add(uid: str, file: str, media_type: str, content: bytes, *properties: str):
+            item = epub.EpubItem(uid=uid, file_name=file, media_type=media_type, content=content)
+            item.properties = list(properties)
             eb.add_item(item)
-            items.append(item)
+            return item
 
-        eb.toc = toc
+        def document(page: Page, template: str = "epub-page.xhtml.j2", **values) -> bytes:
+            return theme.render(template, lang=m.language, title=page.title, kind=page.kind, css=CSS,
+                                body=_serialize(page.tree), **values).encode()
+
+        add("css", CSS, "text/css", (theme.css("epub") + (FONT_FACE if font else "")).encode())
+        add("cover-image", "images/cover.svg", "image/svg+xml", cover_svg(book), "cover-image")
+        for name, (media_type, data) in images.files.items():
+            add("img-" + Path(name).stem, name, media_type, data)
+        if font:
+            add("diagram-font", "fonts/diagram-mono.woff", "font/woff", font)
+        landmarks = [("cover", cover.file, "Cover"), ("toc", f"{nav.file}#toc", "Contents"),
+                     ("bodymatter", pages[min(1, len(pages) - 1)].file, "Start of content")]
+        landmarks += [(kind, f"{ident}.xhtml", title) for kind, ident, title in (
+            ("glossary", render.GLOSSARY_ID, "Glossary"), ("index", render.TAG_INDEX_ID, "Tag index"))
+            if any(p.file == f"{ident}.xhtml" for p in pages)]
+        spine = [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in (cover, pages[0])]
+        spine.append(add("nav", nav.file, XHTML, document(nav, "epub-nav.xhtml.j2", toc=toc, landmarks=landmarks), "nav"))
+        spine += [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in pages[1:]]
+        eb.toc = _ncx(toc, itertools.count(1))
         eb.add_item(epub.EpubNcx())
-        nav = epub.EpubNav()
-        nav.add_item(css)
-        eb.add_item(nav)
-        eb.spine = [items[0], "nav", *items[1:]]
+        eb.spine = spine
+
         modified = dt.datetime.fromisoformat(book.build_date)
         raw = target.with_suffix(".raw")
         try:

@@ -1,66 +1,194 @@
-"""PDF through HTML and WeasyPrint: the theme's Jinja2 template and print CSS (paged media)."""
+"""PDF through HTML and WeasyPrint: the theme's Jinja2 template and print CSS (paged media).
+
+The page geometry lives here, not in the stylesheet: diagram sizes are computed from the same text width
+that the template writes into the `@page` rules."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+import math
+import shutil
+import subprocess
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .. import pandoc as pd
 from .. import render
-from ..diagnostics import Diagnostic
-from ..model import Book
+from ..diagnostics import Diagnostic, Severity
+from ..editions import for_format
+from ..index import ANCHOR as INDEX_ANCHOR
+from ..model import Article, Book
 from ..themes import Theme
 
-PAGE_WIDTH_MM = {"A4": 210.0, "Letter": 215.9, "A5": 148.0}
-INNER_MARGIN_MM, OUTER_MARGIN_MM = 24.0, 18.0
+MM = 72 / 25.4  # points per millimetre
+MONO_FAMILY = "DejaVu Sans Mono"
+MONO_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
 MONO_ADVANCE_EM = 0.602  # DejaVu Sans Mono: every glyph is 0.602 em wide
 DIAGRAM_MAX_PT, DIAGRAM_MIN_PT = 8.5, 5.0
+FIT = 0.98  # of the text width: room for rounding in the layout
+INDENT_PT = 24.0  # the most a list, quote or callout indents what it holds (see print.css)
 
 
-def text_width_pt(page_size: str) -> float:
-    return (PAGE_WIDTH_MM[page_size] - INNER_MARGIN_MM - OUTER_MARGIN_MM) / 25.4 * 72
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """A page size (mm), its margins (mm) and the body type size (pt) that suits its measure."""
+
+    width: float
+    height: float
+    top: float
+    bottom: float
+    inner: float
+    outer: float
+    font_pt: float
+
+    def text_width_pt(self, landscape: bool = False) -> float:
+        return ((self.height if landscape else self.width) - self.inner - self.outer) * MM
+
+    def css(self, sides: int) -> dict[str, str]:
+        """Margins of right-hand, left-hand and landscape pages, and the text block's height, for the template."""
+        inner, outer = (self.inner, self.outer) if sides == 2 else ((self.inner + self.outer) / 2,) * 2
+        middle = (self.inner + self.outer) / 2
+        return {
+            "right": f"{self.top}mm {outer}mm {self.bottom}mm {inner}mm",
+            "left": f"{self.top}mm {inner}mm {self.bottom}mm {outer}mm",
+            "landscape": f"{self.top}mm {middle}mm {self.bottom}mm {middle}mm",
+            "text_height": f"{self.height - self.top - self.bottom:.1f}mm",
+            "cover_height": f"{self.height - 1:.1f}mm",  # a full page, less rounding room
+            "band_height": f"{self.height * 0.56:.1f}mm",
+            "font_size": f"{self.font_pt}pt",
+        }
 
 
-def diagram_size(columns: int, page_size: str) -> float:
-    """The largest font size (pt) at which a diagram of this many columns fits the text block."""
+GEOMETRY = {
+    "A4": Geometry(210.0, 297.0, top=22, bottom=26, inner=24, outer=28, font_pt=10.5),
+    "Letter": Geometry(215.9, 279.4, top=20, bottom=24, inner=25, outer=29, font_pt=10.5),
+    "A5": Geometry(148.0, 210.0, top=16, bottom=19, inner=17, outer=15, font_pt=9.5),
+}
+
+
+def fit_size(columns: int, width_pt: float) -> float:
+    """The largest size (pt, at most DIAGRAM_MAX_PT) at which this many monospace columns fit width_pt."""
     if columns <= 0:
         return DIAGRAM_MAX_PT
-    fit = text_width_pt(page_size) / (columns * MONO_ADVANCE_EM) * 0.98
-    return round(max(DIAGRAM_MIN_PT, min(DIAGRAM_MAX_PT, fit)), 2)
+    return min(DIAGRAM_MAX_PT, math.floor(width_pt * FIT / (columns * MONO_ADVANCE_EM) * 100) / 100)
+
+
+def diagram_setting(columns: int, page_size: str, indent_pt: float = 0.0) -> tuple[float, bool]:
+    """(font size in pt, landscape?) for a diagram. It is set as large as fits the text block; one that would
+    need less than DIAGRAM_MIN_PT goes on a landscape page, at the size that fits there."""
+    geometry = GEOMETRY[page_size]
+    size = fit_size(columns, geometry.text_width_pt() - indent_pt)
+    if size >= DIAGRAM_MIN_PT:
+        return size, False
+    return fit_size(columns, geometry.text_width_pt(landscape=True) - indent_pt), True
+
+
+CONTAINERS = ("BulletList", "OrderedList", "BlockQuote", "Div", "DefinitionList")
 
 
 def prepare(blocks: list, page_size: str) -> list:
-    """Print-only changes: notes become footnote spans (set at the foot of the page), diagrams get a size."""
+    """Print-only changes: notes become footnote spans (set at the foot of the page), diagrams get a size
+    and, when too wide for the page, a landscape page of their own."""
 
-    def go(node):
+    def go(node, indent: float):
         if isinstance(node, list):
-            return [go(x) for x in node]
+            return [go(x, indent) for x in node]
         if not isinstance(node, dict) or "t" not in node:
             return node
         t = node["t"]
         if t == "Note":
             inlines: list = []
-            for block in go(node["c"]):
+            for block in go(node["c"], indent):
                 if inlines:
                     inlines.append({"t": "Space"})
                 inlines.extend(block["c"] if block.get("t") in ("Para", "Plain") else pd.text_inlines(pd.stringify(block)))
             return pd.span(inlines, classes=["footnote"])
         if t == "CodeBlock":
             attr, text = node["c"]
-            if "diagram" in attr[1]:
-                cols = int(pd.get_kv(attr, "data-columns") or 0)
-                style = f"font-size: {diagram_size(cols, page_size)}pt"
-                return {"t": t, "c": [[attr[0], attr[1], [*attr[2], ["style", style]]], text]}
-            return node
+            if "diagram" not in attr[1]:
+                return node
+            size, landscape = diagram_setting(int(pd.get_kv(attr, "data-columns") or 0), page_size, indent)
+            block = {"t": t, "c": [[attr[0], attr[1], [*attr[2], ["style", f"font-size: {size}pt"]]], text]}
+            return pd.div([block], classes=["landscape"]) if landscape else block
         if "c" in node:
-            return {"t": t, "c": go(node["c"])}
+            return {"t": t, "c": go(node["c"], indent + INDENT_PT if t in CONTAINERS else indent)}
         return node
 
-    return go(blocks)
+    return go(blocks, 0.0)
 
 
+# ---------------------------------------------------------------- checks before rendering
+@functools.cache
+def mono_font() -> tuple[Path | None, frozenset[int]]:
+    """The DejaVu Sans Mono file fontconfig finds (else the Debian path) and the code points it holds."""
+    path = None
+    if shutil.which("fc-match"):
+        out = subprocess.run(["fc-match", "-f", "%{family}\t%{file}", MONO_FAMILY], capture_output=True, text=True)
+        family, _, file = out.stdout.partition("\t")
+        if out.returncode == 0 and MONO_FAMILY in family.split(","):
+            path = Path(file)
+    if path is None and MONO_FILE.is_file():
+        path = MONO_FILE
+    if path is None:
+        return None, frozenset()
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True) as font:
+        return path, frozenset(font.getBestCmap())
+
+
+def diagrams_of(article: Article) -> Iterator[tuple[str, int]]:
+    """(text, columns) of each diagram of an article."""
+    for node in pd.walk(list(article.blocks)):
+        if node["t"] == "CodeBlock" and "diagram" in node["c"][0][1]:
+            yield node["c"][1], int(pd.get_kv(node["c"][0], "data-columns") or 0)
+
+
+def first_line(article: Article, text: str) -> int:
+    """The file line on which a diagram starts (0 when its text cannot be found in the body)."""
+    first = text.split("\n", 1)[0]
+    at = article.body.find(text)
+    if at < 0:
+        at = article.body.find(first) if first.strip() else -1
+    return article.body_line + article.body.count("\n", 0, at) if at >= 0 else 0
+
+
+def check_diagrams(book: Book) -> list[Diagnostic]:
+    """Every diagram character the monospace font lacks (another font would break the columns), and every
+    diagram too wide even for a landscape page."""
+    path, covered = mono_font()
+    if path is None:
+        return [Diagnostic(Severity.WARNING, f"no {MONO_FAMILY} font: diagrams cannot be checked or set exactly",
+                           hint="apt-get install fonts-dejavu-core", code="pdf.font")]
+    problems = []
+    for article in book.articles:
+        for text, columns in diagrams_of(article):
+            line = first_line(article, text)
+            seen = set()
+            for row, content in enumerate(text.split("\n")):
+                for col, ch in enumerate(content, 1):
+                    if ch in seen or ch.isspace() or ord(ch) in covered:
+                        continue
+                    seen.add(ch)
+                    problems.append(Diagnostic(
+                        Severity.WARNING,
+                        f"diagram character '{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, '?')}) is not in {MONO_FAMILY} ({path.name}):"
+                        " another font would draw it and shift the columns",
+                        article.loc(line + row if line else 0, col if line else 0), code="pdf.diagram-glyph"))
+            size, _ = diagram_setting(columns, book.manifest.page_size)
+            if size < DIAGRAM_MIN_PT:
+                problems.append(Diagnostic(
+                    Severity.WARNING,
+                    f"diagram of {columns} columns is set at {size} pt on a landscape page, below the {DIAGRAM_MIN_PT} pt"
+                    " that prints legibly", article.loc(line), "split it, or shorten its widest line", code="pdf.diagram-width"))
+    return problems
+
+
+# ---------------------------------------------------------------- rendering
 def toc_entries(book: Book) -> list[dict]:
     entries = []
     for part in book.parts:
@@ -74,8 +202,15 @@ def toc_entries(book: Book) -> list[dict]:
     return entries
 
 
+def subject(book: Book) -> str:
+    m = book.manifest
+    return m.description or m.subtitle
+
+
 class SafeFetcher:
     """Serves data: URLs and files under the given roots (resolved, so symlinks cannot escape); nothing else."""
+
+    _fail_on_errors = False  # WeasyPrint reads it when a fetch is refused: a warning, not a crash
 
     def __init__(self, roots: Iterable[Path]):
         from weasyprint.urls import URLFetcher
@@ -90,11 +225,37 @@ class SafeFetcher:
         parts = urlsplit(url)
         if parts.scheme == "data":
             return self.inner.fetch(url, headers)
-        if parts.scheme == "file":
-            path = Path(unquote(parts.path)).resolve()
-            if any(path.is_relative_to(r) for r in self.roots) and path.is_file():
-                return self.inner.fetch(url, headers)
+        if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+            try:
+                path = Path(unquote(parts.path)).resolve()
+            except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
+                path = None
+            if path is not None and any(path.is_relative_to(r) for r in self.roots) and path.is_file():
+                return self.inner.fetch(path.as_uri(), headers)  # the file checked, not the link to it
         raise ValueError(f"not fetched (outside the knowledge base and the theme): {url}")
+
+
+def open_with_outline(sides: int):
+    """A finisher: viewers open the PDF with its bookmarks shown, facing pages for a two-sided book."""
+
+    def finish(document, pdf) -> None:
+        pdf.catalog["PageMode"] = "/UseOutlines"
+        pdf.catalog["PageLayout"] = "/TwoPageRight" if sides == 2 else "/SinglePage"
+
+    return finish
+
+
+# ---------------------------------------------------------------- the index's page numbers: a second pass
+def paginate_index(book: Book, first, again):
+    """The page numbers of the back-of-book index need the real page of every occurrence: lay the book out
+    once, read which page holds each index anchor (ids with "--ix"), and return the document `again(pages)`
+    gives, whose index lists page numbers. Only the index changes, after every chapter, so no occurrence
+    moves; the contents and every other page number come from target-counter() in the final layout."""
+    if not book.index or not any(item.kind == "index" for item in book.manifest.back_matter):
+        return first
+    document = first.render()
+    pages = {anchor: n for n, page in enumerate(document.pages) for anchor in page.anchors if INDEX_ANCHOR in anchor}
+    return again(pages)
 
 
 class PdfBackend:
@@ -102,14 +263,12 @@ class PdfBackend:
     suffix = ".pdf"
 
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
-        return ()
+        return check_diagrams(for_format(book, self.name))
 
-    def write(self, book: Book, theme: Theme, target: Path) -> None:
-        import weasyprint
-
+    def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None) -> str:
+        """The whole book as one HTML document for WeasyPrint (`pages`: see paginate_index)."""
         m = book.manifest
-        level = 1
-        back = render.back_matter(book, level)
+        back = render.back_matter(book, 1, pages)
         fragments = [prepare(render.chapter_blocks(c), m.page_size) for c in book.chapters]
         fragments += [prepare(blocks, m.page_size) for _, _, blocks in back]
         html = render.to_html(fragments)
@@ -119,7 +278,7 @@ class PdfBackend:
             for p in book.parts
         ]
         back_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(back, html[len(book.chapters):], strict=True)]
-        page = theme.render(
+        return theme.render(
             "pdf.html.j2",
             book=book,
             m=m,
@@ -128,8 +287,22 @@ class PdfBackend:
             back=back_html,
             css=theme.css("pdf"),
             page_size=m.page_size,
+            page=GEOMETRY[m.page_size].css(m.pdf_sides),
+            sides=m.pdf_sides,
+            subject=subject(book),
         )
+
+    def write(self, book: Book, theme: Theme, target: Path) -> None:
+        import weasyprint
+
+        m = book.manifest
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
         fetcher = SafeFetcher([m.source, *theme.folders])
-        doc = weasyprint.HTML(string=page, base_url=str(m.source) + "/", url_fetcher=fetcher)
-        doc.write_pdf(target, pdf_identifier=b"publisher", uncompressed_pdf=False)
+        doc = weasyprint.HTML(string=self.html(book, theme), base_url=str(m.source) + "/", url_fetcher=fetcher)
+        doc = paginate_index(book, doc, lambda pages: weasyprint.HTML(
+            string=self.html(book, theme, pages), base_url=str(m.source) + "/", url_fetcher=fetcher))
+        # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
+        # identifier is fixed: the same book gives the same bytes.
+        options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True} if m.pdf_tagged else {}
+        doc.write_pdf(target, pdf_identifier=b"publisher", uncompressed_pdf=False,
+                      finisher=open_with_outline(m.pdf_sides), **options)

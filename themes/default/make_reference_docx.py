@@ -9,7 +9,8 @@ from pandoc's default, so every style pandoc emits exists, and change it with lx
 - DejaVu Serif for text, DejaVu Sans for headings and captions, DejaVu Sans Mono for code;
 - Heading 1 (parts, or chapters in a book without parts, and the back matter) and TOC Heading, which
   is based on it, start a new page: the title page, the contents and the first chapter stand apart;
-- "Source Code", "Diagram" and "Glossary Letter" paragraph styles, TOC 1-3, Caption, Header and Footer;
+- "Source Code", "Diagram", "Glossary Letter", "Callout" and "Callout Title" paragraph styles, TOC 1-3,
+  Caption, Header and Footer;
 - A4 with 2.5 cm margins, a centred page number in the footer and none on the title page.
 
 The zip is written with sorted entries and fixed timestamps: running this again gives the same bytes.
@@ -103,6 +104,13 @@ def style(ident: str, name: str, based_on: str, ppr: list[str], rpr: list[str], 
             + f'<w:pPr>{"".join(ppr)}</w:pPr><w:rPr>{"".join(rpr)}</w:rPr></w:style>')
 
 
+CALLOUT_BOX = ('<w:pBdr><w:top w:val="single" w:sz="4" w:space="4" w:color="8AA4C8"/>'
+               '<w:left w:val="single" w:sz="24" w:space="8" w:color="3D6AA8"/>'
+               '<w:bottom w:val="single" w:sz="4" w:space="4" w:color="8AA4C8"/>'
+               '<w:right w:val="single" w:sz="4" w:space="8" w:color="8AA4C8"/></w:pBdr>')
+CALLOUT_FILL = '<w:shd w:val="clear" w:color="auto" w:fill="F2F6FB"/>'
+CALLOUT_INDENT = '<w:ind w:left="227" w:right="227"/>'
+
 # Styles we add (or replace): pandoc emits SourceCode for code blocks but its reference lacks it.
 NEW_STYLES = [
     style("SourceCode", "Source Code", "Normal", ['<w:keepLines/>', '<w:shd w:val="clear" w:color="auto" w:fill="F5F5F5"/>',
@@ -115,6 +123,10 @@ NEW_STYLES = [
           [fonts(MONO), '<w:noProof/>', '<w:kern w:val="0"/>', *size(9)], next_style="BodyText"),
     style("GlossaryLetter", "Glossary Letter", "Normal", ['<w:keepNext/>', spacing(360, 120)],
           [fonts(SANS), '<w:b/>', BLACK, *size(13)], next_style="DefinitionTerm"),
+    # A callout's paragraphs: Word draws consecutive paragraphs with the same borders as one box.
+    style("Callout", "Callout", "BodyText", [CALLOUT_BOX, CALLOUT_FILL, spacing(60, 60, 276), CALLOUT_INDENT], []),
+    style("CalloutTitle", "Callout Title", "Callout", ['<w:keepNext/>', CALLOUT_BOX, CALLOUT_FILL, spacing(120, 60),
+                                                      CALLOUT_INDENT], [fonts(SANS), '<w:b/>', BLACK]),
     *(style(f"TOC{n}", f"toc {n}", "Normal", [RIGHT_TAB, spacing(120 if n == 1 else 0, 60),
                                               f'<w:ind w:left="{(n - 1) * 360}"/>'],
             [fonts(SANS if n == 1 else SERIF), *(['<w:b/>'] if n == 1 else [])], next_style="Normal", builtin=39)

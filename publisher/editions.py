@@ -1,0 +1,186 @@
+"""Editions and course packets: content for some formats or editions only, and lessons (numbered
+chapters opening with their objectives and closing with a reading list and, in print, a notes page).
+
+Conditional blocks are written either as a fenced div, `::: {.only format="pdf docx" edition=handbook}`,
+or as an Obsidian-friendly callout, `> [!only] print` (formats and `edition=NAME` words). An edition is
+named by its manifest's file name or its output name. Editions are settled when the book is gathered;
+formats when each backend receives its view of the book (`for_format`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import pandoc as pd
+from .diagnostics import did_you_mean
+from .model import Article, Book, Chapter, map_articles
+from .select import passes
+from .vault import fold
+
+FORMAT_NAMES = {"pdf": "pdf", "print": "pdf", "epub": "epub", "ebook": "epub", "e-reader": "epub",
+                "docx": "docx", "word": "docx"}
+ONLY = "only"
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in text.replace(",", " ").split() if w]
+
+
+def _condition(words: list[str], article: Article, ctx) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(formats, editions) named by the words of a condition; unknown formats are reported."""
+    from .backends import available
+
+    formats, editions = [], []
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep:
+            key, sep, value = word.partition(":")
+        if sep and key.strip().lower() == "edition":
+            editions.append(value.strip())
+        elif sep and key.strip().lower() == "format":
+            formats.extend(FORMAT_NAMES.get(v.lower(), v.lower()) for v in _words(value))
+        elif word.lower() in FORMAT_NAMES or word.lower() in available():
+            formats.append(FORMAT_NAMES.get(word.lower(), word.lower()))
+        else:
+            ctx.reporter.warning(f"'{word}' in a conditional block is neither a format nor edition=NAME", article.loc(),
+                                 did_you_mean(word, sorted(FORMAT_NAMES)))
+    return tuple(formats), tuple(editions)
+
+
+def _only_div(blocks: list, formats: tuple[str, ...]) -> dict:
+    return pd.div(blocks, classes=[ONLY], kvs=[("data-formats", " ".join(formats))])
+
+
+def apply_conditions(book: Book, ctx) -> Book:
+    """Normalize both spellings into Div.only; drop what another edition asked for."""
+    m = book.manifest
+    names = {fold(m.path.stem), fold(m.output_name)}
+
+    def visit(node, article: Article):
+        if isinstance(node, list):
+            out = []
+            for item in node:
+                new = visit(item, article)
+                if new is not None:
+                    out.append(new)
+            return out
+        if not isinstance(node, dict) or "t" not in node:
+            return node
+        t = node["t"]
+        cond = None
+        if t == "Div" and ONLY in node["c"][0][1] and pd.get_kv(node["c"][0], "data-formats") is None:
+            attr, blocks = node["c"]
+            kvs = dict((k, v) for k, v in attr[2])
+            words = [f"format={w}" for w in _words(kvs.get("format", kvs.get("formats", "")))]
+            words += [f"edition={w}" for w in _words(kvs.get("edition", kvs.get("editions", "")))]
+            cond, body = _condition(words, article, ctx), blocks
+        elif t == "BlockQuote":
+            first = node["c"][0] if node["c"] else None
+            if first and first.get("t") in ("Para", "Plain") and first["c"] and pd.stringify(first["c"][:1]).lower() == "[!only]":
+                head, rest = _first_line(first["c"][1:])
+                cond = _condition(_words(pd.stringify(head)), article, ctx)
+                body = ([{"t": first["t"], "c": rest}] if rest else []) + node["c"][1:]
+        if cond is not None:
+            formats, editions = cond
+            if editions and not names & {fold(e) for e in editions}:
+                return None
+            return _only_div(visit(body, article), formats)
+        if "c" in node and t in ("Div", "BlockQuote", "BulletList", "OrderedList"):
+            return {"t": t, "c": visit(node["c"], article)}
+        return node
+
+    return map_articles(book, lambda a: replace(a, blocks=tuple(visit(list(a.blocks), a))))
+
+
+def _first_line(inlines: list) -> tuple[list, list]:
+    for i, node in enumerate(inlines):
+        if node.get("t") in ("SoftBreak", "LineBreak"):
+            return inlines[:i], inlines[i + 1:]
+    return inlines, []
+
+
+def for_format(book: Book, fmt: str) -> Book:
+    """The book as one backend shows it: blocks for other formats dropped, the rest unwrapped."""
+
+    def visit(node):
+        if isinstance(node, list):
+            out = []
+            for item in node:
+                if isinstance(item, dict) and item.get("t") == "Div" and ONLY in item["c"][0][1]:
+                    formats = _words(pd.get_kv(item["c"][0], "data-formats") or "")
+                    if not formats or fmt in formats:
+                        out.extend(visit(item["c"][1]))
+                else:
+                    out.append(visit(item))
+            return out
+        if isinstance(node, dict) and "c" in node and node.get("t") in ("Div", "BlockQuote", "BulletList", "OrderedList"):
+            return {"t": node["t"], "c": visit(node["c"])}
+        return node
+
+    return map_articles(book, lambda a: replace(a, blocks=tuple(visit(list(a.blocks)))))
+
+
+# ---------------------------------------------------------------- lessons
+def add_lesson_features(book: Book, ctx) -> Book:
+    """Each lesson opens with "In this lesson" (its articles' summaries) and closes with a reading list
+    from related_topics and, in print, a page for notes."""
+    settings = book.manifest.lessons
+    if book.manifest.numbering != "lessons":
+        return book
+
+    def lesson(chapter: Chapter) -> Chapter:
+        articles = list(chapter.articles)
+        first, last = articles[0], articles[-1]
+        if settings.objectives:
+            box = objectives(chapter)
+            if box:
+                articles[0] = replace(first, blocks=(box, *first.blocks))
+                last = articles[-1]
+        tail = []
+        if settings.reading_list:
+            tail += reading_list(chapter, last, ctx)
+        if settings.notes_page:
+            tail.append(_only_div([pd.div([pd.header(min(6, last.level + 1), f"{chapter.id}--notes",
+                                                     pd.text_inlines("Notes"), classes=["unnumbered", "notes-title"])],
+                                          classes=["notes-page"])], ("pdf",)))
+        articles[-1] = replace(last, blocks=(*last.blocks, *tail))
+        return replace(chapter, articles=tuple(articles))
+
+    parts = tuple(replace(p, chapters=tuple(lesson(c) for c in p.chapters)) for p in book.parts)
+    return replace(book, parts=parts)
+
+
+def objectives(chapter: Chapter) -> dict | None:
+    with_summary = [a for a in chapter.articles if a.summary]
+    if not with_summary:
+        return None
+    if len(chapter.articles) == 1:
+        body = [pd.para(pd.text_inlines(with_summary[0].summary))]
+    else:
+        body = [pd.bullet_list([[pd.plain([{"t": "Strong", "c": pd.text_inlines(a.title)}, {"t": "Str", "c": ":"},
+                                           {"t": "Space"}, *pd.text_inlines(a.summary)])] for a in with_summary])]
+    title = pd.div([pd.para(pd.text_inlines("In this lesson"))], classes=["objectives-title"])
+    return pd.div([title, *body], ident=f"{chapter.id}--objectives", classes=["objectives"])
+
+
+def reading_list(chapter: Chapter, last: Article, ctx) -> list[dict]:
+    items, seen = [], {a.path for a in chapter.articles}
+    for article in chapter.articles:
+        for name in article.related:
+            found = ctx.vault.lookup(name.strip().removeprefix("[[").removesuffix("]]").split("|")[0])
+            if not found or found[0].path in seen:
+                continue
+            target = found[0]
+            seen.add(target.path)
+            if not passes(target, ctx.manifest):  # a draft is not something to read
+                continue
+            placed = ctx.in_book.get(target.path)
+            if placed is not None:
+                items.append([pd.plain([pd.link(pd.text_inlines(placed.title), "#" + placed.id, classes=["xref"])])])
+            else:
+                items.append([pd.plain([{"t": "Emph", "c": pd.text_inlines(target.title)}, {"t": "Space"},
+                                        *pd.text_inlines("(not in this packet)")])])
+    if not items:
+        return []
+    return [pd.header(min(6, last.level + 1), f"{chapter.id}--reading-list", pd.text_inlines("Reading list"),
+                      classes=["unnumbered", "reading-list"]), pd.bullet_list(items)]

@@ -1,0 +1,418 @@
+"""Embeds: `![[note]]`, `![[note#Heading]]` and `![[note#^block]]` bring that content into the article;
+`![[image.png|300]]` and `![alt](path)` become images of files inside the vault; whatever a printed book
+cannot show (`![[x.base]]`, `![[x.canvas]]`, a PDF, a missing target, an embed that includes itself)
+becomes a visible placeholder (class "embed-placeholder") and a warning. Remote images are sanitize's.
+
+pandoc's wikilinks know no embeds: one arrives as a Str ending in "!" just before a Link of class "wikilink".
+Embedded content keeps the links of the article it comes from (a Div with data-source, which
+links.resolve_links reads), its headings sit one level below the place of the embed, and every id in it
+is new. An image's target is the file's absolute path, percent-encoded, with class "vault-file".
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import replace
+from pathlib import PurePosixPath
+from urllib.parse import quote, unquote, urlsplit
+
+from . import pandoc as pd
+from .blockids import book_ids, mark_block_ids
+from .callouts import convert_callouts_in
+from .comments import drop_comments_in
+from .diagnostics import ContentError, did_you_mean
+from .ids import IdAllocator, xml_id
+from .links import SOURCE_KEY, Target, find_article, parse_target, record, same_heading
+from .model import Article, Book, map_articles
+from .sanitize import RemoteImages, clean_blocks
+from .vault import fold
+
+MAX_DEPTH = 3
+IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
+VIEWS = {".base": "view", ".canvas": "canvas", ".pdf": "PDF", ".excalidraw": "drawing"}
+MEDIA = {".mp3": "audio", ".wav": "audio", ".m4a": "audio", ".ogg": "audio", ".flac": "audio", ".mp4": "video",
+         ".webm": "video", ".mov": "video", ".mkv": "video"}
+
+
+def embed_notes(book: Book, ctx) -> Book:
+    """Step: every embed in every article becomes its content, an image, or a placeholder."""
+    embedder = _Embedder(book, ctx)
+    return map_articles(book, embedder.article)
+
+
+class _Embedder:
+    def __init__(self, book: Book, ctx) -> None:
+        self.ctx = ctx
+        self.current = {a.path: a for a in book.articles}  # the book's articles as they are before this step
+        self.ids = IdAllocator()
+        self.ids.used.update(book_ids(book))
+        self.parsed: dict[str, tuple[list, dict]] = {}  # articles outside the book: prepared blocks, block ids
+        self.root = ctx.vault.root.resolve()
+        self.files = {fold(p): p for p in ctx.vault.attachments}
+        self.by_name: dict[str, list[str]] = {}
+        for p in sorted(ctx.vault.attachments, key=lambda p: (p.count("/"), p)):
+            self.by_name.setdefault(fold(posixpath.basename(p)), []).append(p)
+
+    def article(self, a: Article) -> Article:
+        blocks = self.expand(list(a.blocks), a, a, ((a.path, None),), a.level)
+        return replace(a, blocks=tuple(blocks))
+
+    # ------------------------------------------------------------ blocks
+    def expand(self, blocks: list, host: Article, source: Article, stack: tuple, level: int) -> list:
+        """Notes embedded into blocks (from source, itself embedded along stack), then images and placeholders."""
+        state = {"level": level}
+
+        def go_list(items: list) -> list:
+            out: list = []
+            for block in items:
+                out.extend(go(block))
+            return out
+
+        def go(node: dict) -> list:
+            t = node.get("t")
+            if t == "Header":
+                state["level"] = node["c"][0]
+                return [node]
+            if t in ("Para", "Plain"):
+                return self.split(node, host, source, stack, state["level"])
+            if t in ("CodeBlock", "RawBlock", "HorizontalRule") or not isinstance(node.get("c"), list):
+                return [node]
+            return [{"t": t, "c": walk(node["c"])}]
+
+        def walk(c):
+            if isinstance(c, list):
+                if c and all(isinstance(x, dict) and "t" in x and x["t"] not in pd.INLINE_TYPES for x in c):
+                    return go_list(c)
+                return [walk(x) for x in c]
+            return c
+
+        return pd.map_inlines(go_list(blocks), _Inline(self, source))
+
+    def split(self, node: dict, host: Article, source: Article, stack: tuple, level: int) -> list:
+        """A paragraph with notes embedded in it: the text before, the content, the text after."""
+        inlines = node["c"]
+        if not any(_is_embed(inlines, i) for i in range(len(inlines))):
+            return [node]
+        out: list = []
+        run: list = []
+        i = 0
+        while i < len(inlines):
+            if _is_embed(inlines, i) and self.kind(inlines[i + 1], source)[0] == "note":
+                bang = inlines[i]["c"][:-1]
+                run.extend([{"t": "Str", "c": bang}] if bang else [])
+                content = self.note(inlines[i + 1], host, source, stack, level)
+                if content is None or content.get("t") == "Span":  # a placeholder stays in the running text
+                    run.append(content or inlines[i + 1])
+                else:
+                    if _visible(run):
+                        out.append({"t": node["t"], "c": _trim(run)})
+                    out.append(content)
+                    run = []
+                i += 2
+                continue
+            run.append(inlines[i])
+            i += 1
+        if _visible(run):
+            out.append({"t": node["t"], "c": _trim(run)})
+        return out
+
+    def kind(self, link: dict, source: Article) -> tuple[str, object]:
+        """("note", article), ("file", vault path) or ("missing", None): what an embed's target is."""
+        target = parse_target(link["c"][2][0], ["wikilink"])
+        name = target.name if target else None
+        if name is None:
+            return "note", source
+        suffix = PurePosixPath(name).suffix.lower()
+        if suffix not in ("", ".md"):
+            file = self.find_file(name, source)
+            if file:
+                return "file", file
+        found = self.ctx.vault.lookup(name)
+        if found:
+            return "note", found[0]
+        file = self.find_file(name, source)
+        return ("file", file) if file else ("missing", None)
+
+    def note(self, link: dict, host: Article, source: Article, stack: tuple, level: int) -> dict | None:
+        """The content a note embed brings (a Div), or a placeholder Span."""
+        url = link["c"][2][0]
+        target = parse_target(url, ["wikilink"]) or Target(None)
+        where = _where(source, link)
+        if target.name is None:
+            article, outcome = source, "resolved"
+        else:
+            article, outcome = find_article(target.name, source, self.ctx, where)
+        if article is None:
+            return None
+        fragment = ("^" + target.block) if target.block else target.heading
+        if any(path == article.path and (frag is None or fragment is None or frag == fragment) for path, frag in stack):
+            return self.placeholder(f"Embedded note '{url}' includes itself", where, url,
+                                    f"embed of '{url}' includes itself; a placeholder stands in for it")
+        if len(stack) > MAX_DEPTH:
+            return self.placeholder(f"Embedded note '{url}' is nested too deeply", where, url,
+                                    f"embed of '{url}' is nested more than {MAX_DEPTH} deep; a placeholder stands in for it")
+        blocks, table = self.source_blocks(article)
+        if target.block:
+            chosen = _block(blocks, table.get("^" + fold(target.block)))
+        elif target.heading:
+            chosen = _section(blocks, target.heading)
+        else:
+            chosen = blocks
+        if chosen is None:
+            what = f"^{target.block}" if target.block else target.heading
+            record(self.ctx, "broken", where, url)
+            self.ctx.reporter.warning(f"no heading '{what}' in '{article.path}' to embed; a placeholder stands in for it",
+                                      where, did_you_mean(what or "", [pd.stringify(b["c"][2]) for b in pd.walk(blocks)
+                                                                       if b["t"] == "Header"]), code="link.heading")
+            return _placeholder(f"Embedded section '{url}' was not found")
+        record(self.ctx, outcome, where, url)
+        chosen = self.new_ids(_relevel(chosen, level), host)
+        content = self.expand(chosen, host, article, (*stack, (article.path, fragment)), level)
+        return pd.div(content, classes=["embed", "embed-note"], kvs=[(SOURCE_KEY, article.path)])
+
+    def source_blocks(self, article: Article) -> tuple[list, dict]:
+        """An article's blocks as the book has them so far (or, for one the book leaves out, as the first
+        steps would make them), and its block ids."""
+        if article.path in self.current:
+            a = self.current[article.path]
+            return list(a.blocks), {k: v for k, v in self.ctx.anchors.get(a.id, {}).items() if k.startswith("^")}
+        if article.path not in self.parsed:
+            try:
+                blocks = pd.parse_markdown(article.body, line_offset=article.body_line - 1,
+                                           where=article.loc(article.body_line, 1))
+            except ContentError as exc:
+                self.ctx.reporter.extend(exc.diagnostics)
+                blocks = []
+            blocks = clean_blocks(drop_comments_in(blocks), article, self.ctx.reporter, self.ctx.manifest.source,
+                                  RemoteImages(self.ctx.manifest.allow_remote))
+            if blocks and blocks[0].get("t") == "Header" and blocks[0]["c"][0] == 1:
+                blocks = blocks[1:]
+            table: dict[str, str] = {}
+            blocks = mark_block_ids(convert_callouts_in(blocks), lambda name: f"embedded--{xml_id(name, 'b')}", table)
+            self.parsed[article.path] = (blocks, table)
+        return self.parsed[article.path]
+
+    def new_ids(self, blocks: list, host: Article) -> list:
+        """Every id in embedded content made new (and every heading given one): ids stay unique in the book."""
+
+        def one(node):
+            if isinstance(node, list):
+                return [one(x) for x in node]
+            if not isinstance(node, dict) or "t" not in node or not isinstance(node.get("c"), list):
+                return node
+            c = [one(x) for x in node["c"]]
+            attr = pd.attr_of({"t": node["t"], "c": c})
+            if attr is not None and (attr[0] or node["t"] == "Header"):
+                text = attr[0].split("--", 1)[-1] if attr[0] else xml_id(pd.stringify(c[2]), "h")
+                new_attr = [self.ids.take(f"{host.id}--embed-{text}"), attr[1], attr[2]]
+                c[1 if node["t"] == "Header" else 0] = new_attr
+            return {"t": node["t"], "c": c}
+
+        return one(blocks)
+
+    # ------------------------------------------------------------ files
+    def find_file(self, name: str, source: Article) -> str | None:
+        """An attachment as Obsidian finds it: a path from the article's folder or the vault's root, else the
+        file of that name (or path ending) anywhere, the one beside the article or the shortest path first."""
+        name = name.strip()
+        folder = posixpath.dirname(source.path)
+        for candidate in (posixpath.join(folder, name), name.lstrip("/")):
+            key = fold(posixpath.normpath(candidate))
+            if not key.startswith("../") and key in self.files:
+                return self.files[key]
+        key = fold(posixpath.normpath(name.lstrip("/")))
+        if key.startswith("../"):
+            return None
+        matches = [p for p in self.by_name.get(posixpath.basename(key), []) if ("/" + fold(p)).endswith("/" + key)]
+        near = [p for p in matches if posixpath.dirname(p) == folder]
+        return (near or matches or [None])[0]
+
+    def image(self, path: str, alt: list, attr: list, where, target: str) -> dict:
+        """An Image of a vault file (absolute path, percent-encoded, class vault-file); it must stay inside the vault."""
+        file = (self.root / path).resolve()
+        if not file.is_relative_to(self.root) or not file.is_file():
+            record(self.ctx, "broken", where, target)
+            self.ctx.reporter.warning(f"image '{target}' is outside the knowledge base; not included", where, code="link.embed")
+            return _placeholder(f"Image '{target}' is not available")
+        record(self.ctx, "resolved", where, target)
+        classes = [*attr[1], "vault-file"] if "vault-file" not in attr[1] else attr[1]
+        return {"t": "Image", "c": [[attr[0], classes, attr[2]], alt, [quote(file.as_posix()), ""]]}
+
+    def placeholder(self, text: str, where, target: str, message: str, hint: str = "", kind: str = "placeholder") -> dict:
+        record(self.ctx, kind, where, target)
+        self.ctx.reporter.warning(message, where, hint, code="link.embed")
+        return _placeholder(text)
+
+
+class _Inline:
+    """Embeds and images inside running text: an image, a placeholder, or (a note embed in a heading) a link."""
+
+    def __init__(self, embedder: _Embedder, source: Article) -> None:
+        self.e = embedder
+        self.source = source
+
+    def __call__(self, inlines: list) -> list:
+        out: list = []
+        i = 0
+        while i < len(inlines):
+            node = inlines[i]
+            if _is_embed(inlines, i):
+                bang = node["c"][:-1]
+                out.extend([{"t": "Str", "c": bang}] if bang else [])
+                out.append(self.embed(inlines[i + 1]))
+                i += 2
+                continue
+            if node.get("t") == "Image" and "vault-file" not in node["c"][0][1]:
+                node = self.markdown_image(node)
+            out.append(node)
+            i += 1
+        return out
+
+    def embed(self, link: dict) -> dict:
+        e, url = self.e, link["c"][2][0]
+        where = _where(self.source, link)
+        kind, found = e.kind(link, self.source)
+        if kind == "note":
+            return link  # where no content can go (a heading): a cross-reference instead
+        name = (parse_target(url, ["wikilink"]) or Target(url)).name or url
+        suffix = PurePosixPath(name).suffix.lower()
+        if kind == "missing":
+            hint = did_you_mean(PurePosixPath(name).stem, e.ctx.vault.names(), cutoff=0.75)
+            label = "Image" if suffix in IMAGES else "Embedded note"
+            return e.placeholder(f"{label} '{url}' was not found", where, url, f"unresolved embed '{url}'", hint, "broken")
+        if suffix in IMAGES:
+            text = pd.stringify(link["c"][1])
+            kvs = _size(text) if text != url else []
+            alt = pd.text_inlines(PurePosixPath(found).stem) if kvs or text == url else link["c"][1]
+            return e.image(found, alt, ["", [], kvs], where, url)
+        what = VIEWS.get(suffix) or MEDIA.get(suffix) or "file"
+        return e.placeholder(f"Embedded {what} '{url}' is not available in print", where, url,
+                             f"embedded {what} '{url}' cannot be shown in a book; a placeholder stands in for it")
+
+    def markdown_image(self, node: dict) -> dict:
+        e = self.e
+        attr, alt, (url, _title) = node["c"]
+        where = _where(self.source, node)
+        parts = urlsplit(url)
+        if parts.scheme or url.startswith("//"):
+            return node  # a data: image, or a remote one sanitize has handed on
+        label, bar, size = pd.stringify(alt).rpartition("|")
+        sizes = _size(size) if bar else []
+        if sizes:  # Obsidian's ![alt|300](path)
+            alt = pd.text_inlines(label)
+        label = pd.stringify(alt) or posixpath.basename(parts.path) or url
+        path = unquote(parts.path)
+        folder = posixpath.dirname(self.source.path)
+        rel = posixpath.normpath(posixpath.join(folder, path)) if not path.startswith("/") else path.lstrip("/")
+        if rel.startswith("../") or rel == "..":
+            record(e.ctx, "broken", where, url)
+            e.ctx.reporter.warning(f"image '{url}' is outside the knowledge base; not included", where, code="link.embed")
+            return _placeholder(f"Image '{label}' is not available")
+        found = e.find_file(path, self.source)
+        if found is None or PurePosixPath(found).suffix.lower() not in IMAGES:
+            kind = "broken" if found is None else "placeholder"
+            message = f"unresolved image '{url}'" if found is None else f"'{url}' is not an image; a placeholder stands in for it"
+            return e.placeholder(f"Image '{label}' is not available", where, url, message, kind=kind)
+        return e.image(found, alt, [attr[0], attr[1], attr[2] + sizes], where, url)
+
+
+# ---------------------------------------------------------------- helpers
+def _is_embed(inlines: list, i: int) -> bool:
+    node = inlines[i]
+    return (node.get("t") == "Str" and node["c"].endswith("!") and i + 1 < len(inlines)
+            and inlines[i + 1].get("t") == "Link" and "wikilink" in inlines[i + 1]["c"][0][1])
+
+
+def _where(source: Article, node: dict):
+    line, col = pd.pos_of(node)
+    return source.loc(line, col - 1 if node.get("t") == "Link" and col > 1 else col)
+
+
+def _size(text: str) -> list[list[str]]:
+    """`|300` or `|300x200`: Obsidian's image size in pixels, as pandoc's width/height (DOCX, EPUB) and as a
+    style (WeasyPrint reads no width attribute)."""
+    width, _, height = text.strip().partition("x")
+    if not width.isdigit() or (height and not height.isdigit()):
+        return []
+    style = f"width: {width}px" + (f"; height: {height}px" if height else "")
+    return [["width", width]] + ([["height", height]] if height else []) + [["style", style]]
+
+
+def _placeholder(text: str) -> dict:
+    return pd.span(pd.text_inlines(f"[{text}]"), classes=["embed-placeholder"])
+
+
+def _visible(inlines: list) -> bool:
+    return any(n.get("t") not in ("Space", "SoftBreak", "LineBreak") for n in inlines)
+
+
+def _trim(inlines: list) -> list:
+    while inlines and inlines[0].get("t") in ("Space", "SoftBreak", "LineBreak"):
+        inlines = inlines[1:]
+    while inlines and inlines[-1].get("t") in ("Space", "SoftBreak", "LineBreak"):
+        inlines = inlines[:-1]
+    return inlines
+
+
+def _section(blocks: list, heading: str) -> list | None:
+    """A heading and what follows it up to the next heading of its level or above (searched in nested blocks too)."""
+    for i, block in enumerate(blocks):
+        if block.get("t") == "Header" and same_heading(pd.stringify(block["c"][2]), heading):
+            level = block["c"][0]
+            end = next((j for j in range(i + 1, len(blocks))
+                        if blocks[j].get("t") == "Header" and blocks[j]["c"][0] <= level), len(blocks))
+            return blocks[i:end]
+    for block in blocks:
+        for inner in _block_lists(block):
+            found = _section(inner, heading)
+            if found is not None:
+                return found
+    return None
+
+
+def _block(blocks: list, ident: str | None) -> list | None:
+    """The block that carries a block id: a Div's content, or the paragraph of a Span."""
+    if not ident:
+        return None
+    for node in pd.walk(blocks):
+        if node.get("t") in ("Para", "Plain") and len(node["c"]) == 1 and node["c"][0].get("t") == "Span" \
+                and node["c"][0]["c"][0][0] == ident:
+            return [pd.para(node["c"][0]["c"][1])]
+        if node.get("t") == "Div" and node["c"][0][0] == ident:
+            return list(node["c"][1])
+    return None
+
+
+def _block_lists(block: dict) -> list[list]:
+    t, c = block.get("t"), block.get("c")
+    if t == "Div":
+        return [c[1]]
+    if t == "BlockQuote":
+        return [c]
+    if t == "BulletList":
+        return list(c)
+    if t == "OrderedList":
+        return list(c[1])
+    return []
+
+
+def _relevel(blocks: list, level: int) -> list:
+    """Headings of embedded content one level below the place of the embed, their order kept."""
+    levels = [n["c"][0] for n in pd.walk(blocks) if n.get("t") == "Header"]
+    if not levels:
+        return blocks
+    delta = level + 1 - min(levels)
+
+    def go(node):
+        if isinstance(node, list):
+            return [go(x) for x in node]
+        if isinstance(node, dict) and "t" in node and isinstance(node.get("c"), list):
+            if node["t"] == "Header":
+                lvl, attr, inl = node["c"]
+                return {"t": "Header", "c": [max(1, min(6, lvl + delta)), attr, inl]}
+            if node["t"] in ("CodeBlock", "RawBlock"):
+                return node
+            return {"t": node["t"], "c": go(node["c"])}
+        return node
+
+    return go(blocks)

@@ -1,0 +1,180 @@
+"""The back-of-book index: every glossary term and every term an article lists under `index:` in its
+front matter, at each place it occurs in the prose.
+
+Matching works on the pandoc tree: each run of words (Str, Space, SoftBreak) is read as one string and
+searched case-insensitively for whole words (a term's last word may take a plural). Headings, callout
+titles, code, diagrams, math, raw markup, links, images and footnotes (Word keeps no bookmark in a note)
+are never searched. Each occurrence is wrapped in a Span
+with a unique id (`<article-id>--ix<N>`), which every format links to and the PDF takes page numbers from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from . import pandoc as pd
+from .collate import collation_key
+from .glossary import fresh_ids, names_of, taken_ids, term_key
+from .ids import xml_id
+from .model import Article, Book, IndexEntry, map_articles
+
+WORDS = {"Str", "Space", "SoftBreak"}
+NOT_PROSE = {"Header", "CodeBlock", "RawBlock", "Code", "RawInline", "Math", "Link", "Image", "Cite", "Note"}
+NOT_PROSE_CLASSES = {"callout-title", "diagram"}  # a callout's title is a heading too
+INLINE_CONTAINERS = {"Emph", "Underline", "Strong", "Strikeout", "Superscript", "Subscript", "SmallCaps", "Span", "Quoted"}
+ANCHOR = "--ix"  # every index anchor id contains it
+
+
+def index_terms(book: Book, ctx) -> list[tuple[str, list[str]]]:
+    """(term as the index shows it, the names it is found by): glossary terms, then front-matter terms."""
+    terms: dict[str, tuple[str, list[str]]] = {}
+    for entry in book.glossary:
+        names = names_of(entry.term, entry.expansion)
+        terms.setdefault(term_key(entry.term), (entry.term, names))
+    for article in book.articles:
+        value = article.meta.get("index")
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            ctx.reporter.warning("front matter 'index' must be a list of terms; ignored",
+                                 article.loc(article.meta_lines.get("index", 0)))
+            continue
+        for term in (" ".join(v.split()) for v in value):
+            if term and not any(term_key(n) in terms for n in names_of(term)):
+                terms[term_key(term)] = (term, names_of(term))
+    return list(terms.values())
+
+
+def variants(name: str) -> list[str]:
+    """A name and its plural: model/models, bias/biases, query/queries."""
+    low = name.casefold()
+    if not low[-1:].isalpha():
+        return [low]
+    if low.endswith(("s", "x", "z", "ch", "sh")):
+        return [low, low + "es"]
+    if low.endswith("y") and low[-2:-1] not in "aeiou":
+        return [low, low[:-1] + "ies"]
+    return [low, low + "s"]
+
+
+def matcher(terms: list[tuple[str, list[str]]]) -> tuple[re.Pattern | None, dict[str, int]]:
+    """One pattern for all names, longest first (so "Machine Learning" wins over "Learning"); a name's
+    words may be joined by a space or a hyphen. Returns the pattern and a table: matched text -> term."""
+    table: dict[str, int] = {}
+    for i, (_, names) in enumerate(terms):
+        for name in names:
+            if len(name.strip()) < 2:
+                continue
+            for v in variants(_norm(name)):
+                table.setdefault(v, i)
+    if not table:
+        return None, table
+    alternatives = sorted(table, key=lambda v: (-len(v), v))
+    body = "|".join(r"[\s\-]+".join(re.escape(w) for w in v.split(" ")) for v in alternatives)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE), table
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.split(r"[\s\-]+", text.casefold()))
+
+
+def build_index(book: Book, ctx) -> Book:
+    m = book.manifest
+    if not m.index or not any(item.kind == "index" for item in m.back_matter):
+        return book
+    terms = index_terms(book, ctx)
+    pattern, table = matcher(terms)
+    if pattern is None:
+        return book
+    found: dict[int, list[tuple[str, str]]] = {}
+
+    def one(article: Article) -> Article:
+        ids = fresh_ids(article.id + ANCHOR, taken_ids(article.blocks))
+
+        def hit(text: str) -> str | None:
+            term = table.get(_norm(text))
+            if term is None:
+                return None
+            anchor = next(ids)
+            found.setdefault(term, []).append((article.id, anchor))
+            return anchor
+
+        return replace(article, blocks=tuple(mark_blocks(list(article.blocks), pattern, hit)))
+
+    book = map_articles(book, one)
+    entries = [IndexEntry(terms[i][0], tuple(occ)) for i, occ in found.items()]
+    entries.sort(key=lambda e: collation_key(e.term))
+    taken: set[str] = set()
+    final = []
+    for e in entries:
+        ident = "ix-" + xml_id(e.term, "t")
+        while ident in taken:
+            ident += "-x"
+        taken.add(ident)
+        final.append(replace(e, id=ident))
+    return replace(book, index=tuple(final))
+
+
+# ---------------------------------------------------------------- marking the tree (new nodes, in reading order)
+def mark_blocks(node, pattern: re.Pattern, hit) -> list | dict:
+    """A new tree with each occurrence wrapped in a Span; inline lists are found wherever blocks hold them."""
+    if isinstance(node, list):
+        if node and all(isinstance(x, dict) and x.get("t") in pd.INLINE_TYPES for x in node):
+            return mark_inlines(node, pattern, hit)
+        return [mark_blocks(x, pattern, hit) for x in node]
+    if not isinstance(node, dict) or "t" not in node or node["t"] in NOT_PROSE or "c" not in node:
+        return node
+    if node["t"] == "Div" and NOT_PROSE_CLASSES & set(node["c"][0][1]):
+        return node
+    return {"t": node["t"], "c": mark_blocks(node["c"], pattern, hit)}
+
+
+def mark_inlines(inlines: list, pattern: re.Pattern, hit) -> list:
+    out: list = []
+    run: list = []
+    for node in inlines:
+        if node.get("t") in WORDS:
+            run.append(node)
+            continue
+        out.extend(mark_run(run, pattern, hit))
+        run = []
+        out.append(mark_container(node, pattern, hit))
+    out.extend(mark_run(run, pattern, hit))
+    return out
+
+
+def mark_container(node: dict, pattern: re.Pattern, hit) -> dict:
+    t = node.get("t")
+    if t in NOT_PROSE or t not in INLINE_CONTAINERS:
+        return node
+    if t in ("Span", "Quoted"):
+        return {"t": t, "c": [node["c"][0], mark_inlines(node["c"][1], pattern, hit)]}
+    return {"t": t, "c": mark_inlines(node["c"], pattern, hit)}
+
+
+def mark_run(run: list, pattern: re.Pattern, hit) -> list:
+    """One run of words: the text they make, searched; matched words split out and wrapped in a Span."""
+    if not run:
+        return []
+    pieces = [(n["c"] if n["t"] == "Str" else " ", n) for n in run]
+    spans = [(m.start(), m.end(), a) for m in pattern.finditer("".join(p for p, _ in pieces)) if (a := hit(m.group(0)))]
+    if not spans:
+        return list(run)
+    cuts = {c for start, end, _ in spans for c in (start, end)}
+    out: list = []
+    inside: list = []
+    pos = k = 0
+    for piece, node in pieces:
+        inner = sorted(c - pos for c in cuts if pos < c < pos + len(piece))
+        for a, b in zip([0, *inner], [*inner, len(piece)], strict=True):
+            part = node if node["t"] != "Str" else {"t": "Str", "c": piece[a:b]}
+            if k < len(spans) and spans[k][0] <= pos + a and pos + b <= spans[k][1]:
+                inside.append(part)
+                if pos + b == spans[k][1]:
+                    out.append({"t": "Span", "c": [[spans[k][2], ["ix"], []], inside]})
+                    inside, k = [], k + 1
+            else:
+                out.append(part)
+        pos += len(piece)
+    return out

@@ -1,0 +1,519 @@
+"""Untrusted articles made safe to render, whichever backend draws them.
+
+The knowledge base is not trusted. The renderers are fenced in too (pandoc runs with --sandbox, WeasyPrint
+with a fetcher that serves only the vault and the theme, the EPUB keeps only what XHTML allows), but the
+book itself must already say nothing unsafe:
+
+- Raw HTML (pandoc's RawBlock/RawInline "html": the commonmark reader gives each inline tag a node of its
+  own, so `<span>` and `</span>` arrive apart with Markdown between them) is read tag by tag and written
+  anew from an allowlist: only allowed elements and attributes, every value escaped, comments dropped.
+  script, style, iframe, object, embed, svg, math and form controls go with their content; on* attributes,
+  `rel` and javascript:, file: or data: URLs never pass; `style` keeps a few harmless properties and
+  never a url(). Tags left open are closed, and stray end tags dropped, within the same list of blocks or
+  inlines, so that no fragment can close the template's own elements. Raw content in any other format
+  (```` ```{=openxml} ````) is removed.
+- Attributes written in Markdown (`[x](y){onclick=...}`) follow the same rules.
+- An image is a file inside the knowledge base, a data: image, or, only with the manifest's
+  `allow_remote: true`, an http(s) image downloaded here (at most 5 MB in 10 s, an image type, checked by
+  its first bytes) and handed on as a data: URL. Any other image becomes a visible placeholder.
+- A link to javascript:, file:, data: and the like keeps its text only.
+
+Every removal is a warning naming path:line:col. Nothing here changes the tree it is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import html
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field, replace
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from . import pandoc as pd
+from .diagnostics import Reporter, SourceLocation
+from .model import Article, Book, map_articles
+
+# ---------------------------------------------------------------- the allowlist
+ALLOWED = frozenset(
+    "a abbr aside b bdi bdo blockquote br caption cite code col colgroup dd del details dfn div dl dt em "
+    "figcaption figure h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark ol p pre q rp rt ruby s samp section small "
+    "span strong sub summary sup table tbody td tfoot th thead tr u ul var wbr".split())
+VOID = frozenset("br col hr img wbr area base embed input link meta param source track keygen frame".split())
+# removed with everything inside them (their text is code, a fallback for what cannot be shown, or a control)
+REMOVED = frozenset(
+    "script style template iframe frame frameset noframes object applet embed noembed noscript svg math "
+    "canvas audio video source track map area head title meta link base param textarea select option optgroup "
+    "datalist button input keygen output progress meter dialog portal xmp plaintext".split())
+# removed, their content kept, without a word: they only group what they hold
+QUIET_UNWRAP = frozenset("html body form fieldset legend label article header footer nav main center font "
+                         "big tt strike".split())
+GLOBAL_ATTRIBUTES = frozenset({"id", "class", "title", "lang", "dir"})
+ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt", "width", "height"}, "ol": {"start", "reversed", "type"},
+              "li": {"value"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"},
+              "col": {"span"}, "colgroup": {"span"}, "details": {"open"}}
+BOOLEAN = frozenset({"reversed", "open"})
+VALUES = {name: re.compile(pattern) for name, pattern in {
+    "id": r"[A-Za-z_][\w.:-]{0,99}", "class": r"[\w -]{0,200}", "dir": r"ltr|rtl|auto",
+    "lang": r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", "width": r"\d{1,5}%?", "height": r"\d{1,5}%?",
+    "colspan": r"[1-9]\d{0,2}", "rowspan": r"\d{1,3}", "span": r"[1-9]\d{0,2}", "start": r"-?\d{1,9}",
+    "value": r"-?\d{1,9}", "type": r"[1aAiI]", "scope": r"(row|col)(group)?",
+}.items()}
+# attributes whose removal deserves a word: they run code, fetch or embed something, or restyle the page
+NOTED = frozenset("href src srcset action formaction data poster background xlink:href rel ping lowsrc dynsrc "
+                  "codebase longdesc usemap cite manifest archive classid profile style".split())
+# key=value attributes written in Markdown that pandoc passes on and that are harmless
+MARKDOWN_KEYS = frozenset({"data-pos", "width", "height", "lang", "dir", "title", "custom-style", "start"})
+
+LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel", "app", "obsidian"})  # app://obsidian.md/..., obsidian://
+RAW_LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})  # raw HTML links are never resolved in the vault
+HTML_FORMATS = frozenset({"html", "html5", "html4"})
+_LEAVES = frozenset({"Str", "Space", "SoftBreak", "LineBreak", "HorizontalRule"})
+ELEMENT_NAMES = {"Link": "a link", "Image": "an image", "Span": "a span", "Div": "a div", "Header": "a heading",
+                 "CodeBlock": "a code block", "Code": "code", "Table": "a table", "Figure": "a figure"}
+DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp)(;[\w=.+-]+)*,", re.IGNORECASE)
+
+STYLE_PROPERTIES = frozenset(
+    "color background-color font-weight font-style font-variant font-size text-align text-decoration "
+    "text-transform vertical-align white-space width max-width min-width height border border-top border-right "
+    "border-bottom border-left border-color border-style border-width border-collapse padding padding-top "
+    "padding-right padding-bottom padding-left margin margin-top margin-right margin-bottom margin-left "
+    "list-style-type".split())
+STYLE_VALUE = re.compile(r"[\w\s#%.,()+-]*")  # no quotes, no url(, no backslash escapes, no @, no comments
+STYLE_FUNCTIONS = re.compile(r"(url|image|image-set|element|cross-fade|expression|attr|var|env|paint|src)\s*\(",
+                             re.IGNORECASE)
+
+# remote images (only with `allow_remote: true`)
+MAX_REMOTE_BYTES = 5 * 1024 * 1024
+REMOTE_TIMEOUT = 10.0  # seconds for one download, all of it
+REMOTE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
+                b"GIF89a": "image/gif"}
+
+
+_C0_AND_SPACE = "".join(chr(i) for i in range(0x21))
+
+
+def scheme_of(url: str) -> str:
+    """The scheme of a URL as a browser reads it (WHATWG: controls and spaces around it dropped, tabs and
+    line breaks inside it too), lower case, or ''."""
+    cleaned = re.sub(r"[\t\n\r]", "", url.strip(_C0_AND_SPACE))
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", cleaned)
+    return match.group(1).lower() if match else ""
+
+
+def clean_style(style: str) -> tuple[str, list[str]]:
+    """(the declarations kept, the declarations removed) of a style attribute."""
+    kept, removed = [], []
+    for declaration in style.split(";"):
+        if not declaration.strip():
+            continue
+        name, colon, value = declaration.partition(":")
+        name, value = name.strip().lower(), " ".join(value.split())
+        if (colon and name in STYLE_PROPERTIES and STYLE_VALUE.fullmatch(value) and value
+                and not STYLE_FUNCTIONS.search(value)):
+            kept.append(f"{name}: {value}")
+        else:
+            removed.append(" ".join(declaration.split()))
+    return "; ".join(kept), removed
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+# ---------------------------------------------------------------- remote images
+class RemoteImages:
+    """Downloads for one build, each URL at most once: a data: URL, or the reason there is none."""
+
+    def __init__(self, allowed: bool, *, max_bytes: int = MAX_REMOTE_BYTES, timeout: float = REMOTE_TIMEOUT):
+        self.allowed = allowed
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.done: dict[str, tuple[str | None, str]] = {}
+
+    def fetch(self, url: str) -> tuple[str | None, str]:
+        if not self.allowed:
+            return None, "remote images are not downloaded"
+        if url not in self.done:
+            self.done[url] = self._download(url)
+        return self.done[url]
+
+    def _download(self, url: str) -> tuple[str | None, str]:
+        opener = urllib.request.build_opener(_WebOnlyRedirects())
+        request = urllib.request.Request(url, headers={"User-Agent": "publisher", "Accept": "image/*"})
+        deadline = time.monotonic() + self.timeout
+        try:
+            with opener.open(request, timeout=self.timeout) as response:
+                kind = response.headers.get_content_type()
+                if not kind.startswith("image/"):
+                    return None, f"it is {kind}, not an image"
+                length = response.headers.get("Content-Length", "")
+                if length.isdigit() and int(length) > self.max_bytes:
+                    return None, f"larger than {self.max_bytes // (1024 * 1024)} MB"
+                data = b""
+                while chunk := response.read(64 * 1024):
+                    data += chunk
+                    if len(data) > self.max_bytes:
+                        return None, f"larger than {self.max_bytes // (1024 * 1024)} MB"
+                    if time.monotonic() > deadline:
+                        return None, f"took longer than {self.timeout:g} s"
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return None, str(getattr(exc, "reason", exc))
+        media = next((m for magic, m in REMOTE_TYPES.items() if data.startswith(magic)), None)
+        if media is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            media = "image/webp"
+        if media is None:
+            return None, "not a PNG, JPEG, GIF or WebP image"
+        return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}", ""
+
+
+class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    max_redirections = 5
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if scheme_of(newurl) not in ("http", "https"):
+            raise urllib.error.URLError(f"redirected to {_short(newurl)}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+# ---------------------------------------------------------------- raw HTML, tag by tag
+class _Tokens(HTMLParser):
+    """The tokens of one raw HTML fragment: ("start", tag, attrs, self-closing, (line, col) in the fragment),
+    ("end", tag), ("text", data). Comments, declarations and processing instructions are left out."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tokens: list[tuple] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tokens.append(("start", tag, attrs, False, self.getpos()))
+
+    def handle_startendtag(self, tag, attrs):
+        self.tokens.append(("start", tag, attrs, True, self.getpos()))
+
+    def handle_endtag(self, tag):
+        self.tokens.append(("end", tag))
+
+    def handle_data(self, data):
+        self.tokens.append(("text", data))
+
+
+def tokenize(fragment: str) -> list[tuple]:
+    parser = _Tokens()
+    try:
+        parser.feed(fragment)
+        parser.close()
+    except Exception:  # html.parser gives up on some malformed markup: then all of it is text
+        return [("text", fragment)]
+    return parser.tokens
+
+
+@dataclass
+class _Sequence:
+    """Raw HTML state along one list of blocks or inlines: the allowed elements it opened, and the removed
+    element whose content is being skipped (its name and how deep inside it we are)."""
+
+    open: list[str] = field(default_factory=list)
+    skip: str = ""
+    skip_depth: int = 0
+    kind: str = "RawInline"
+
+    def close_all(self) -> str:
+        closing = "".join(f"</{tag}>" for tag in reversed(self.open))
+        self.open.clear()
+        return closing
+
+
+class _Cleaner:
+    """Cleans one article's tree (a new tree is returned; the one given is not changed)."""
+
+    def __init__(self, article: Article, reporter: Reporter, root: Path, remote: RemoteImages):
+        self.article = article
+        self.reporter = reporter
+        self.root = root.resolve()
+        self.remote = remote
+        self.cursor = 0
+        self._newlines: list[int] | None = None
+        self.here: SourceLocation = article.loc(article.body_line, 1)
+
+    # -------- places
+    def locate(self, fragment: str) -> SourceLocation:
+        """Where a raw fragment sits in the article (raw nodes carry no position): searched in the source
+        from the previous one on, by its first line (inside a quote or a list the later lines are indented)."""
+        body = self.article.body
+        probe = fragment.strip().split("\n", 1)[0].strip()
+        at = body.find(probe, self.cursor) if probe else -1
+        if at < 0 and probe:
+            at = body.find(probe)
+        if at < 0:
+            return self.here
+        self.cursor = at + len(probe)
+        if self._newlines is None:
+            self._newlines = [i for i, ch in enumerate(body) if ch == "\n"]
+        line = bisect.bisect_left(self._newlines, at)
+        col = at - (self._newlines[line - 1] + 1 if line else 0) + 1
+        return self.article.loc(self.article.body_line + line, col)
+
+    def node_place(self, node: dict) -> SourceLocation:
+        line, col = pd.pos_of(node)
+        if line:
+            self.here = self.article.loc(line, col)
+        return self.here
+
+    def warn(self, message: str, where: SourceLocation, hint: str = "", code: str = "html.removed") -> None:
+        self.reporter.warning(message, where, hint, code=code)
+
+    # -------- the tree
+    def blocks(self, blocks: list) -> list:
+        return self.sequence(blocks)
+
+    def sequence(self, items: list) -> list:
+        """A list of elements (blocks or inlines) with raw HTML cleaned and balanced along it."""
+        state = _Sequence()
+        out: list = []
+        for node in items:
+            if not isinstance(node, dict) or "t" not in node:
+                out.append(self.value(node))
+                continue
+            t = node["t"]
+            if t in ("RawBlock", "RawInline"):
+                state.kind = t
+                cleaned = self.raw(node, state)
+                if cleaned:
+                    out.append({"t": t, "c": ["html", cleaned]})
+            elif state.skip:
+                continue  # the text between <script> and </script>, say, each tag a node of its own
+            elif t in _LEAVES:
+                out.append(node)  # nothing to clean, and most of a tree
+            else:
+                out.extend(self.element(node))
+        closing = state.close_all()  # a removed element left open takes the rest of this list with it
+        if closing:
+            out.append({"t": state.kind, "c": ["html", closing]})
+        return out
+
+    def value(self, value: Any) -> Any:
+        """Anything inside an element's content: lists of elements are sequences, the rest is copied."""
+        if isinstance(value, list):
+            if value and all(isinstance(x, dict) and "t" in x for x in value):
+                return self.sequence(value)
+            return [self.value(x) for x in value]
+        if isinstance(value, dict):
+            if "t" not in value:
+                return dict(value)
+            out = self.element(value)
+            return out[0] if len(out) == 1 else pd.span(out)
+        return value
+
+    def element(self, node: dict) -> list:
+        """One element, cleaned: a list, since a link that cannot stay gives way to its text."""
+        t = node["t"]
+        if "c" not in node or t == "Math":
+            return [node]
+        if t in ("CodeBlock", "Code"):
+            return [{"t": t, "c": [self.attributes(node, node["c"][0]), node["c"][1]]}]
+        if t == "Image":
+            return [self.image(node)]
+        if t == "Link":
+            return self.link(node)
+        c = node["c"]
+        at = 1 if t == "Header" else 0
+        if t in ("Div", "Span", "Header", "Table", "Figure"):
+            c = [*c[:at], self.attributes(node, c[at]), *c[at + 1:]]
+        return [{"t": t, "c": self.value(c)}]
+
+    def attributes(self, node: dict, attr: list) -> list:
+        """An element's attr with only harmless key=value pairs (pandoc writes each one out as an HTML attribute)."""
+        ident, classes, kvs = attr
+        kept = []
+        for key, value in kvs:
+            name = key.lower()
+            if name == "style":
+                style, removed = clean_style(value)
+                if removed:
+                    self.warn(f"style '{_short('; '.join(removed))}' removed from {ELEMENT_NAMES[node['t']]}",
+                              self.node_place(node), "the theme styles the book")
+                if style:
+                    kept.append([key, style])
+            elif name in MARKDOWN_KEYS or (name.startswith("data-") and re.fullmatch(r"data-[\w.-]+", name)):
+                kept.append([key, value])
+            elif name.startswith("on") or name in NOTED:
+                self.warn(f"attribute '{key}' removed from {ELEMENT_NAMES[node['t']]}", self.node_place(node))
+        return [ident, list(classes), kept]
+
+    def link(self, node: dict) -> list:
+        attr, inlines, (url, title) = node["c"]
+        where = self.node_place(node)
+        scheme = "" if "wikilink" in attr[1] else scheme_of(url)  # [[Note: subtitle]] names an article
+        inner = self.sequence(inlines)
+        if scheme and scheme not in LINK_SCHEMES:
+            self.warn(f"link to '{_short(url)}' removed; its text is kept", where,
+                      "only web, mail and knowledge-base links are kept")
+            return inner
+        return [{"t": "Link", "c": [self.attributes(node, attr), inner, [url, title]]}]
+
+    def image(self, node: dict) -> dict:
+        attr, alt, (src, title) = node["c"]
+        where = self.node_place(node)
+        alt = self.sequence(alt)
+        checked = self.image_source(src, where)
+        if checked is None:
+            label = pd.stringify(alt).strip() or unquote(urlsplit(src).path.rpartition("/")[2]) or "image"
+            text = pd.text_inlines(f"[image: {label}]")
+            if scheme_of(src) in ("http", "https"):
+                text = [pd.link(text, src)]
+            return pd.span(text, classes=["missing"])
+        return {"t": "Image", "c": [self.attributes(node, attr), alt, [checked, title]]}
+
+    def image_source(self, src: str, where: SourceLocation) -> str | None:
+        """The source an image may keep (a file of the vault, a data: image, a downloaded one), or None."""
+        scheme = scheme_of(src)
+        if scheme == "data":
+            if DATA_IMAGE.match(src.strip()):
+                return src
+            self.warn(f"image '{_short(src)}' removed: a data: URL that is not a PNG, JPEG, GIF or WebP image", where)
+            return None
+        if scheme in ("http", "https") or src.startswith("//"):
+            url = src if scheme else "https:" + src
+            data, reason = self.remote.fetch(url)
+            if data is None:
+                hint = "set 'allow_remote: true' in the manifest to download it" if not self.remote.allowed else ""
+                self.warn(f"remote image not fetched: {_short(url)}" + (f": {reason}" if self.remote.allowed else ""),
+                          where, hint, code="image.remote")
+            return data
+        if scheme:
+            self.warn(f"image '{_short(src)}' removed: only images inside the knowledge base are used", where,
+                      code="image.outside")
+            return None
+        path = unquote(src.split("?", 1)[0].split("#", 1)[0])
+        try:
+            inside = not path.startswith(("/", "\\")) and (self.root / path).resolve().is_relative_to(self.root)
+        except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
+            inside = False
+        if not inside:
+            self.warn(f"image '{_short(src)}' removed: it is outside the knowledge base", where, code="image.outside")
+            return None
+        return src
+
+    # -------- raw content
+    def raw(self, node: dict, state: _Sequence) -> str:
+        fmt, text = node["c"]
+        if fmt.lower() not in HTML_FORMATS:
+            self.warn(f"raw {fmt} removed", self.locate(text), "only raw HTML is kept, and only its safe part",
+                      code="raw.removed")
+            return ""
+        where: list[SourceLocation] = []
+        out: list[str] = []
+        for token in tokenize(text):
+            if token[0] == "text":
+                if not state.skip:
+                    out.append(html.escape(token[1], quote=False))
+            elif token[0] == "start":
+                line, col = token[4]
+
+                def place(line: int = line, col: int = col) -> SourceLocation:  # found when there is something to say
+                    if not where:
+                        where.append(self.locate(text))
+                    start = where[0]
+                    if line == 1:
+                        return replace(start, col=start.col + col)
+                    return replace(start, line=start.line + line - 1, col=col + 1)
+
+                out.append(self.start_tag(token[1], token[2], token[3], state, place))
+            else:
+                out.append(self.end_tag(token[1], state))
+        if not where:  # keep the search in step with the source
+            self.locate(text)
+        return "".join(out)
+
+    def start_tag(self, tag: str, attrs: list, closed: bool, state: _Sequence, place) -> str:
+        if state.skip:
+            if tag == state.skip and not closed and tag not in VOID:
+                state.skip_depth += 1
+            return ""
+        if tag in REMOVED:
+            self.warn(f"raw HTML <{tag}> removed" + ("" if tag in VOID or closed else " with its content"), place())
+            if tag not in VOID and not closed:
+                state.skip, state.skip_depth = tag, 1
+            return ""
+        if tag not in ALLOWED:
+            if tag not in QUIET_UNWRAP:
+                self.warn(f"raw HTML <{tag}> removed (its content is kept)", place())
+            return ""
+        kept = self.tag_attributes(tag, attrs, place)
+        if tag == "img":
+            src = self.image_source(kept.get("src", ""), place()) if kept.get("src") else None
+            if src is None:
+                label = kept.get("alt") or "image"
+                return f'<span class="missing">[image: {html.escape(label)}]</span>'
+            kept["src"] = src
+        text = "".join(f' {name}="{html.escape(value)}"' for name, value in kept.items())
+        if tag in VOID:
+            return f"<{tag}{text} />"
+        if closed:
+            return f"<{tag}{text}></{tag}>"
+        state.open.append(tag)
+        return f"<{tag}{text}>"
+
+    def tag_attributes(self, tag: str, attrs: list, place) -> dict[str, str]:
+        allowed = GLOBAL_ATTRIBUTES | ATTRIBUTES.get(tag, set())
+        kept: dict[str, str] = {}
+        for name, value in attrs:
+            value = value if value is not None else ""
+            if name == "style":
+                style, removed = clean_style(value)
+                if removed:
+                    self.warn(f"raw HTML: style '{_short('; '.join(removed))}' removed from <{tag}>", place(),
+                              "the theme styles the book")
+                if style:
+                    kept["style"] = style
+            elif name in allowed:
+                if name == "href":
+                    if not (value.startswith("#") or scheme_of(value) in RAW_LINK_SCHEMES):
+                        self.warn(f"raw HTML: link to '{_short(value)}' removed from <{tag}>", place(),
+                                  "raw HTML links may go to the web, to mail or to an #anchor; "
+                                  "link to articles in Markdown")
+                        continue
+                elif name in VALUES and not VALUES[name].fullmatch(value):
+                    continue
+                kept[name] = name if name in BOOLEAN else value
+            elif name.startswith("on") or name in NOTED:
+                self.warn(f"raw HTML: {name} removed from <{tag}>", place())
+        return kept
+
+    def end_tag(self, tag: str, state: _Sequence) -> str:
+        if state.skip:
+            if tag == state.skip:
+                state.skip_depth -= 1
+                if state.skip_depth == 0:
+                    state.skip = ""
+            return ""
+        if tag not in state.open:
+            return ""  # a stray end tag: it could close the template's own elements
+        closing = []
+        while state.open:
+            inner = state.open.pop()
+            closing.append(f"</{inner}>")
+            if inner == tag:
+                break
+        return "".join(closing)
+
+
+# ---------------------------------------------------------------- the step
+def clean_blocks(blocks: list, article: Article, reporter: Reporter, root: Path, remote: RemoteImages) -> list:
+    """Any tree read from the vault (an article's, an embedded note's), cleaned: a new list."""
+    return _Cleaner(article, reporter, root, remote).blocks(list(blocks))
+
+
+def sanitize(book: Book, ctx) -> Book:
+    """Step: raw HTML, attributes, images and links of every article reduced to what is safe to render."""
+    remote = RemoteImages(ctx.manifest.allow_remote)
+    root = ctx.manifest.source
+    return map_articles(book, lambda a: replace(a, blocks=tuple(clean_blocks(list(a.blocks), a, ctx.reporter, root, remote))))
