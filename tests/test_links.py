@@ -284,8 +284,6 @@ def test_images_in_the_pdf_and_the_docx(links_book):
     assert str(300 * 9525) in extents  # ![[image.png|300]]: 300 px wide
 
 
-@pytest.mark.xfail(reason="the EPUB backend (being rewritten) must embed Image nodes of class vault-file, whose "
-                          "target is an absolute percent-encoded path inside the vault", strict=False)
 def test_images_in_the_epub(links_book):
     with zipfile.ZipFile(links_book.files["epub"]) as z:
         images = [n for n in z.namelist() if n.startswith("EPUB/images/") and not n.endswith("cover.svg")]
@@ -407,3 +405,10 @@ def test_corpus_unresolved_links_are_in_the_report(corpus, capsys):
     summary = [line for line in err if ": links: " in line]
     assert len(summary) == 1 and re.search(r"links: \d+ resolved, \d+ outside, \d+ broken, \d+ ambiguous, \d+ placeholder", summary[0])
     print(summary[0])
+
+
+def test_corpus_epub_passes_epubcheck(corpus):
+    from conftest import epubcheck
+
+    _, _, built = corpus
+    assert epubcheck(built.files["epub"]) == []

@@ -196,9 +196,9 @@ class Images:
                 return base64.b64decode(payload, validate=True) if head.endswith(";base64") else unquote_to_bytes(payload)
             except binascii.Error:
                 return None
-        if not src or urlsplit(src).scheme or src.startswith("/"):
+        if not src or urlsplit(src).scheme:
             return None
-        root = self.root.resolve()
+        root = self.root.resolve()  # a relative src is from the root; an absolute one (class vault-file) must lie under it
         path = (root / unquote(src.partition("?")[0].partition("#")[0])).resolve()
         return path.read_bytes() if path.is_relative_to(root) and path.is_file() else None
 
@@ -428,9 +428,11 @@ class EpubBackend:
             add("diagram-font", "fonts/diagram-mono.woff", "font/woff", font)
         landmarks = [("cover", cover.file, "Cover"), ("toc", f"{nav.file}#toc", "Contents"),
                      ("bodymatter", pages[min(1, len(pages) - 1)].file, "Start of content")]
+        present = {p.file for p in pages}
+        index = next((i for i in (render.INDEX_ID, render.TAG_INDEX_ID) if f"{i}.xhtml" in present), None)
         landmarks += [(kind, f"{ident}.xhtml", title) for kind, ident, title in (
-            ("glossary", render.GLOSSARY_ID, "Glossary"), ("index", render.TAG_INDEX_ID, "Tag index"))
-            if any(p.file == f"{ident}.xhtml" for p in pages)]
+            ("glossary", render.GLOSSARY_ID, "Glossary"), ("index", index, "Index" if index == render.INDEX_ID else "Tag index"))
+            if ident and f"{ident}.xhtml" in present]
         spine = [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in (cover, pages[0])]
         spine.append(add("nav", nav.file, XHTML, document(nav, "epub-nav.xhtml.j2", toc=toc, landmarks=landmarks), "nav"))
         spine += [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in pages[1:]]
