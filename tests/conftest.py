@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 import subprocess
 import zipfile
 from dataclasses import dataclass, field
