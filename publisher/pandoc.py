@@ -9,11 +9,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import hashlib
 import json
 import os
 import signal
 import subprocess
+import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from .diagnostics import ContentError, Diagnostic, Severity, SourceLocation
@@ -74,19 +78,86 @@ def parse_markdown(body: str, *, line_offset: int, where: SourceLocation, timeou
 
     Bounded: a time limit (by default PARSE_TIMEOUT and PARSE_TIMEOUT_PER_MB of text), and at most
     MAX_NESTING elements inside each other (a ContentError otherwise)."""
+    cached = _cache_read(body, line_offset)
+    if cached is not None:
+        return cached
     if timeout is None:
         timeout = PARSE_TIMEOUT + PARSE_TIMEOUT_PER_MB * len(body) / 1e6
     out = run_pandoc(["-f", READER, "-t", "json"], body, where=where, timeout=timeout,
                      hint="is the Markdown pathological, e.g. thousands of nested '>' or '['?")
     try:
         with _collector_paused():
-            return unwrap_sourcepos(json.loads(out)["blocks"], line_offset)
+            blocks = unwrap_sourcepos(json.loads(out)["blocks"], line_offset)
+        _cache_write(body, line_offset, blocks)
+        return blocks
     except (TooDeep, RecursionError) as exc:  # RecursionError: json's own limit, far deeper still
         line = exc.line if isinstance(exc, TooDeep) else 0
         raise ContentError(Diagnostic(
             Severity.ERROR, f"the Markdown nests more than {MAX_NESTING} levels deep",
             SourceLocation(where.path, line) if line else where,
             "block quotes, lists or emphasis inside each other: flatten them")) from None
+
+
+# ---------------------------------------------------------------- the parse cache
+# Parsing is most of a rebuild's work, so each article's tree is kept under the hash of everything it
+# depends on: its body, where the body starts in the file, the reader and the pandoc binary. Front matter
+# (titles, tags) is read anew every time, so a changed title still updates every link text showing it.
+# PUBLISHER_CACHE=DIR puts the cache elsewhere; PUBLISHER_CACHE=off turns it off.
+CACHE_VERSION = "1"
+
+
+def cache_dir() -> Path | None:
+    value = os.environ.get("PUBLISHER_CACHE", "")
+    if value.lower() in ("off", "0", "no"):
+        return None
+    base = Path(value) if value else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "publisher"
+    return base / "parsed"
+
+
+@functools.cache
+def _pandoc_identity() -> str:
+    stat = Path(pandoc_path()).stat()
+    return f"{pandoc_path()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _cache_file(body: str, line_offset: int) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256(f"{CACHE_VERSION}\0{READER}\0{MAX_NESTING}\0{_pandoc_identity()}\0{line_offset}\0".encode())
+    digest.update(body.encode("utf-8", "surrogatepass"))
+    key = digest.hexdigest()
+    return folder / key[:2] / f"{key}.json.z"
+
+
+def _cache_read(body: str, line_offset: int) -> list[dict] | None:
+    file = _cache_file(body, line_offset)
+    try:
+        data = file.read_bytes() if file is not None else None
+    except OSError:
+        return None
+    if data is None:
+        return None
+    try:
+        with _collector_paused():
+            return json.loads(zlib.decompress(data))
+    except (zlib.error, ValueError):
+        return None  # a damaged entry is parsed again and rewritten
+
+
+def _cache_write(body: str, line_offset: int, blocks: list[dict]) -> None:
+    """Best effort: a cache that cannot be written only makes the next build slower."""
+    file = _cache_file(body, line_offset)
+    if file is None:
+        return
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(zlib.compress(json.dumps(blocks, ensure_ascii=False, separators=(",", ":")).encode(), 1))
+        os.replace(tmp, file)
+    except OSError:
+        return
 
 
 @contextlib.contextmanager

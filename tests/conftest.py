@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import posixpath
 import subprocess
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,10 @@ from lxml import etree
 
 from publisher import build
 from publisher.diagnostics import Reporter
+
+# One parse cache for the whole session, never the user's: every build after the first reuses it, which
+# the tests below also check for correctness.
+os.environ.setdefault("PUBLISHER_CACHE", tempfile.mkdtemp(prefix="publisher-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
