@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-BOOKS  := books/handbook.yml books/ereader.yml books/course-intro.yml books/course-genai.yml
+BOOKS  := books/handbook.yml books/ereader.yml books/course-intro.yml books/course-genai.yml books/course-ethics.yml
 STAMP  := $(VENV)/.installed
 
 # Debian packages: what WeasyPrint needs to render, the fonts the theme uses, and for the tests

@@ -32,7 +32,7 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
     manifest = load_manifest(Path(manifest_path), reporter)
     vault = load_vault(manifest.source, reporter)
     selection = select(manifest, vault, reporter)
-    book = assemble(manifest, selection, reporter)
+    book = assemble(manifest, selection, reporter, vault)
     ctx = Context(manifest=manifest, vault=vault, reporter=reporter, draft=draft)
     book = normalize(book, ctx)
     return LoadedBook(book, tuple(ctx.outside), tuple(ctx.links.values()))

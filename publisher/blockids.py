@@ -36,7 +36,7 @@ def assign_block_ids(book: Book, ctx) -> Book:
 def book_ids(book: Book) -> set[str]:
     """Every id the book already uses: parts, chapters, articles and every element of every article."""
     used = {p.id for p in book.parts} | {c.id for c in book.chapters}
-    for a in book.articles:
+    for a in book.every_article:
         used.add(a.id)
         used.update(attr[0] for n in pd.walk(list(a.blocks)) if (attr := pd.attr_of(n)) and attr[0])
     return used

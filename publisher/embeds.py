@@ -43,7 +43,7 @@ def embed_notes(book: Book, ctx) -> Book:
 class _Embedder:
     def __init__(self, book: Book, ctx) -> None:
         self.ctx = ctx
-        self.current = {a.path: a for a in book.articles}  # the book's articles as they are before this step
+        self.current = {a.path: a for a in book.every_article}  # the book's articles as they are before this step
         self.ids = IdAllocator()
         self.ids.used.update(book_ids(book))
         self.parsed: dict[str, tuple[list, dict]] = {}  # articles outside the book: prepared blocks, block ids

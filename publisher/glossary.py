@@ -197,7 +197,7 @@ def collect_glossary(book: Book, ctx) -> Book:
         entry = GlossaryEntry(term, tuple(definition), place.article_id, place.article_id, "curated")
         glossary.add(Found(entry, place.location))
     if settings.harvest:
-        book = map_articles(book, lambda a: harvest(a, settings, glossary))
+        book = map_articles(book, lambda a: harvest(a, settings, glossary), matter=False)
     return replace(book, glossary=glossary.finished())
 
 

@@ -102,7 +102,7 @@ def build_index(book: Book, ctx) -> Book:
 
         return replace(article, blocks=tuple(mark_blocks(list(article.blocks), pattern, hit)))
 
-    book = map_articles(book, one)
+    book = map_articles(book, one, matter=False)
     entries = [IndexEntry(terms[i][0], tuple(occ)) for i, occ in found.items()]
     entries.sort(key=lambda e: collation_key(e.term))
     taken: set[str] = set()

@@ -150,7 +150,7 @@ def find_file(name: str, source: Article, ctx) -> str | None:
 # ---------------------------------------------------------------- rewriting the tree
 def resolve_links(book: Book, ctx) -> Book:
     headings = {a.id: [(pd.stringify(n["c"][2]), n["c"][1][0]) for n in pd.walk(list(a.blocks)) if n["t"] == "Header"]
-                for a in book.articles}
+                for a in book.every_article}
 
     def one(a: Article) -> Article:
         return replace(a, blocks=tuple(_resolve(list(a.blocks), _Rewriter(a, ctx, headings), ctx, headings)))

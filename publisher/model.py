@@ -216,6 +216,14 @@ class Book:
     tags: tuple[TagGroup, ...] = ()
     build_date: str = ""
     index: tuple[IndexEntry, ...] = ()
+    front: tuple[Article, ...] = ()  # front_matter files, before the contents, in the manifest's order
+    back: tuple[Article, ...] = ()  # the files of back_matter, in the manifest's order
+
+    @property
+    def every_article(self) -> tuple[Article, ...]:
+        """Front matter, chapters' articles, back matter: all that links may reach. (The glossary, the index
+        and the tag index gather from `articles`, the chapters, only.)"""
+        return (*self.front, *self.articles, *self.back)
 
     @property
     def chapters(self) -> tuple[Chapter, ...]:
@@ -230,16 +238,19 @@ class Book:
         return any(p.title for p in self.parts)
 
     def article(self, article_id: str) -> Article:
-        for a in self.articles:
+        for a in self.every_article:
             if a.id == article_id:
                 return a
         raise KeyError(article_id)
 
 
-def map_articles(book: Book, fn: Callable[[Article], Article]) -> Book:
-    """A new book with fn applied to every article (parts and chapters rebuilt, nothing mutated)."""
+def map_articles(book: Book, fn: Callable[[Article], Article], *, matter: bool = True) -> Book:
+    """A new book with fn applied to every article, front and back matter included unless `matter` is
+    false (the glossary harvest and the index, which gather from the chapters only); nothing mutated."""
     parts = tuple(
         replace(p, chapters=tuple(replace(c, articles=tuple(fn(a) for a in c.articles)) for c in p.chapters))
         for p in book.parts
     )
-    return replace(book, parts=parts)
+    if not matter:
+        return replace(book, parts=parts)
+    return replace(book, front=tuple(fn(a) for a in book.front), parts=parts, back=tuple(fn(a) for a in book.back))

@@ -28,7 +28,7 @@ from .index import build_index
 from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
 from .sanitize import sanitize
-from .select import Selection, numbered
+from .select import Selection, numbered, passes
 from .tags import collect_tags
 from .vault import Vault, fold
 
@@ -74,9 +74,11 @@ def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[st
         return dict(pool.map(one, articles))
 
 
-def assemble(manifest: Manifest, selection: Selection, reporter: Reporter) -> Book:
-    """The book's skeleton: parts, chapters and articles with ids, levels and parsed bodies."""
-    trees = parse_articles(selection.articles, reporter)
+def assemble(manifest: Manifest, selection: Selection, reporter: Reporter, vault: Vault | None = None) -> Book:
+    """The book's skeleton: parts, chapters and articles with ids, levels and parsed bodies; the front and
+    back matter files (read from the vault) beside them, each an unnumbered level-1 section of its own."""
+    front, back = matter_articles(manifest, selection, vault, reporter)
+    trees = parse_articles((*selection.articles, *front, *back), reporter)
     ids = IdAllocator()
     has_parts = any(title for title, _ in selection.parts)
     chapter_level = 2 if has_parts else 1
@@ -100,7 +102,40 @@ def assemble(manifest: Manifest, selection: Selection, reporter: Reporter) -> Bo
             else:
                 built.append(Chapter(label, ids.take("ch-" + xml_id(title, "c")), articles, chapter_level, False))
         parts.append(Part(part_title, part_id, tuple(built)))
-    return Book(manifest=manifest, parts=tuple(parts), build_date=build_date(manifest, selection))
+
+    def placed(articles: tuple[Article, ...]) -> tuple[Article, ...]:
+        return tuple(replace(a, blocks=trees.get(a.path, ()), id=ids.take(xml_id(a.slug, "a")), level=1) for a in articles)
+
+    return Book(manifest=manifest, parts=tuple(parts), build_date=build_date(manifest, selection),
+                front=placed(front), back=placed(back))
+
+
+def matter_articles(manifest: Manifest, selection: Selection, vault: Vault | None,
+                    reporter: Reporter) -> tuple[tuple[Article, ...], tuple[Article, ...]]:
+    """The articles of the front_matter and back_matter files, in order. One that is a chapter too, named
+    twice, or left out by the manifest's filter is not placed again (a warning)."""
+    if vault is None:
+        return (), ()
+    seen = {a.path for a in selection.articles}
+    out: dict[str, list[Article]] = {"front_matter": [], "back_matter": []}
+    for key, items in (("front_matter", manifest.front_matter), ("back_matter", manifest.back_matter)):
+        for item in items:
+            if item.kind != "file":
+                continue
+            found = [a for a in vault.lookup(item.path) if a.path == item.path]
+            if not found:
+                reporter.error(f"{key}: no article '{item.path}' in the knowledge base", item.location)
+                continue
+            article = found[0]
+            if article.path in seen:
+                reporter.warning(f"{key}: '{article.path}' is already in the book; it is placed once", item.location)
+                continue
+            if not passes(article, manifest):
+                reporter.warning(f"{key}: '{article.path}' is left out by the manifest's filter", item.location)
+                continue
+            seen.add(article.path)
+            out[key].append(article)
+    return tuple(out["front_matter"]), tuple(out["back_matter"])
 
 
 def build_date(manifest: Manifest, selection: Selection) -> str:
@@ -155,7 +190,7 @@ def shift_headings(book: Book, ctx: Context) -> Book:
 def assign_ids(book: Book, ctx: Context) -> Book:
     """Heading ids namespaced per article and unique across the book; the link table for each article."""
     ids = IdAllocator()
-    for a in book.articles:
+    for a in book.every_article:
         ids.used.add(a.id)
     for c in book.chapters:
         ids.used.add(c.id)
@@ -186,7 +221,7 @@ def assign_ids(book: Book, ctx: Context) -> Book:
         return replace(a, blocks=blocks)
 
     book = map_articles(book, one)
-    ctx.in_book.update({a.path: a for a in book.articles})
+    ctx.in_book.update({a.path: a for a in book.every_article})
     return book
 
 

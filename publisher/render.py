@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import pandoc as pd
 from .collate import letter_of
 from .ids import xml_id
-from .model import Book, Chapter
+from .model import Article, Book, Chapter
 
 GLOSSARY_ID = "glossary"
 TAG_INDEX_ID = "tag-index"
@@ -25,13 +25,28 @@ def chapter_blocks(chapter: Chapter) -> list[dict]:
     return blocks
 
 
+def matter_section(article: Article) -> tuple[str, str, list[dict]]:
+    """(id, title, blocks) of a front or back matter file: its title as an unnumbered level-1 heading, then its body."""
+    heading = pd.header(1, article.id, pd.text_inlines(article.title), classes=["unnumbered", "matter"])
+    return article.id, article.title, [heading, *article.blocks]
+
+
+def front_matter(book: Book) -> list[tuple[str, str, list[dict]]]:
+    """(id, title, blocks) of each front matter file, in the manifest's order."""
+    return [matter_section(a) for a in book.front]
+
+
 def back_matter(book: Book, level: int = 1, pages: dict[str, int] | None = None) -> list[tuple[str, str, list[dict]]]:
-    """(id, title, blocks) of each generated section, in the order the manifest's back_matter gives.
+    """(id, title, blocks) of each back matter section, files and generated sections mixed in the order the
+    manifest's back_matter gives.
 
     `pages` (anchor id -> page index, from a first rendering) makes the index list page numbers (print)."""
+    files = {a.path: a for a in book.back}
     sections = []
     for item in book.manifest.back_matter:
-        if item.kind == "glossary" and book.glossary:
+        if item.kind == "file" and item.path in files:
+            sections.append(matter_section(files[item.path]))
+        elif item.kind == "glossary" and book.glossary:
             sections.append((GLOSSARY_ID, "Glossary", glossary_blocks(book, level)))
         elif item.kind == "tag_index" and book.tags:
             sections.append((TAG_INDEX_ID, "Tag index", tag_index_blocks(book, level)))

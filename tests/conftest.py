@@ -24,7 +24,7 @@ os.environ.setdefault("PUBLISHER_CACHE", tempfile.mkdtemp(prefix="publisher-test
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 BOOKS = ROOT / "books"
-SAMPLE_MANIFESTS = ("handbook", "ereader", "course-intro", "course-genai")
+SAMPLE_MANIFESTS = ("handbook", "ereader", "course-intro", "course-genai", "course-ethics")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 

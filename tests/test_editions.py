@@ -123,3 +123,103 @@ def test_lesson_objectives_open_the_lesson(tmp_path):
     book = load_book(EDITIONS / "packet-lessons.yml").book
     first = book.chapters[0].articles[0].blocks[0]
     assert first["t"] == "Div" and "objectives" in first["c"][0][1]
+
+
+# ---------------------------------------------------------------- front and back matter files
+def test_front_and_back_matter_files_are_sections_of_their_own():
+    from publisher import load_book
+
+    reporter = Reporter()
+    loaded = load_book(EDITIONS / "matter.yml", reporter)
+    book = loaded.book
+    assert reporter.diagnostics == []
+    assert [a.path for a in book.front] == ["preface.md"] and [a.path for a in book.back] == ["appendix.md"]
+    assert [(a.id, a.level) for a in (*book.front, *book.back)] == [("preface", 1), ("appendix", 1)]
+    assert [c.title for c in book.chapters] == ["Lesson One Topic", "Matter Chapter"]  # matter is not a chapter
+    # normalized like every article: the title heading dropped, headings below the title, links resolved
+    preface = book.front[0]
+    assert not any(b["t"] == "Header" and b["c"][0] == 1 for b in preface.blocks)
+    assert book.article("preface") is preface
+    # links from a chapter reach the front and back matter, and back
+    chapter_links = [b["c"][2][0] for b in _walk(book.chapters[1].articles[0].blocks) if b["t"] == "Link"]
+    assert chapter_links == ["#preface", "#appendix--sources"]
+    assert "#matter-chapter" in [b["c"][2][0] for b in _walk(preface.blocks) if b["t"] == "Link"]
+    # the glossary, the index and the tag index gather from the chapters only
+    assert [e.term for e in book.glossary] == ["Common Text"]
+    matter_ids = {"preface", "appendix"}
+    assert not {article_id for e in book.index for article_id, _ in e.occurrences} & matter_ids
+    assert not {i for g in book.tags for i in g.article_ids} & matter_ids
+
+
+def _walk(blocks):
+    from publisher import pandoc as pd
+
+    return pd.walk(list(blocks))
+
+
+@pytest.fixture(scope="module")
+def matter_book(tmp_path_factory):
+    from conftest import build_manifest
+
+    built = build_manifest(EDITIONS / "matter.yml", tmp_path_factory.mktemp("matter"))
+    assert built.reporter.diagnostics == []
+    return built
+
+
+def test_front_and_back_matter_in_the_pdf(matter_book):
+    from conftest import pdf_outline, pdf_pages_text
+
+    path = matter_book.files["pdf"]
+    outline = [(title, page) for _, title, page in pdf_outline(path)]
+    assert [t for t, _ in outline] == ["Preface to the Matter Book", "Contents", "Lesson One Topic", "Matter Chapter",
+                                      "Appendix of Sources", "Glossary", "Index"]
+    pages = dict(outline)
+    texts = pdf_pages_text(path)
+    copyright_page = next(i for i, t in enumerate(texts) if "Made with publisher" in t)
+    assert copyright_page < pages["Preface to the Matter Book"] < pages["Contents"] < pages["Lesson One Topic"]
+    assert pages["Matter Chapter"] < pages["Appendix of Sources"] < pages["Glossary"] < pages["Index"]
+    assert pages["Preface to the Matter Book"] % 2 == 0  # a right-hand page (0-based)
+    contents = texts[pages["Contents"]]
+    assert "Appendix of Sources" in contents and "Preface to the Matter Book" not in contents  # the contents follows it
+    assert "PREFACE-TEXT" in texts[pages["Preface to the Matter Book"]]
+
+
+def test_front_and_back_matter_in_the_epub(matter_book):
+    import zipfile
+
+    from conftest import epub_broken_links, epubcheck
+    from lxml import etree
+
+    path = matter_book.files["epub"]
+    with zipfile.ZipFile(path) as z:
+        opf = etree.fromstring(z.read("EPUB/content.opf"))
+        nav = etree.fromstring(z.read("EPUB/nav.xhtml"))
+    ns = {"opf": "http://www.idpf.org/2007/opf", "x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+    spine = [i.get("idref") for i in opf.iterfind("opf:spine/opf:itemref", ns)]
+    assert spine == ["cover", "titlepage", "front-preface", "nav", "chapter-01", "chapter-02", "back-appendix",
+                     "glossary", "index"]
+    toc = [a.get("href") for a in nav.iterfind(".//x:nav[@epub:type='toc']//x:a", ns)]
+    assert toc == ["front-preface.xhtml", "chapter-01.xhtml", "chapter-02.xhtml", "back-appendix.xhtml",
+                   "glossary.xhtml", "index.xhtml"]
+    landmarks = {a.get("{http://www.idpf.org/2007/ops}type"): a.get("href")
+                 for a in nav.iterfind(".//x:nav[@epub:type='landmarks']//x:a", ns)}
+    assert landmarks["bodymatter"] == "chapter-01.xhtml"
+    assert epub_broken_links(path) == [] and epubcheck(path) == []
+
+
+def test_front_and_back_matter_in_the_docx(matter_book):
+    from conftest import W, docx_broken_links, docx_paragraph_text, docx_xml
+
+    path = matter_book.files["docx"]
+    body = docx_xml(path).find(f"{W}body")
+    order = []
+    for el in body:
+        if el.tag == f"{W}sdt" and "TOC" in "".join(t.text or "" for t in el.iter(f"{W}instrText")):
+            order.append("CONTENTS")
+        elif el.tag == f"{W}p":
+            style = el.find(f"{W}pPr/{W}pStyle")
+            if style is not None and style.get(f"{W}val") in ("Title", "Heading1"):
+                order.append(docx_paragraph_text(el))
+    assert order == ["Matter Book", "Preface to the Matter Book", "CONTENTS", "Lesson One Topic", "Matter Chapter",
+                     "Appendix of Sources", "Glossary", "Index"]
+    assert docx_broken_links(path) == []

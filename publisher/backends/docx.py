@@ -36,6 +36,7 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 PAGE_BREAK = {"t": "RawBlock", "c": ["openxml", (
     '<w:p><w:pPr><w:pageBreakBefore/><w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
     '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>')]}
+TOC_DEPTH = 2
 MAX_BOOKMARK = 40  # Word drops the rest of a longer bookmark name, and the links to it break
 MONO_ADVANCE_EM = 0.602  # DejaVu Sans Mono: every glyph is 0.602 em wide
 DIAGRAM_MIN_PT, DIAGRAM_MAX_PT = 5.0, 9.0
@@ -47,9 +48,25 @@ def _meta_list(values: Iterable[str]) -> dict:
     return {"t": "MetaList", "c": [pd.meta_string(v) for v in values]}
 
 
+def toc_field(title: str, depth: int = 2) -> dict:
+    """The contents as pandoc's --toc writes it (a TOC field Word fills in on opening), as a block of our own:
+    placed after the front matter, where --toc cannot put it."""
+    return {"t": "RawBlock", "c": ["openxml", (
+        '<w:sdt><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/><w:docPartUnique/></w:docPartObj>'
+        '</w:sdtPr><w:sdtContent><w:p><w:pPr><w:pStyle w:val="TOCHeading"/></w:pPr><w:r><w:t xml:space="preserve">'
+        f'{escape(title)}</w:t></w:r></w:p><w:p><w:r><w:fldChar w:fldCharType="begin" w:dirty="true"/>'
+        f'<w:instrText xml:space="preserve">TOC \\o &quot;1-{depth}&quot; \\h \\z \\u</w:instrText>'
+        '<w:fldChar w:fldCharType="separate"/><w:fldChar w:fldCharType="end"/></w:r></w:p></w:sdtContent></w:sdt>')]}
+
+
 def book_blocks(book: Book) -> list[dict]:
-    """Parts, chapters and back matter; Heading 1 breaks the page by its style, a lower chapter here."""
+    """Front matter and the contents (when there is front matter: else pandoc's --toc writes the contents),
+    parts, chapters and back matter; Heading 1 breaks the page by its style, a lower chapter here."""
     blocks: list[dict] = []
+    for _, _, section in render.front_matter(book):
+        blocks.extend(section)
+    if book.front:
+        blocks.append(toc_field("Contents", TOC_DEPTH))
     for part in book.parts:
         if part.title:
             blocks.append(pd.header(1, part.id, pd.text_inlines(part.title), classes=["part"]))
@@ -230,7 +247,8 @@ class DocxBackend:
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         reference = _reference(theme)
-        args = ["-f", "json", "-t", "docx", "-o", "-", "--toc", "--toc-depth=2", "--syntax-highlighting=none"]
+        toc = [] if book.front else ["--toc", f"--toc-depth={TOC_DEPTH}"]  # with front matter, book_blocks places it
+        args = ["-f", "json", "-t", "docx", "-o", "-", *toc, "--syntax-highlighting=none"]
         if reference is not None:
             args.append(f"--reference-doc={reference}")
         blocks = diagrams(short_ids(book_blocks(book)), text_width_pt(reference))

@@ -122,13 +122,18 @@ def _serialize(root) -> str:
 def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
     """Every page in reading order from the title page on, and the table of contents."""
     m = book.manifest
+    front = render.front_matter(book)
     back = render.back_matter(book, 1)
-    html = iter(render.to_html([render.chapter_blocks(c) for c in book.chapters] + [b for _, _, b in back]))
+    html = iter(render.to_html([b for _, _, b in front] + [render.chapter_blocks(c) for c in book.chapters]
+                               + [b for _, _, b in back]))
     lines = "".join(f'<p class="{cls}">{_esc(text)}</p>' for cls, text in (
         ("subtitle", m.subtitle), ("authors", ", ".join(m.authors)), ("edition", m.edition), ("rights", m.rights)) if text)
     pages = [Page("titlepage.xhtml", m.title, "frontmatter",
                   _fragment(f'<section class="titlepage" epub:type="titlepage"><h1>{_esc(m.title)}</h1>{lines}</section>'))]
     toc: list[Entry] = []
+    for ident, heading, _ in front:  # after the title page, before the contents (see write)
+        pages.append(Page(f"front-{ident}.xhtml", heading, "frontmatter", _fragment(next(html))))
+        toc.append(Entry(heading, f"front-{ident}.xhtml"))
     n = 0
     for part in book.parts:
         chapters = []
@@ -144,9 +149,11 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
         else:
             toc.extend(e for _, e in chapters)
         pages.extend(p for p, _ in chapters)
+    files = {a.id for a in book.back}
     for ident, heading, _ in back:
-        pages.append(Page(f"{ident}.xhtml", heading, "backmatter", _fragment(next(html))))
-        toc.append(Entry(heading, f"{ident}.xhtml"))
+        file = f"back-{ident}.xhtml" if ident in files else f"{ident}.xhtml"
+        pages.append(Page(file, heading, "backmatter", _fragment(next(html))))
+        toc.append(Entry(heading, file))
     return pages, toc
 
 
@@ -426,16 +433,18 @@ class EpubBackend:
             add("img-" + Path(name).stem, name, media_type, data)
         if font:
             add("diagram-font", "fonts/diagram-mono.woff", "font/woff", font)
+        opening = next((i for i, p in enumerate(pages) if p.kind != "frontmatter"), len(pages))  # title page, front matter
+        start = pages[min(opening, len(pages) - 1)]
         landmarks = [("cover", cover.file, "Cover"), ("toc", f"{nav.file}#toc", "Contents"),
-                     ("bodymatter", pages[min(1, len(pages) - 1)].file, "Start of content")]
+                     ("bodymatter", start.file, "Start of content")]
         present = {p.file for p in pages}
         index = next((i for i in (render.INDEX_ID, render.TAG_INDEX_ID) if f"{i}.xhtml" in present), None)
         landmarks += [(kind, f"{ident}.xhtml", title) for kind, ident, title in (
             ("glossary", render.GLOSSARY_ID, "Glossary"), ("index", index, "Index" if index == render.INDEX_ID else "Tag index"))
             if ident and f"{ident}.xhtml" in present]
-        spine = [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in (cover, pages[0])]
+        spine = [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in (cover, *pages[:opening])]
         spine.append(add("nav", nav.file, XHTML, document(nav, "epub-nav.xhtml.j2", toc=toc, landmarks=landmarks), "nav"))
-        spine += [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in pages[1:]]
+        spine += [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in pages[opening:]]
         eb.toc = _ncx(toc, itertools.count(1))
         eb.add_item(epub.EpubNcx())
         eb.spine = spine

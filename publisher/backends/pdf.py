@@ -165,7 +165,7 @@ def check_diagrams(book: Book) -> list[Diagnostic]:
         return [Diagnostic(Severity.WARNING, f"no {MONO_FAMILY} font: diagrams cannot be checked or set exactly",
                            hint="apt-get install fonts-dejavu-core", code="pdf.font")]
     problems = []
-    for article in book.articles:
+    for article in book.every_article:
         for text, columns in diagrams_of(article):
             line = first_line(article, text)
             seen = set()
@@ -268,10 +268,14 @@ class PdfBackend:
     def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None) -> str:
         """The whole book as one HTML document for WeasyPrint (`pages`: see paginate_index)."""
         m = book.manifest
+        front = render.front_matter(book)
         back = render.back_matter(book, 1, pages)
-        fragments = [prepare(render.chapter_blocks(c), m.page_size) for c in book.chapters]
+        fragments = [prepare(blocks, m.page_size) for _, _, blocks in front]
+        fragments += [prepare(render.chapter_blocks(c), m.page_size) for c in book.chapters]
         fragments += [prepare(blocks, m.page_size) for _, _, blocks in back]
         html = render.to_html(fragments)
+        front_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(front, html[: len(front)], strict=True)]
+        html = html[len(front):]
         chapter_html = iter(html[: len(book.chapters)])
         parts = [
             {"title": p.title, "id": p.id, "chapters": [{"id": c.id, "html": next(chapter_html)} for c in p.chapters]}
@@ -284,6 +288,7 @@ class PdfBackend:
             m=m,
             toc=toc_entries(book),
             parts=parts,
+            front=front_html,
             back=back_html,
             css=theme.css("pdf"),
             page_size=m.page_size,
