@@ -18,7 +18,7 @@ from pathlib import Path
 from . import pandoc as pd
 from .collate import collation_key
 from .diagnostics import SourceLocation
-from .ids import xml_id
+from .ids import IdAllocator, xml_id
 from .model import Article, Book, GlossaryEntry, map_articles
 from .vault import fold
 from .yamlsrc import YamlError, load_yaml
@@ -176,15 +176,8 @@ class Glossary:
 
     def finished(self) -> tuple[GlossaryEntry, ...]:
         ordered = sorted((f.entry for f in self.entries), key=lambda e: collation_key(e.term))
-        ids: set[str] = set()
-        final = []
-        for e in ordered:
-            ident = "gl-" + xml_id(e.term, "t")
-            while ident in ids:
-                ident += "-x"
-            ids.add(ident)
-            final.append(replace(e, id=ident))
-        return tuple(final)
+        ids = IdAllocator()
+        return tuple(replace(e, id=ids.take("gl-" + xml_id(e.term, "t"))) for e in ordered)
 
 
 def collect_glossary(book: Book, ctx) -> Book:

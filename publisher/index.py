@@ -16,7 +16,7 @@ from dataclasses import replace
 from . import pandoc as pd
 from .collate import collation_key
 from .glossary import fresh_ids, names_of, taken_ids, term_key
-from .ids import xml_id
+from .ids import IdAllocator, xml_id
 from .model import Article, Book, IndexEntry, map_articles
 
 WORDS = {"Str", "Space", "SoftBreak"}
@@ -105,15 +105,8 @@ def build_index(book: Book, ctx) -> Book:
     book = map_articles(book, one, matter=False)
     entries = [IndexEntry(terms[i][0], tuple(occ)) for i, occ in found.items()]
     entries.sort(key=lambda e: collation_key(e.term))
-    taken: set[str] = set()
-    final = []
-    for e in entries:
-        ident = "ix-" + xml_id(e.term, "t")
-        while ident in taken:
-            ident += "-x"
-        taken.add(ident)
-        final.append(replace(e, id=ident))
-    return replace(book, index=tuple(final))
+    ids = IdAllocator()
+    return replace(book, index=tuple(replace(e, id=ids.take("ix-" + xml_id(e.term, "t"))) for e in entries))
 
 
 # ---------------------------------------------------------------- marking the tree (new nodes, in reading order)
