@@ -27,7 +27,7 @@ TOP_KEYS = {
     "title", "subtitle", "authors", "author", "language", "date", "edition", "rights", "description",
     "source", "theme", "formats", "output", "filter", "links", "glossary", "tag_index", "tag_labels",
     "index", "front_matter", "back_matter",
-    "parts", "chapters", "page_size", "pdf", "extends", "numbering", "lessons", "allow_remote",
+    "parts", "chapters", "page_size", "pdf", "extends", "numbering", "lessons", "cover", "direction", "allow_remote",
 }
 MAX_EXTENDS = 10
 SORTS = ("title", "difficulty", "last_updated", "path")
@@ -183,6 +183,19 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     tag_index = c.boolean(data.get("tag_index"), ("tag_index",), True)
     index = c.boolean(data.get("index"), ("index",), True)
     numbering = c.choice(data.get("numbering"), ("numbering",), NUMBERING, "none")
+    direction = c.choice(data.get("direction"), ("direction",), ("ltr", "rtl"), "ltr")
+    cover = c.string(data.get("cover"), ("cover",)).strip()
+    if cover:
+        cover_path = Path(cover)
+        if cover_path.is_absolute() or ".." in cover_path.parts:
+            c.error(("cover",), f"must be a path inside the knowledge base, not {cover!r}")
+            cover = ""
+        elif cover_path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            c.error(("cover",), f"must be a PNG or JPEG image, not {cover!r}")
+            cover = ""
+        elif source.is_dir() and not (source / cover_path).is_file():
+            c.error(("cover",), f"no image '{cover}' in the knowledge base")
+            cover = ""
     lessons = _lessons(c, data.get("lessons"))
     front_matter = _matter(c, data.get("front_matter"), ("front_matter",), source, generated=False)
     back_matter = _matter(c, data.get("back_matter", list(GENERATED_SECTIONS)), ("back_matter",), source, generated=True)
@@ -216,6 +229,8 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         tag_index=tag_index,
         index=index,
         numbering=numbering,
+        cover=cover_path.as_posix() if cover else "",
+        direction=direction,
         lessons=lessons,
         front_matter=front_matter,
         back_matter=back_matter,

@@ -114,6 +114,8 @@ class Manifest:
     tag_index: bool = True
     index: bool = True
     numbering: str = "none"
+    cover: str = ""  # an image inside the knowledge base (POSIX path), shown on the cover
+    direction: str = "ltr"  # reading direction: ltr | rtl
     lessons: LessonSettings = field(default_factory=LessonSettings)
     front_matter: tuple[MatterItem, ...] = ()
     back_matter: tuple[MatterItem, ...] = tuple(MatterItem(k) for k in GENERATED_SECTIONS)

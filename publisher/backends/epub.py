@@ -397,8 +397,13 @@ class EpubBackend:
             clean(page.tree, images)
             footnotes(page.tree)
         link_pages(pages)
+        cover_name, cover_type, cover_data = "images/cover.svg", "image/svg+xml", cover_svg(book)
+        picture = images.read(m.cover) if m.cover else None  # the manifest's cover, read like any vault image
+        kind = image_type(picture) if picture else None
+        if kind is not None:
+            cover_name, cover_type, cover_data = f"images/cover{kind[1]}", kind[0], picture
         cover = Page("cover.xhtml", m.title, "cover", _fragment(
-            f'<section class="cover"><img src="images/cover.svg" alt="{_esc(m.title)}"/></section>'))
+            f'<section class="cover"><img src="{cover_name}" alt="{_esc(m.title)}"/></section>'))
         nav = Page("nav.xhtml", "Contents", "frontmatter", _fragment(""))
         font = diagram_font(pages)
 
@@ -406,6 +411,7 @@ class EpubBackend:
         eb.set_identifier(book_identifier(book))
         eb.set_title(m.title)
         eb.set_language(m.language)
+        eb.set_direction(m.direction)
         for author in m.authors:
             eb.add_author(author)
         for name, value in (("description", m.description), ("rights", m.rights), ("date", book.build_date)):
@@ -424,11 +430,11 @@ class EpubBackend:
             return item
 
         def document(page: Page, template: str = "epub-page.xhtml.j2", **values) -> bytes:
-            return theme.render(template, lang=m.language, title=page.title, kind=page.kind, css=CSS,
+            return theme.render(template, lang=m.language, direction=m.direction, title=page.title, kind=page.kind, css=CSS,
                                 body=_serialize(page.tree), **values).encode()
 
         add("css", CSS, "text/css", (theme.css("epub") + (FONT_FACE if font else "")).encode())
-        add("cover-image", "images/cover.svg", "image/svg+xml", cover_svg(book), "cover-image")
+        add("cover-image", cover_name, cover_type, cover_data, "cover-image")
         for name, (media_type, data) in images.files.items():
             add("img-" + Path(name).stem, name, media_type, data)
         if font:

@@ -292,6 +292,7 @@ class PdfBackend:
             back=back_html,
             css=theme.css("pdf"),
             page_size=m.page_size,
+            cover_url=(m.source / m.cover).as_uri() if m.cover else "",
             page=GEOMETRY[m.page_size].css(m.pdf_sides),
             sides=m.pdf_sides,
             subject=subject(book),
