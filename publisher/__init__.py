@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diagnostics import Reporter
+
+if TYPE_CHECKING:
+    from .model import Book
 
 __version__ = "0.1.0"
 __all__ = ["build", "load_book", "LoadedBook", "__version__"]
@@ -16,7 +20,7 @@ __all__ = ["build", "load_book", "LoadedBook", "__version__"]
 
 @dataclass(frozen=True, slots=True)
 class LoadedBook:
-    book: Book  # noqa: F821
+    book: Book
     outside_links: tuple = ()
     links: tuple = ()  # links.Outcome of every link and embed
 
