@@ -2,7 +2,8 @@
 of N seed-shaped articles (bench/generate.py), beside the raw renderers measured in the same run.
 
     python bench/run.py                  # N = 50, 200, 1000 (the N=1000 PDF alone takes minutes)
-    python bench/run.py --sizes 50,200   # or --quick for N = 50 only
+    python bench/run.py --sizes 50,200   # or --quick for N = 50 only; --only pdf,epub,... for some stages
+    python bench/run.py --sizes 1000 --merge   # add N = 1000 to the sizes of the last results
 
 Every measurement runs in a fresh process, so its peak memory is its own. Peak memory is the largest sum
 of the proportional set sizes (PSS) of the process and all its descendants (pandoc, worker processes),
@@ -424,7 +425,10 @@ def measure(name: str, cmd: list[str], logs: Path, env: dict, timeout: float, cw
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     result = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_mb": round(sampler.peak / MB, 1), "rc": rc}
     if rc not in ok_codes:
-        err = (logs / f"{name}.err").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        try:
+            err = (logs / f"{name}.err").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        except OSError:  # the work folder went away (a `make clean` meanwhile)
+            err = []
         result["error"] = " | ".join(err[-3:])[:500] or f"exit status {rc}"
     return result
 
@@ -535,10 +539,14 @@ class Run:
                 self.tool("pandoc-writer-docx", [pandoc, str(tree), "-o", str(self.scratch / "pandoc-w.docx")])
 
         # the command line, as a user runs it
-        if self.wanted("all"):
+        if self.wanted("all") or self.wanted("check"):
             reset(self.root, self.keep)
             env = fresh_env(self.caches)
-            self.tool("all-formats", [*publisher_cli, "build", str(self.manifest), "--out", str(out / "all"), "-q"], env=env)
+            if self.wanted("all"):
+                self.tool("all-formats", [*publisher_cli, "build", str(self.manifest), "--out", str(out / "all"), "-q"], env=env)
+            else:  # what check finds after a build: the parse cache an EPUB build (the cheapest) leaves
+                self.tool("check-prime-epub", [*publisher_cli, "build", str(self.manifest), "-f", "epub", "--out",
+                                               str(out / "prime"), "-q"], env=env)
             if self.wanted("check"):  # the same cache: what a build left behind
                 self.tool("check-warm", [*publisher_cli, "check", str(self.manifest)], env=env, ok=(0, 1))
         if self.wanted("check"):
@@ -766,7 +774,9 @@ def write_results(report: dict, results: Path) -> str:
     report["stages"] = stage_rows(report["sizes"])
     (results / "latest.json").write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
     m = report["machine"]
-    head = (f"Measured {report['date']} on {m['cpus']} cores (load average {m['load_average_start'][0]} at the start, "
+    earlier = sorted({f"N={n} on {v['run']}" for n, v in report["sizes"].items() if v.get("run")})
+    when = report["date"] + (f" ({', '.join(earlier)})" if earlier else "")
+    head = (f"Measured {when} on {m['cpus']} cores (load average {m['load_average_start'][0]} at the start, "
             f"{m.get('load_average_end', ['?'])[0]} at the end), {m['pandoc']}, WeasyPrint {m['weasyprint']}, "
             f"Python {m['python']}; sizes {', '.join(report['sizes'])} articles of about 1,200 words.")
     table = targets_table(rows)
@@ -788,6 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=BENCH / "results", help="where latest.json and latest.md go")
     p.add_argument("--only", help="comma-separated measurements (load,parse,normalize,pdf,epub,docx,weasyprint,pandoc,all,check,rebuild)")
     p.add_argument("--timeout", type=float, help="seconds allowed to any one measurement (default 600 + 30 N)")
+    p.add_argument("--merge", action="store_true", help="keep the sizes of the last latest.json that this run does not measure")
     p.add_argument("--report", action="store_true", help="rewrite the tables from the last latest.json and print them")
     # the child side: one measurement
     p.add_argument("--stage", choices=("load", "parse", "normalize", "build", "weasyprint"), help=argparse.SUPPRESS)
@@ -809,9 +820,15 @@ def main(argv: list[str] | None = None) -> int:
     only = {o.strip() for o in args.only.split(",")} if args.only else None
     report = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "sizes": {},
               "command": " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])])}
+    if args.merge and (args.results / "latest.json").is_file():
+        old = json.loads((args.results / "latest.json").read_text(encoding="utf-8"))
+        report["sizes"] = {k: {**v, "run": v.get("run") or old.get("date")} for k, v in old.get("sizes", {}).items()
+                           if int(k) not in sizes}
+        report["merged_from"] = old.get("date")
     start = time.perf_counter()
     for n in sizes:
         report["sizes"][str(n)] = Run(n, args.work, only, args.timeout).go()
+        report["sizes"] = dict(sorted(report["sizes"].items(), key=lambda kv: int(kv[0])))
         report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         write_results(report, args.results)  # partial results survive an interrupted run
     report["total_s"] = round(time.perf_counter() - start, 1)

@@ -1,5 +1,6 @@
 """Embeds: `![[note]]`, `![[note#Heading]]` and `![[note#^block]]` bring that content into the article;
-`![[image.png|300]]` and `![alt](path)` become images of files inside the vault; whatever a printed book
+`![[image.png|alt|300]]` and `![alt](path)` become images of files inside the vault (one without alt text
+is a warning: an image says what it shows); whatever a printed book
 cannot show (`![[x.base]]`, `![[x.canvas]]`, a PDF, a missing target, an embed that includes itself)
 becomes a visible placeholder (class "embed-placeholder") and a warning. Remote images are sanitize's.
 
@@ -24,7 +25,7 @@ from .diagnostics import ContentError, did_you_mean
 from .ids import IdAllocator, xml_id
 from .links import SOURCE_KEY, Target, find_article, parse_target, record, same_heading
 from .model import Article, Book, map_articles
-from .sanitize import RemoteImages, clean_blocks
+from .sanitize import ALT_EXAMPLE, RemoteImages, clean_blocks, warn_missing_alt
 from .vault import fold
 
 MAX_DEPTH = 3
@@ -227,14 +228,17 @@ class _Embedder:
         near = [p for p in matches if posixpath.dirname(p) == folder]
         return (near or matches or [None])[0]
 
-    def image(self, path: str, alt: list, attr: list, where, target: str) -> dict:
-        """An Image of a vault file (absolute path, percent-encoded, class vault-file); it must stay inside the vault."""
+    def image(self, path: str, alt: list, attr: list, where, target: str, no_alt: str = "") -> dict:
+        """An Image of a vault file (absolute path, percent-encoded, class vault-file); it must stay inside the vault.
+        `no_alt`: the source gives no alt text, and this is how it would (a warning's hint)."""
         file = (self.root / path).resolve()
         if not file.is_relative_to(self.root) or not file.is_file():
             record(self.ctx, "broken", where, target)
             self.ctx.reporter.warning(f"image '{target}' is outside the knowledge base; not included", where, code="link.embed")
             return _placeholder(f"Image '{target}' is not available")
         record(self.ctx, "resolved", where, target)
+        if no_alt:
+            warn_missing_alt(self.ctx.reporter, where, target, no_alt)
         classes = [*attr[1], "vault-file"] if "vault-file" not in attr[1] else attr[1]
         return {"t": "Image", "c": [[attr[0], classes, attr[2]], alt, [quote(file.as_posix()), ""]]}
 
@@ -281,10 +285,14 @@ class _Inline:
             label = "Image" if suffix in IMAGES else "Embedded note"
             return e.placeholder(f"{label} '{url}' was not found", where, url, f"unresolved embed '{url}'", hint, "broken")
         if suffix in IMAGES:
-            text = pd.stringify(link["c"][1])
-            kvs = _size(text) if text != url else []
-            alt = pd.text_inlines(PurePosixPath(found).stem) if kvs or text == url else link["c"][1]
-            return e.image(found, alt, ["", [], kvs], where, url)
+            text = pd.stringify(link["c"][1])  # the whole target when the embed has no `|`
+            label, size = _alt_and_size(text) if text != url else ("", "")
+            if label:
+                alt = link["c"][1] if label == text.strip() else pd.text_inlines(label)
+                return e.image(found, alt, ["", [], _size(size)], where, url)
+            alt = pd.text_inlines(PurePosixPath(found).stem)  # as Obsidian does; the warning asks for better
+            example = f"![[{url}|{ALT_EXAMPLE}{'|' + size if size else ''}]]"
+            return e.image(found, alt, ["", [], _size(size)], where, url, example)
         what = VIEWS.get(suffix) or MEDIA.get(suffix) or "file"
         return e.placeholder(f"Embedded {what} '{url}' is not available in print", where, url,
                              f"embedded {what} '{url}' cannot be shown in a book; a placeholder stands in for it")
@@ -313,7 +321,8 @@ class _Inline:
             kind = "broken" if found is None else "placeholder"
             message = f"unresolved image '{url}'" if found is None else f"'{url}' is not an image; a placeholder stands in for it"
             return e.placeholder(f"Image '{label}' is not available", where, url, message, kind=kind)
-        return e.image(found, alt, [attr[0], attr[1], attr[2] + sizes], where, url)
+        example = f"![{ALT_EXAMPLE}{'|' + size.strip() if sizes else ''}]({url})" if not pd.stringify(alt).strip() else ""
+        return e.image(found, alt, [attr[0], attr[1], attr[2] + sizes], where, url, example)
 
 
 # ---------------------------------------------------------------- helpers
@@ -326,6 +335,13 @@ def _is_embed(inlines: list, i: int) -> bool:
 def _where(source: Article, node: dict):
     line, col = pd.pos_of(node)
     return source.loc(line, col - 1 if node.get("t") == "Link" and col > 1 else col)
+
+
+def _alt_and_size(text: str) -> tuple[str, str]:
+    """An image embed's `|alt`, `|300`, `|300x200` or `|alt|300`: (the alt text, the size). A number or WxH
+    alone is a size, never alt text."""
+    label, _, last = text.rpartition("|")
+    return (label.strip(), last.strip()) if _size(last) else (text.strip(), "")
 
 
 def _size(text: str) -> list[list[str]]:

@@ -148,7 +148,7 @@ def article_refs(occurrences, titles: dict[str, str]) -> list[dict]:
 
 def page_refs(occurrences, pages: dict[str, int]) -> list[dict]:
     """Page numbers, consecutive pages merged into ranges (12, 15–17); each number links to the first
-    occurrence on its page and shows that page's number as the page itself prints it (target-counter)."""
+    occurrence on its page. `pages` maps an anchor to the page number as printed (the PDF's folio)."""
     first: dict[int, str] = {}
     for _, anchor in occurrences:
         if anchor in pages:
@@ -162,9 +162,9 @@ def page_refs(occurrences, pages: dict[str, int]) -> list[dict]:
             ranges.append([n])
     out = []
     for r in ranges:
-        link = [pd.link([], "#" + first[r[0]], ["xref", "ix-page"])]
+        link = [pd.link([{"t": "Str", "c": str(r[0])}], "#" + first[r[0]], ["ix-page"])]
         if len(r) > 1:
-            link += [{"t": "Str", "c": "\u2013"}, pd.link([], "#" + first[r[-1]], ["xref", "ix-page"])]
+            link += [{"t": "Str", "c": "\u2013"}, pd.link([{"t": "Str", "c": str(r[-1])}], "#" + first[r[-1]], ["ix-page"])]
         out.append(link)
     return [x for i, group in enumerate(out) for x in ([{"t": "Str", "c": ","}, {"t": "Space"}] if i else []) + group]
 

@@ -17,6 +17,8 @@ book itself must already say nothing unsafe:
   `allow_remote: true`, an http(s) image downloaded here (at most 5 MB in 10 s, an image type, checked by
   its first bytes) and handed on as a data: URL. Any other image becomes a visible placeholder.
 - A link to javascript:, file:, data: and the like keeps its text only.
+- An image kept without alt text (a data: or downloaded one here, a raw `<img>` with no alt attribute; the
+  vault's own files are embeds') is a warning too: `warn_missing_alt`. A raw `alt=""` says "decorative".
 
 Every removal is a warning naming path:line:col. Nothing here changes the tree it is given.
 """
@@ -126,6 +128,15 @@ def clean_style(style: str) -> tuple[str, list[str]]:
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+ALT_EXAMPLE = "what the image shows"
+
+
+def warn_missing_alt(reporter: Reporter, where: SourceLocation, target: str, example: str) -> None:
+    """Every image in the book says what it shows: a warning for one whose source gives no alt text, the
+    hint `example` written as the source would write it (with ALT_EXAMPLE in the place of the alt text)."""
+    reporter.warning(f"image '{_short(target)}' has no alt text", where, f"describe it: {example}", code="image.alt")
 
 
 # ---------------------------------------------------------------- remote images
@@ -370,6 +381,9 @@ class _Cleaner:
             if scheme_of(src) in ("http", "https"):
                 text = [pd.link(text, src)]
             return pd.span(text, classes=["missing"])
+        if checked != src or scheme_of(src) == "data":  # a data: or downloaded image; a vault file is embeds'
+            if not pd.stringify(alt).strip():
+                warn_missing_alt(self.reporter, where, src, f"![{ALT_EXAMPLE}]({_short(src, 30)})")
         return {"t": "Image", "c": [self.attributes(node, attr), alt, [checked, title]]}
 
     def image_source(self, src: str, where: SourceLocation) -> str | None:
@@ -453,6 +467,9 @@ class _Cleaner:
             if src is None:
                 label = kept.get("alt") or "image"
                 return f'<span class="missing">[image: {html.escape(label)}]</span>'
+            if "alt" not in kept:
+                warn_missing_alt(self.reporter, place(), kept["src"],
+                                 f'<img alt="{ALT_EXAMPLE}" src="{_short(kept["src"])}">')
             kept["src"] = src
         text = "".join(f' {name}="{html.escape(value)}"' for name, value in kept.items())
         if tag in VOID:

@@ -199,7 +199,7 @@ def test_page_numbers_merge_into_ranges():
                    ("c", "c--ix9")]  # an anchor on no page is left out
     refs = render.page_refs(occurrences, pages)
     shown = [n["c"] if n["t"] == "Str" else "<" + n["c"][2][0] + ">" for n in refs if n["t"] != "Space"]
-    # page indexes 11, 14-16, 30: each number links to the first occurrence on its page
+    # pages 11, 14-16, 30: each number links to the first occurrence on its page
     assert "".join(shown) == "<#a--ix1>,<#a--ix2>\u2013<#b--ix2>,<#c--ix1>"
 
 

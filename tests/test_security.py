@@ -254,7 +254,7 @@ def test_a_default_build_sends_no_request(tmp_path, server):
 def test_allow_remote_downloads_an_image_once_and_embeds_it(tmp_path, server):
     (tmp_path / "vault").mkdir()
     (tmp_path / "vault" / "a.md").write_text(
-        f"![one]({server.base}/pic.png) and again ![two]({server.base}/pic.png)\n\n<img src=\"{server.base}/pic.png\">\n",
+        f"![one]({server.base}/pic.png) and again ![two]({server.base}/pic.png)\n\n<img src=\"{server.base}/pic.png\" alt=\"three\">\n",
         encoding="utf-8")
     reporter = Reporter()
     written = build(manifest(tmp_path, formats=("pdf", "docx"), extra="allow_remote: true\n"), None, None, reporter=reporter)

@@ -23,6 +23,7 @@ from ..editions import for_format
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Article, Book
 from ..themes import Theme
+from .weasy import tuned
 
 MM = 72 / 25.4  # points per millimetre
 MONO_FAMILY = "DejaVu Sans Mono"
@@ -245,17 +246,20 @@ def open_with_outline(sides: int):
     return finish
 
 
-# ---------------------------------------------------------------- the index's page numbers: a second pass
-def paginate_index(book: Book, first, again):
-    """The page numbers of the back-of-book index need the real page of every occurrence: lay the book out
-    once, read which page holds each index anchor (ids with "--ix"), and return the document `again(pages)`
-    gives, whose index lists page numbers. Only the index changes, after every chapter, so no occurrence
-    moves; the contents and every other page number come from target-counter() in the final layout."""
-    if not book.index or not any(item.kind == "index" for item in book.manifest.back_matter):
-        return first
-    document = first.render()
-    pages = {anchor: n for n, page in enumerate(document.pages) for anchor in page.anchors if INDEX_ANCHOR in anchor}
-    return again(pages)
+# ---------------------------------------------------------------- the index's page numbers
+def index_anchor_pages(pages) -> dict[str, int]:
+    """Index anchor (ids with "--ix") -> the number printed on its page. The default theme numbers every page
+    from the cover on (no counter-reset), so the folio is the page's position."""
+    return {anchor: n for n, page in enumerate(pages, 1) for anchor in page.anchors if INDEX_ANCHOR in anchor}
+
+
+def index_is_last(book: Book) -> bool:
+    """Whether the book ends with a back-of-book index (what `write` can append as a document of its own)."""
+    generated = [item for item in book.manifest.back_matter
+                 if item.kind != "file" or any(a.path == item.path for a in book.back)]
+    generated = [i for i in generated if {"glossary": book.glossary, "tag_index": book.tags,
+                                          "index": book.index}.get(i.kind, True)]
+    return bool(generated) and generated[-1].kind == "index"
 
 
 class PdfBackend:
@@ -265,23 +269,28 @@ class PdfBackend:
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
         return check_diagrams(for_format(book, self.name))
 
-    def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None) -> str:
-        """The whole book as one HTML document for WeasyPrint (`pages`: see paginate_index)."""
+    def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0) -> str:
+        """The whole book as one HTML document for WeasyPrint. `pages` (index anchor -> printed page number)
+        gives the index its page numbers; without it the index is its heading alone. With `index_from`
+        (the page on which the index starts) the document is the index alone, numbered from that page."""
         m = book.manifest
-        front = render.front_matter(book)
-        back = render.back_matter(book, 1, pages)
+        front = [] if index_from else render.front_matter(book)
+        back = render.back_matter(book, 1, pages if pages is not None else {})
+        if index_from:
+            back = [section for section in back if section[0] == render.INDEX_ID]
+        chapters = [] if index_from else book.chapters
         fragments = [prepare(blocks, m.page_size) for _, _, blocks in front]
-        fragments += [prepare(render.chapter_blocks(c), m.page_size) for c in book.chapters]
+        fragments += [prepare(render.chapter_blocks(c), m.page_size) for c in chapters]
         fragments += [prepare(blocks, m.page_size) for _, _, blocks in back]
         html = render.to_html(fragments)
         front_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(front, html[: len(front)], strict=True)]
         html = html[len(front):]
-        chapter_html = iter(html[: len(book.chapters)])
-        parts = [
+        chapter_html = iter(html[: len(chapters)])
+        parts = [] if index_from else [
             {"title": p.title, "id": p.id, "chapters": [{"id": c.id, "html": next(chapter_html)} for c in p.chapters]}
             for p in book.parts
         ]
-        back_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(back, html[len(book.chapters):], strict=True)]
+        back_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(back, html[len(chapters):], strict=True)]
         return theme.render(
             "pdf.html.j2",
             book=book,
@@ -296,6 +305,7 @@ class PdfBackend:
             page=GEOMETRY[m.page_size].css(m.pdf_sides),
             sides=m.pdf_sides,
             subject=subject(book),
+            index_from=index_from,
         )
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
@@ -304,11 +314,30 @@ class PdfBackend:
         m = book.manifest
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
         fetcher = SafeFetcher([m.source, *theme.folders])
-        doc = weasyprint.HTML(string=self.html(book, theme), base_url=str(m.source) + "/", url_fetcher=fetcher)
-        doc = paginate_index(book, doc, lambda pages: weasyprint.HTML(
-            string=self.html(book, theme, pages), base_url=str(m.source) + "/", url_fetcher=fetcher))
-        # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
-        # identifier is fixed: the same book gives the same bytes.
-        options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True} if m.pdf_tagged else {}
-        doc.write_pdf(target, pdf_identifier=b"publisher", uncompressed_pdf=False,
-                      finisher=open_with_outline(m.pdf_sides), **options)
+
+        def lay_out(html: str):
+            return weasyprint.HTML(string=html, base_url=str(m.source) + "/", url_fetcher=fetcher).render()
+
+        with tuned(theme.css("pdf")):
+            document = self.lay_out_book(book, theme, lay_out)
+            # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
+            # identifier is fixed: the same book gives the same bytes.
+            options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True} if m.pdf_tagged else {}
+            document.write_pdf(target, pdf_identifier=b"publisher", uncompressed_pdf=False,
+                               finisher=open_with_outline(m.pdf_sides), **options)
+
+    def lay_out_book(self, book: Book, theme: Theme, lay_out):
+        """One layout of the book. The index's page numbers need the page of every occurrence, so the book
+        is laid out with the index as its heading alone; when the index ends the book, the index is then laid
+        out as a document of its own, numbered on from that heading's page, and put in its place. (An index
+        followed by other back matter costs a second layout of the whole book.)"""
+        document = lay_out(self.html(book, theme))
+        if book.index and any(item.kind == "index" for item in book.manifest.back_matter):
+            pages = index_anchor_pages(document.pages)
+            start = next((n for n, page in enumerate(document.pages) if render.INDEX_ID in page.anchors), None)
+            if index_is_last(book) and start is not None:
+                index = lay_out(self.html(book, theme, pages, index_from=start + 1))
+                document = document.copy([*document.pages[:start], *index.pages])
+            else:
+                document = lay_out(self.html(book, theme, pages))
+        return document

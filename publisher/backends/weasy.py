@@ -1,0 +1,160 @@
+"""Three changes to what WeasyPrint does with a book, each active only inside `tuned()` (pdf.py's
+rendering) and each guarded: a WeasyPrint whose internals differ is used as it is.
+
+1. Preformatted lines are drawn inside a marked-content span whose /ActualText is the line itself
+   (PDF 1.7, 14.9.4). Text extractors read a span as written, spaces and all: `pdftotext -layout` gives
+   back every row of a diagram exactly, where from bare glyphs it guesses word gaps and columns (two
+   spaces become one, a 128-column row is re-spaced). Viewers copy the same text.
+2. A page that shows the page number of another place (the contents, "p. 12" after a cross-reference,
+   the glossary's and tag index's references) is laid out once, then again with the number known. But
+   WeasyPrint 70 files a `target-counter(attr(href url), page)` under no anchor name (it names the
+   anchor from the `attr()` token before resolving it), so the news that a later target has been placed
+   never reaches the page that points to it; what rescues the number is that after each pass the `pages`
+   counter (the page count) changes in every page's counter values, and a page whose values changed is
+   laid out again: every such page was laid out three times. Here the anchor gets its name, and when the
+   stylesheet never shows `counter(pages)` the comparison leaves `pages` out: twice. (In the sample
+   handbook: 156 page layouts instead of 215, the same pages.)
+3. Python's cyclic garbage collector scans WeasyPrint's millions of box and style objects over and over
+   while they are alive; inside, it runs less often.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import gc
+import re
+
+SHOWS_PAGE_COUNT = re.compile(r"counters?\(\s*pages\b")
+PREFORMATTED = ("pre", "pre-wrap", "break-spaces")
+_active: contextvars.ContextVar[bool] = contextvars.ContextVar("publisher_weasy", default=False)
+_skip_page_count: contextvars.ContextVar[bool] = contextvars.ContextVar("publisher_weasy_pages", default=False)
+_last_attr_target: contextvars.ContextVar[tuple] = contextvars.ContextVar("publisher_attr_target", default=((), None))
+
+
+class PageCounters(dict):
+    """A page's counter values that compare equal whatever their `pages` counter says."""
+
+    def __eq__(self, other):
+        if not isinstance(other, dict):
+            return NotImplemented
+        return {k: v for k, v in self.items() if k != "pages"} == {k: v for k, v in other.items() if k != "pages"}
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # a dict
+
+
+def _install_actual_text() -> bool:
+    import pydyf
+    import weasyprint.draw as draw
+
+    original = getattr(draw, "draw_text", None)
+    if original is None or not hasattr(pydyf.Stream, "begin_marked_content"):
+        return False
+
+    @functools.wraps(original)
+    def draw_text(stream, textbox, *args, **kwargs):
+        text = getattr(textbox, "text", "")
+        if not (_active.get() and text.strip() and textbox.style["white_space"] in PREFORMATTED):
+            return original(stream, textbox, *args, **kwargs)
+        stream.begin_marked_content("Span", pydyf.Dictionary({"ActualText": pydyf.String(text)}))
+        try:
+            return original(stream, textbox, *args, **kwargs)
+        finally:
+            stream.end_marked_content()
+
+    draw.draw_text = draw_text
+    return True
+
+
+def _install_target_names() -> bool:
+    import weasyprint.css.targets as targets
+
+    collector = getattr(targets, "TargetCollector", None)
+    name_of = getattr(targets, "anchor_name_from_token", None)
+    get_url_tuple = getattr(targets, "get_url_tuple", None)
+    if collector is None or name_of is None or get_url_tuple is None or not hasattr(collector, "lookup_target"):
+        return False
+    lookup_target = collector.lookup_target
+
+    @functools.wraps(lookup_target)
+    def remembering_lookup_target(self, anchor_token, source_box, css_token, parse_again):
+        """Remember which anchor an attr() token named, for the anchor_name_from_token call that follows."""
+        item = lookup_target(self, anchor_token, source_box, css_token, parse_again)
+        if _active.get() and anchor_token and anchor_token[0] == "attr()":
+            with contextlib.suppress(AttributeError, IndexError, TypeError, ValueError):
+                attr_name, kind, fallback = anchor_token[1]
+                value = source_box.element.get(attr_name, fallback)
+                resolved = ("url", get_url_tuple(value, source_box.style.base_url)) if kind == "url" else ("string", value)
+                _last_attr_target.set((anchor_token, name_of(resolved)))
+        return item
+
+    @functools.wraps(name_of)
+    def anchor_name_from_token(anchor_token):
+        name = name_of(anchor_token)
+        if name is None and _active.get():
+            token, resolved = _last_attr_target.get()
+            if token is anchor_token:
+                return resolved
+        return name
+
+    collector.lookup_target = remembering_lookup_target
+    targets.anchor_name_from_token = anchor_name_from_token
+    return True
+
+
+def _install_page_counters() -> bool:
+    import weasyprint.layout as layout
+
+    original = getattr(layout, "initialize_page_maker", None)
+    if original is None:
+        return False
+
+    @functools.wraps(original)
+    def initialize_page_maker(context, root_box):
+        result = original(context, root_box)
+        if _active.get() and _skip_page_count.get():
+            with contextlib.suppress(AttributeError, IndexError, TypeError, ValueError):
+                resume_at, next_page, right_page, page_state, remake_state = context.page_maker[0]
+                quote_depth, counters, scopes, groups = page_state
+                if type(counters) is dict:
+                    state = (quote_depth, PageCounters(counters), scopes, groups)
+                    context.page_maker[0] = (resume_at, next_page, right_page, state, remake_state)
+        return result
+
+    layout.initialize_page_maker = initialize_page_maker
+    return True
+
+
+@functools.cache
+def _install() -> frozenset[str]:
+    installed = set()
+    for name, install in (("actual_text", _install_actual_text), ("target_names", _install_target_names),
+                          ("page_counters", _install_page_counters)):
+        with contextlib.suppress(ImportError, AttributeError):
+            if install():
+                installed.add(name)
+    return frozenset(installed)
+
+
+@contextlib.contextmanager
+def tuned(css: str):
+    """Within: WeasyPrint, in this thread, draws preformatted lines with their ActualText, names the targets
+    of attr() target-counters, skips the pass for `pages` when `css` never shows it, and the garbage
+    collector runs less often."""
+    installed = _install()
+    # Without the targets' names, the `pages` pass is what brings forward page numbers in: keep it then.
+    skip = "target_names" in installed and not SHOWS_PAGE_COUNT.search(css)
+    active, skip = _active.set(True), _skip_page_count.set(skip)
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        _skip_page_count.reset(skip)
+        _active.reset(active)
