@@ -27,17 +27,20 @@ class LoadedBook:
 
 def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, draft: bool = False):
     """Gather: read the manifest and the vault, select, parse and normalize. Nothing is written."""
+    from . import progress
     from .manifest import load_manifest
     from .normalize import Context, assemble, normalize
     from .select import select
     from .vault import load_vault
 
     reporter = reporter if reporter is not None else Reporter()
+    progress.stage("load")
     manifest = load_manifest(Path(manifest_path), reporter)
     vault = load_vault(manifest.source, reporter)
     selection = select(manifest, vault, reporter)
     book = assemble(manifest, selection, reporter, vault)
     ctx = Context(manifest=manifest, vault=vault, reporter=reporter, draft=draft)
+    progress.stage("normalize")
     book = normalize(book, ctx)
     return LoadedBook(book, tuple(ctx.outside), tuple(ctx.links.values()))
 

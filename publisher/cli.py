@@ -1,8 +1,11 @@
 """The command line: a thin shell over publisher.build() and publisher.load_book().
 
-    publisher build MANIFEST... [--format pdf|epub|docx]... [--out DIR] [--strict] [--draft] [--jobs N] [--quiet]
+    publisher build MANIFEST... [--format pdf|epub|docx]... [--out DIR] [--strict] [--draft] [--jobs N] [--quiet] [--watch]
     publisher check MANIFEST... [--strict]
     publisher formats
+
+stderr carries the diagnostics only. `build` shows its progress (progress.py) live on stderr when that is a
+terminal, else as a few `[publisher] ...` lines on stdout beside its `wrote ...` lines; --quiet, neither.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import __version__
+from . import __version__, progress
 from .diagnostics import Diagnostic, PublisherError, Reporter, Severity, SourceLocation, UsageError, display_path
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
@@ -36,6 +39,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--draft", action="store_true", help="mark broken links visibly in the output")
     b.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="build N manifests at once")
     b.add_argument("--quiet", "-q", action="store_true", help="print nothing but diagnostics")
+    b.add_argument("--watch", "-w", action="store_true",
+                   help="build, then rebuild whenever the manifest, its knowledge base or its theme changes (Ctrl-C stops)")
     c = sub.add_parser("check", help="validate manifests and their knowledge base; write nothing")
     c.add_argument("manifests", nargs="+", metavar="MANIFEST")
     c.add_argument("--strict", action="store_true", help="fail (exit 1) on any warning")
@@ -50,7 +55,17 @@ def _print(diagnostics) -> None:
         print(d.format(), file=sys.stderr)
 
 
-def _run_one(manifest: str, args, reporter: Reporter) -> tuple:  # (status, files written[, report lines])
+def _run_one(manifest: str, args, reporter: Reporter, display: progress.Display | None = None) -> tuple:
+    """(status, files written[, report lines]) of one manifest; its progress goes to display."""
+    display = display if display is not None else progress.Display()
+    tracker = display.tracker(display_path(manifest))
+    with progress.tracking(tracker):
+        result = _run_one_tracked(manifest, args, reporter)
+    tracker.finish(result[0] == EXIT_OK and not reporter.errors)
+    return result
+
+
+def _run_one_tracked(manifest: str, args, reporter: Reporter) -> tuple:
     from . import build, load_book
 
     try:
@@ -118,12 +133,32 @@ def main(argv: list[str] | None = None) -> int:
         _print(exc.diagnostics)
         return exc.exit_code
 
+    display = progress.display_for(args.quiet) if args.command == "build" else progress.Display()
+    try:
+        if getattr(args, "watch", False):
+            from .watch import watch
+
+            return watch(args, display)
+        return run(args, display)
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; every file written so far is whole (write_atomic)
+        print("publisher: interrupted", file=sys.stderr)
+        return 130
+
+
+def run(args, display: progress.Display) -> int:
+    """Build (or check, or list) every manifest of args, print their diagnostics; the exit code."""
     jobs = getattr(args, "jobs", 1)
     reporters = [Reporter() for _ in args.manifests]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(lambda mr: _run_one(mr[0], args, mr[1]), zip(args.manifests, reporters, strict=True)))
+    pairs = list(zip(args.manifests, reporters, strict=True))
+    with display:  # a live display stops here, before any diagnostic is printed
+        if jobs == 1 or len(pairs) == 1:  # in this thread: Ctrl-C stops the build at once
+            results = [_run_one(m, args, r, display) for m, r in pairs]
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                results = list(pool.map(lambda mr: _run_one(mr[0], args, mr[1], display), pairs))
     code = EXIT_OK
     for manifest, reporter, (status, written, *report) in zip(args.manifests, reporters, results, strict=True):
+        sys.stdout.flush()  # stdout and stderr into one log: whole lines, in order
         _print(reporter.diagnostics)
         for line in report:
             print(f"{display_path(manifest)}: {line}", file=sys.stderr)
@@ -139,4 +174,5 @@ def main(argv: list[str] | None = None) -> int:
         elif not getattr(args, "quiet", False):
             for path in written:
                 print(f"wrote {display_path(path)}")
+    sys.stdout.flush()
     return code

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from . import pandoc as pd
+from . import progress
 from .blockids import assign_block_ids
 from .callouts import convert_callouts
 from .comments import drop_comments
@@ -71,7 +72,7 @@ def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[st
 
     workers = max(1, min(8, (os.cpu_count() or 2) * 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(pool.map(one, articles))
+        return dict(progress.counted(pool.map(one, articles), "parse", len(articles)))
 
 
 def assemble(manifest: Manifest, selection: Selection, reporter: Reporter, vault: Vault | None = None) -> Book:

@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
+from .. import progress
 from ..diagnostics import (
     ContentError,
     Diagnostic,
@@ -94,12 +95,14 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
         for backend in backends:
             target = out_dir / f"{manifest.output_name}{backend.suffix}"
             view = for_format(book, backend.name)
+            progress.stage(backend.name)
             try:
                 write_atomic(target, lambda tmp, b=backend, v=view: b.write(v, theme, tmp))
             except OSError as exc:  # a folder in the way, a full disk, no permission
                 raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write: {exc.strerror or exc}",
                                                 SourceLocation(str(target)))) from None
             written.append(target)
+            progress.wrote(target)
     return written
 
 
