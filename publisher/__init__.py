@@ -25,9 +25,12 @@ class LoadedBook:
     links: tuple = ()  # links.Outcome of every link and embed
 
 
-def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, draft: bool = False):
-    """Gather: read the manifest and the vault, select, parse and normalize. Nothing is written."""
-    from . import progress
+def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, draft: bool = False, check: bool = False):
+    """Gather: read the manifest and the vault, select, parse and normalize. Nothing is written.
+
+    check=True (`publisher check`): every diagnostic a build reports while gathering, and the link outcomes,
+    but the book is not complete: its index is not marked, its glossary not harvested, positions kept."""
+    from . import pandoc, progress
     from .manifest import load_manifest
     from .normalize import Context, assemble, normalize
     from .select import select
@@ -38,10 +41,11 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
     manifest = load_manifest(Path(manifest_path), reporter)
     vault = load_vault(manifest.source, reporter)
     selection = select(manifest, vault, reporter)
-    book = assemble(manifest, selection, reporter, vault)
-    ctx = Context(manifest=manifest, vault=vault, reporter=reporter, draft=draft)
-    progress.stage("normalize")
-    book = normalize(book, ctx)
+    with pandoc.facts_memo():  # open before the trees are read: the parse cache keeps their blocks' facts
+        book = assemble(manifest, selection, reporter, vault)
+        ctx = Context(manifest=manifest, vault=vault, reporter=reporter, draft=draft, check=check)
+        progress.stage("normalize")
+        book = normalize(book, ctx)
     return LoadedBook(book, tuple(ctx.outside), tuple(ctx.links.values()))
 
 

@@ -38,7 +38,7 @@ def book_ids(book: Book) -> set[str]:
     used = {p.id for p in book.parts} | {c.id for c in book.chapters}
     for a in book.every_article:
         used.add(a.id)
-        used.update(attr[0] for n in pd.walk(list(a.blocks)) if (attr := pd.attr_of(n)) and attr[0])
+        used |= pd.ids_of_blocks(a.blocks)
     return used
 
 
@@ -53,13 +53,20 @@ def mark_block_ids(blocks: list, make_id: Callable[[str], str], table: dict[str,
 
     def go_blocks(items: list) -> list:
         out: list = []
+        changed = False
         for block in items:
             name = _lone_id(block)
             if name and out and "^" + fold(name) not in table:
                 out[-1] = pd.div([out[-1]], ident=take(name), classes=["block"])
+                changed = True
                 continue
-            out.append(go(block))
-        return out
+            new = go(block)
+            changed = changed or new is not block
+            out.append(new)
+        return out if changed else items  # copied only where something changed
+
+    def go_items(items: list) -> list:
+        return pd.same([go_blocks(item) for item in items], items)
 
     def go(node: dict) -> dict:
         t = node.get("t")
@@ -69,13 +76,17 @@ def mark_block_ids(blocks: list, make_id: Callable[[str], str], table: dict[str,
                 return {"t": t, "c": [pd.span(inlines, ident=take(name), classes=["block"])]}
             return node
         if t in ("BlockQuote",):
-            return {"t": t, "c": go_blocks(node["c"])}
+            new = go_blocks(node["c"])
+            return node if new is node["c"] else {"t": t, "c": new}
         if t == "Div":
-            return {"t": t, "c": [node["c"][0], go_blocks(node["c"][1])]}
+            new = go_blocks(node["c"][1])
+            return node if new is node["c"][1] else {"t": t, "c": [node["c"][0], new]}
         if t == "BulletList":
-            return {"t": t, "c": [go_blocks(item) for item in node["c"]]}
+            new = go_items(node["c"])
+            return node if new is node["c"] else {"t": t, "c": new}
         if t == "OrderedList":
-            return {"t": t, "c": [node["c"][0], [go_blocks(item) for item in node["c"][1]]]}
+            new = go_items(node["c"][1])
+            return node if new is node["c"][1] else {"t": t, "c": [node["c"][0], new]}
         return node
 
     return go_blocks(blocks)

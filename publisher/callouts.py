@@ -26,7 +26,9 @@ ALERTS = ("note", "tip", "important", "warning", "caution")  # GitHub's alert ty
 
 def convert_callouts(book: Book, ctx) -> Book:
     """Step: every callout, wherever it is (in a list, in another callout), becomes a box."""
-    return map_articles(book, lambda a: replace(a, blocks=tuple(convert_callouts_in(list(a.blocks)))))
+    # a block without a quote or a div holds no callout: handed on untouched (pandoc.facts tells at once)
+    return map_articles(book, lambda a: replace(a, blocks=tuple(
+        _convert(b) if pd.facts(b).types & {"BlockQuote", "Div"} else b for b in a.blocks)))
 
 
 def convert_callouts_in(blocks: list) -> list:
@@ -43,20 +45,22 @@ def callout(kind: str, title: list, body: list) -> dict:
 
 
 def _convert(node):
+    """node with every callout in it converted; copied only where something changed."""
     if isinstance(node, list):
-        return [_convert(x) for x in node]
+        return pd.same([_convert(x) for x in node], node)
     if not isinstance(node, dict) or "t" not in node:
         return node
     t = node["t"]
     if t == "BlockQuote":
         inner = _convert(node["c"])
-        return _from_quote(inner) or {"t": t, "c": inner}
+        return _from_quote(inner) or (node if inner is node["c"] else {"t": t, "c": inner})
     if t == "Div":
-        attr, inner = node["c"]
-        inner = _convert(inner)
-        return _from_alert(attr, inner) or {"t": t, "c": [attr, inner]}
+        attr, old = node["c"]
+        inner = _convert(old)
+        return _from_alert(attr, inner) or (node if inner is old else {"t": t, "c": [attr, inner]})
     if t in ("BulletList", "OrderedList", "DefinitionList", "Figure", "Table"):
-        return {"t": t, "c": _convert(node["c"])}
+        inner = _convert(node["c"])
+        return node if inner is node["c"] else {"t": t, "c": inner}
     return node
 
 

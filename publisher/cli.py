@@ -76,7 +76,7 @@ def _run_one_tracked(manifest: str, args, reporter: Reporter) -> tuple:
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more is written
             return EXIT_OK, []
         if args.command == "check":
-            loaded = load_book(manifest, reporter)
+            loaded = load_book(manifest, reporter, check=True)
             return EXIT_OK, [], _link_report(loaded, reporter)
         return EXIT_OK, build(manifest, args.formats, args.out, reporter=reporter, draft=args.draft)
     except PublisherError as exc:

@@ -32,7 +32,7 @@ def drop_comments(book: Book, ctx) -> Book:
     """Step: drop `%%comments%%`; a comment left open hides the rest of its article, as in Obsidian, and is reported."""
 
     def one(a: Article) -> Article:
-        if not any(n.get("t") == "Str" and MARK in n["c"] for n in pd.walk(list(a.blocks))):
+        if not any(pd.facts(b).comment_mark for b in a.blocks):  # MARK is "%%"
             return a
         state = _State()
         blocks = _blocks(list(a.blocks), state)

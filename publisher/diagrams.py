@@ -3,23 +3,28 @@ marked (class "diagram") and measured, so each backend can pick a size that keep
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import replace
 
+from . import pandoc as pd
 from .model import Article, Book, map_articles
 
 BOX_DRAWING = range(0x2500, 0x2600)  # box drawing, block elements, geometric shapes
 ARROWS = range(0x2190, 0x2200)
+_DRAWN = re.compile("[\u2190-\u21ff\u2500-\u25ff]")  # BOX_DRAWING and ARROWS, for counting them at C speed
 
 
 def is_diagram(text: str, classes: list[str]) -> bool:
     if classes and classes[0] not in ("text", "diagram", "ascii", "txt"):
         return False  # a program or a mermaid source: code, not a drawing
-    return sum(1 for ch in text if ord(ch) in BOX_DRAWING or ord(ch) in ARROWS) >= 4
+    return len(_DRAWN.findall(text)) >= 4
 
 
 def columns(line: str) -> int:
     """Display width of a line in a monospace font (wide East Asian characters take two cells)."""
+    if line.isascii():
+        return len(line)  # no ASCII character is wide or combining
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in line)
 
 
@@ -34,23 +39,12 @@ def _mark(block: dict) -> dict:
             kvs = [kv for kv in attr[2] if kv[0] != "data-columns"] + [["data-columns", str(width(text))]]
             return {"t": "CodeBlock", "c": [[attr[0], [*attr[1], "diagram"], kvs], text]}
         return block
-    c = block.get("c")
-    if isinstance(c, list):
-        return {"t": block["t"], "c": [_mark_any(x) for x in c]}
-    return block
-
-
-def _mark_any(node):
-    if isinstance(node, dict) and "t" in node:
-        return _mark(node)
-    if isinstance(node, list):
-        return [_mark_any(x) for x in node]
-    return node
+    return pd.rebuild_children(block, _mark)  # copied only where a diagram is marked
 
 
 def mark_diagrams(book: Book, ctx) -> Book:
     def article(a: Article) -> Article:
-        return replace(a, blocks=tuple(_mark(b) for b in a.blocks))
+        return replace(a, blocks=tuple(_mark(b) if "CodeBlock" in pd.facts(b).types else b for b in a.blocks))
 
     return map_articles(book, article)
 

@@ -59,11 +59,13 @@ def apply_conditions(book: Book, ctx) -> Book:
     def visit(node, article: Article):
         if isinstance(node, list):
             out = []
+            changed = False
             for item in node:
                 new = visit(item, article)
+                changed = changed or new is not item
                 if new is not None:
                     out.append(new)
-            return out
+            return out if changed else node  # copied only where something changed
         if not isinstance(node, dict) or "t" not in node:
             return node
         t = node["t"]
@@ -86,7 +88,8 @@ def apply_conditions(book: Book, ctx) -> Book:
                 return None
             return _only_div(visit(body, article), formats)
         if "c" in node and t in ("Div", "BlockQuote", "BulletList", "OrderedList"):
-            return {"t": t, "c": visit(node["c"], article)}
+            c = visit(node["c"], article)
+            return node if c is node["c"] else {"t": t, "c": c}
         return node
 
     return map_articles(book, lambda a: replace(a, blocks=tuple(visit(list(a.blocks), a))))

@@ -63,11 +63,15 @@ class _Embedder:
         """Notes embedded into blocks (from source, itself embedded along stack), then images and placeholders."""
         state = {"level": level}
 
-        def go_list(items: list) -> list:
+        def go_list(items: list, top: bool = False) -> list:
             out: list = []
+            changed = False
             for block in items:
-                out.extend(go(block))
-            return out
+                new = [block] if top and _inert(block) else go(block)
+                if len(new) != 1 or new[0] is not block:
+                    changed = True
+                out.extend(new)
+            return out if changed else items  # copied only where something changed
 
         def go(node: dict) -> list:
             t = node.get("t")
@@ -78,21 +82,26 @@ class _Embedder:
                 return self.split(node, host, source, stack, state["level"])
             if t in ("CodeBlock", "RawBlock", "HorizontalRule") or not isinstance(node.get("c"), list):
                 return [node]
-            return [{"t": t, "c": walk(node["c"])}]
+            c = walk(node["c"])
+            return [node if c is node["c"] else {"t": t, "c": c}]
 
         def walk(c):
             if isinstance(c, list):
                 if c and all(isinstance(x, dict) and "t" in x and x["t"] not in pd.INLINE_TYPES for x in c):
                     return go_list(c)
-                return [walk(x) for x in c]
+                return pd.same([walk(x) for x in c], c)
             return c
 
-        return pd.map_inlines(go_list(blocks), _Inline(self, source))
+        expanded = go_list(blocks, top=True)
+        inline = _Inline(self, source)
+        if expanded and all(isinstance(b, dict) and b.get("t") not in pd.INLINE_TYPES for b in expanded):
+            return [pd.map_inlines(b, inline) if pd.facts(b).types & {"Link", "Image"} else b for b in expanded]
+        return pd.map_inlines(expanded, inline)
 
     def split(self, node: dict, host: Article, source: Article, stack: tuple, level: int) -> list:
         """A paragraph with notes embedded in it: the text before, the content, the text after."""
         inlines = node["c"]
-        if not any(_is_embed(inlines, i) for i in range(len(inlines))):
+        if not any(_is_embed(inlines, i - 1) for i in range(1, len(inlines)) if inlines[i].get("t") == "Link"):
             return [node]
         out: list = []
         run: list = []
@@ -256,6 +265,12 @@ class _Inline:
         self.source = source
 
     def __call__(self, inlines: list) -> list:
+        for i, node in enumerate(inlines):
+            t = node.get("t")
+            if t == "Image" or (t == "Link" and i and _is_embed(inlines, i - 1)):
+                break
+        else:
+            return inlines  # no embed, no image: the same list
         out: list = []
         i = 0
         while i < len(inlines):
@@ -326,6 +341,13 @@ class _Inline:
 
 
 # ---------------------------------------------------------------- helpers
+def _inert(block: dict) -> bool:
+    """A block without a link, an image or a heading anywhere in it: no embed, no image, and no change of
+    level for the embeds after it (pandoc.facts tells at once)."""
+    found = pd.facts(block)
+    return not found.headers and not found.types & {"Link", "Image"}
+
+
 def _is_embed(inlines: list, i: int) -> bool:
     node = inlines[i]
     return (node.get("t") == "Str" and node["c"].endswith("!") and i + 1 < len(inlines)

@@ -189,7 +189,7 @@ def collect_glossary(book: Book, ctx) -> Book:
     for (term, _, place), definition in zip(curated, parse_definitions([d for _, d, _ in curated]), strict=True):
         entry = GlossaryEntry(term, tuple(definition), place.article_id, place.article_id, "curated")
         glossary.add(Found(entry, place.location))
-    if settings.harvest:
+    if settings.harvest and not getattr(ctx, "check", False):  # `publisher check`: harvesting reports nothing
         book = map_articles(book, lambda a: harvest(a, settings, glossary), matter=False)
     return replace(book, glossary=glossary.finished())
 
@@ -206,18 +206,27 @@ def harvest(article: Article, settings, glossary: Glossary) -> Article:
         glossary.add(Found(entry, article.loc()))
         return True
 
+    same = pd.same  # copied only where something changed
+
     def visit(block: dict) -> dict:
         t = block.get("t")
         if t == "BulletList":
-            return {"t": t, "c": [[visit_item(item[0]), *map(visit, item[1:])] if item else item for item in block["c"]]}
+            c = same([same([visit_item(item[0]), *map(visit, item[1:])], item) if item else item for item in block["c"]],
+                     block["c"])
+            return block if c is block["c"] else {"t": t, "c": c}
         if t == "DefinitionList" and "definition_lists" in patterns:
-            return {"t": t, "c": [visit_definition(term, defs) for term, defs in block["c"]]}
+            c = same([same(visit_definition(term, defs), entry) for entry in block["c"] for term, defs in [entry]],
+                     block["c"])
+            return block if c is block["c"] else {"t": t, "c": c}
         if t == "BlockQuote":
-            return {"t": t, "c": [visit(b) for b in block["c"]]}
+            c = same([visit(b) for b in block["c"]], block["c"])
+            return block if c is block["c"] else {"t": t, "c": c}
         if t == "Div":
-            return {"t": t, "c": [block["c"][0], [visit(b) for b in block["c"][1]]]}
+            c = same([visit(b) for b in block["c"][1]], block["c"][1])
+            return block if c is block["c"][1] else {"t": t, "c": [block["c"][0], c]}
         if t == "OrderedList":
-            return {"t": t, "c": [block["c"][0], [[visit(b) for b in item] for item in block["c"][1]]]}
+            c = same([same([visit(b) for b in item], item) for item in block["c"][1]], block["c"][1])
+            return block if c is block["c"][1] else {"t": t, "c": [block["c"][0], c]}
         return block
 
     def visit_item(block: dict) -> dict:
@@ -265,7 +274,7 @@ def lead_in(blocks: list, add, anchors) -> list:
 
 # ---------------------------------------------------------------- helpers
 def taken_ids(blocks) -> set[str]:
-    return {attr[0] for n in pd.walk(list(blocks)) if (attr := pd.attr_of(n)) and attr[0]}
+    return pd.ids_of_blocks(blocks)
 
 
 def fresh_ids(prefix: str, taken: set[str]):

@@ -58,9 +58,41 @@ def variants(name: str) -> list[str]:
     return [low, low + "s"]
 
 
-def matcher(terms: list[tuple[str, list[str]]]) -> tuple[re.Pattern | None, dict[str, int]]:
-    """One pattern for all names, longest first (so "Machine Learning" wins over "Learning"); a name's
-    words may be joined by a space or a hyphen. Returns the pattern and a table: matched text -> term."""
+class Matcher:
+    """The names of all terms in one pattern, longest first (so "Machine Learning" wins over "Learning"); a
+    name's words may be joined by a space or a hyphen; matched case-insensitively as whole words.
+
+    `pattern` is that pattern as written. Most text is ASCII, and there a second pattern finds exactly the
+    same matches much faster: the names grouped by their first letter (two different ASCII letters never
+    match one character, so no name can win over another from a different group) and matched, case and
+    all, against the lower-cased text (which, for ASCII, keeps every offset)."""
+
+    def __init__(self, alternatives: list[str]) -> None:
+        self.pattern = re.compile(rf"(?<!\w)(?:{'|'.join(_words_pattern(v.split(' ')) for v in alternatives)})(?!\w)",
+                                  re.IGNORECASE)
+        self.ascii: re.Pattern | None = None
+        if all(v.isascii() and v[:1].strip() for v in alternatives):
+            groups: dict[str, list[str]] = {}
+            for v in alternatives:
+                groups.setdefault(v[0], []).append(v)
+            body = "|".join(
+                re.escape(first) + "(?:" + "|".join(_words_pattern([v.split(" ")[0][1:], *v.split(" ")[1:]]) for v in names) + ")"
+                for first, names in groups.items())
+            self.ascii = re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, matched text) of every match, left to right."""
+        if self.ascii is not None and text.isascii():
+            return [(m.start(), m.end(), text[m.start():m.end()]) for m in self.ascii.finditer(text.lower())]
+        return [(m.start(), m.end(), m.group(0)) for m in self.pattern.finditer(text)]
+
+
+def _words_pattern(words: list[str]) -> str:
+    return r"[\s\-]+".join(re.escape(w) for w in words)
+
+
+def matcher(terms: list[tuple[str, list[str]]]) -> tuple[Matcher | None, dict[str, int]]:
+    """The matcher of all names, and a table: matched text -> term."""
     table: dict[str, int] = {}
     for i, (_, names) in enumerate(terms):
         for name in names:
@@ -70,9 +102,7 @@ def matcher(terms: list[tuple[str, list[str]]]) -> tuple[re.Pattern | None, dict
                 table.setdefault(v, i)
     if not table:
         return None, table
-    alternatives = sorted(table, key=lambda v: (-len(v), v))
-    body = "|".join(r"[\s\-]+".join(re.escape(w) for w in v.split(" ")) for v in alternatives)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE), table
+    return Matcher(sorted(table, key=lambda v: (-len(v), v))), table
 
 
 def _norm(text: str) -> str:
@@ -83,7 +113,9 @@ def build_index(book: Book, ctx) -> Book:
     m = book.manifest
     if not m.index or not any(item.kind == "index" for item in m.back_matter):
         return book
-    terms = index_terms(book, ctx)
+    terms = index_terms(book, ctx)  # the only place that reports anything
+    if getattr(ctx, "check", False):
+        return book  # `publisher check`: marking reports nothing and nothing reported depends on it
     pattern, table = matcher(terms)
     if pattern is None:
         return book
@@ -110,58 +142,91 @@ def build_index(book: Book, ctx) -> Book:
 
 
 # ---------------------------------------------------------------- marking the tree (new nodes, in reading order)
-def mark_blocks(node, pattern: re.Pattern, hit) -> list | dict:
+# Copied only where an occurrence is marked: an unchanged list or element comes back as itself.
+def mark_blocks(node, pattern: Matcher, hit) -> list | dict:
     """A new tree with each occurrence wrapped in a Span; inline lists are found wherever blocks hold them."""
     if isinstance(node, list):
         if node and all(isinstance(x, dict) and x.get("t") in pd.INLINE_TYPES for x in node):
             return mark_inlines(node, pattern, hit)
-        return [mark_blocks(x, pattern, hit) for x in node]
+        out = None
+        for i, x in enumerate(node):
+            y = mark_blocks(x, pattern, hit)
+            if y is not x:
+                if out is None:
+                    out = list(node)
+                out[i] = y
+        return node if out is None else out
     if not isinstance(node, dict) or "t" not in node or node["t"] in NOT_PROSE or "c" not in node:
         return node
     if node["t"] == "Div" and NOT_PROSE_CLASSES & set(node["c"][0][1]):
         return node
-    return {"t": node["t"], "c": mark_blocks(node["c"], pattern, hit)}
+    c = node["c"]
+    new = mark_blocks(c, pattern, hit)
+    return node if new is c else {"t": node["t"], "c": new}
 
 
-def mark_inlines(inlines: list, pattern: re.Pattern, hit) -> list:
+def mark_inlines(inlines: list, pattern: Matcher, hit) -> list:
     out: list = []
     run: list = []
+    changed = False
     for node in inlines:
         if node.get("t") in WORDS:
             run.append(node)
             continue
-        out.extend(mark_run(run, pattern, hit))
-        run = []
-        out.append(mark_container(node, pattern, hit))
-    out.extend(mark_run(run, pattern, hit))
-    return out
+        if run:
+            marked = mark_run(run, pattern, hit)
+            changed = changed or marked is not run
+            out.extend(marked)
+            run = []
+        new = mark_container(node, pattern, hit)
+        changed = changed or new is not node
+        out.append(new)
+    if run:
+        marked = mark_run(run, pattern, hit)
+        changed = changed or marked is not run
+        out.extend(marked)
+    return out if changed else inlines
 
 
-def mark_container(node: dict, pattern: re.Pattern, hit) -> dict:
+def mark_container(node: dict, pattern: Matcher, hit) -> dict:
     t = node.get("t")
     if t in NOT_PROSE or t not in INLINE_CONTAINERS:
         return node
     if t in ("Span", "Quoted"):
-        return {"t": t, "c": [node["c"][0], mark_inlines(node["c"][1], pattern, hit)]}
-    return {"t": t, "c": mark_inlines(node["c"], pattern, hit)}
+        inner = mark_inlines(node["c"][1], pattern, hit)
+        return node if inner is node["c"][1] else {"t": t, "c": [node["c"][0], inner]}
+    inner = mark_inlines(node["c"], pattern, hit)
+    return node if inner is node["c"] else {"t": t, "c": inner}
 
 
-def mark_run(run: list, pattern: re.Pattern, hit) -> list:
-    """One run of words: the text they make, searched; matched words split out and wrapped in a Span."""
+def mark_run(run: list, pattern: Matcher, hit) -> list:
+    """One run of words: the text they make, searched; matched words split out and wrapped in a Span (the
+    run itself when nothing is)."""
     if not run:
         return []
     pieces = [(n["c"] if n["t"] == "Str" else " ", n) for n in run]
-    spans = [(m.start(), m.end(), a) for m in pattern.finditer("".join(p for p, _ in pieces)) if (a := hit(m.group(0)))]
+    spans = [(start, end, a) for start, end, text in pattern.spans("".join(p for p, _ in pieces)) if (a := hit(text))]
     if not spans:
-        return list(run)
-    cuts = {c for start, end, _ in spans for c in (start, end)}
+        return run
+    cuts = sorted({c for start, end, _ in spans for c in (start, end)})
     out: list = []
     inside: list = []
-    pos = k = 0
+    pos = k = ci = 0
     for piece, node in pieces:
-        inner = sorted(c - pos for c in cuts if pos < c < pos + len(piece))
+        end = pos + len(piece)
+        while ci < len(cuts) and cuts[ci] <= pos:
+            ci += 1
+        if (ci == len(cuts) or cuts[ci] >= end) and not (k < len(spans) and spans[k][0] <= pos and end <= spans[k][1]):
+            out.append(node)  # a piece that no match touches
+            pos = end
+            continue
+        inner = []
+        j = ci
+        while j < len(cuts) and cuts[j] < end:
+            inner.append(cuts[j] - pos)
+            j += 1
         for a, b in zip([0, *inner], [*inner, len(piece)], strict=True):
-            part = node if node["t"] != "Str" else {"t": "Str", "c": piece[a:b]}
+            part = node if node["t"] != "Str" or (a == 0 and b == len(piece)) else {"t": "Str", "c": piece[a:b]}
             if k < len(spans) and spans[k][0] <= pos + a and pos + b <= spans[k][1]:
                 inside.append(part)
                 if pos + b == spans[k][1]:

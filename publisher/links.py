@@ -149,22 +149,58 @@ def find_file(name: str, source: Article, ctx) -> str | None:
 
 # ---------------------------------------------------------------- rewriting the tree
 def resolve_links(book: Book, ctx) -> Book:
-    headings = {a.id: [(pd.stringify(n["c"][2]), n["c"][1][0]) for n in pd.walk(list(a.blocks)) if n["t"] == "Header"]
-                for a in book.every_article}
+    headings = _Headings(book.every_article)
 
     def one(a: Article) -> Article:
-        return replace(a, blocks=tuple(_resolve(list(a.blocks), _Rewriter(a, ctx, headings), ctx, headings)))
+        rewriter = _Rewriter(a, ctx, headings)
+        # a block without a Link or a Div (embedded content) has nothing to resolve: handed on untouched
+        return replace(a, blocks=tuple(_resolve(b, rewriter, ctx, headings) if pd.facts(b).types & {"Link", "Div"} else b
+                                       for b in a.blocks))
 
     return map_articles(book, one)
 
 
+class _Headings:
+    """Article id -> (text, id) of each of its headings, as the article is when the step begins; found when
+    first asked (most links land without a look at them)."""
+
+    def __init__(self, articles: Iterable[Article]) -> None:
+        self.articles = {a.id: a for a in articles}
+        self.found: dict[str, list[tuple[str, str]]] = {}
+
+    def get(self, article_id: str, default=None):
+        if article_id not in self.found:
+            article = self.articles.get(article_id)
+            if article is None:
+                return default
+            self.found[article_id] = [(pd.stringify(n["c"][2]), n["c"][1][0]) for n in pd.headers_of(article.blocks)]
+        return self.found[article_id]
+
+
 def _resolve(node, rewriter: _Rewriter, ctx, headings):
-    """map_inlines, but content embedded from another article is resolved from that article."""
+    """map_inlines, but content embedded from another article is resolved from that article. Copied only
+    where something changed."""
     if isinstance(node, list):
-        new = [_resolve(x, rewriter, ctx, headings) for x in node]
-        if new and all(isinstance(x, dict) and x.get("t") in pd.INLINE_TYPES for x in new):
-            return rewriter(new)
-        return new
+        out = None
+        inline = bool(node)
+        for i, x in enumerate(node):
+            if type(x) is dict:
+                t = x.get("t")
+                if t not in pd.INLINE_TYPES:
+                    inline = False
+                if t is None or t in pd.LEAVES:
+                    continue
+            else:
+                inline = False
+                if type(x) is not list:
+                    continue
+            y = _resolve(x, rewriter, ctx, headings)
+            if y is not x:
+                if out is None:
+                    out = list(node)
+                out[i] = y
+        new = node if out is None else out
+        return rewriter(new) if inline else new
     if not isinstance(node, dict) or "t" not in node:
         return node
     t = node["t"]
@@ -176,16 +212,20 @@ def _resolve(node, rewriter: _Rewriter, ctx, headings):
         source = ctx.in_book.get(path) or next((a for a in ctx.vault.articles if a.path == path), rewriter.article)
         clean = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != SOURCE_KEY]]
         return {"t": t, "c": [clean, _resolve(blocks, _Rewriter(source, ctx, headings), ctx, headings)]}
-    return {"t": t, "c": _resolve(node["c"], rewriter, ctx, headings)}
+    c = node["c"]
+    new = _resolve(c, rewriter, ctx, headings)
+    return node if new is c else {"t": t, "c": new}
 
 
 class _Rewriter:
-    def __init__(self, article: Article, ctx, headings: dict[str, list[tuple[str, str]]]) -> None:
+    def __init__(self, article: Article, ctx, headings: _Headings) -> None:
         self.article = article
         self.ctx = ctx
         self.headings = headings  # article id -> (text, id) of each heading
 
     def __call__(self, inlines: list) -> list:
+        if not any(node.get("t") == "Link" for node in inlines):
+            return inlines  # nothing to resolve: the same list
         out: list = []
         for node in inlines:
             if node.get("t") == "Link":

@@ -42,6 +42,9 @@ class Context:
     vault: Vault
     reporter: Reporter
     draft: bool = False
+    # `publisher check`: the steps that can report nothing and that nothing reported depends on (marking the
+    # index, harvesting the glossary, stripping positions) are left out; the book is not written
+    check: bool = False
     in_book: dict[str, Article] = field(default_factory=dict)  # path -> article as placed in the book
     anchors: dict[str, dict[str, str]] = field(default_factory=dict)  # article id -> heading key -> id
     outside: list = field(default_factory=list)  # (location, path) of links that leave the book
@@ -71,15 +74,33 @@ def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[st
             return a.path, ()
 
     workers = max(1, min(8, (os.cpu_count() or 2) * 2))
+    found: dict[str, tuple] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(progress.counted(pool.map(one, articles), "parse", len(articles)))
+        futures = []
+
+        def each():
+            # a cached tree is read here, one after another (JSON decoding holds the GIL: threads only
+            # contend for it); pandoc's workers get the rest
+            for a in articles:
+                tree = pd.cached_tree(a.body, line_offset=a.body_line - 1)
+                if tree is None:
+                    futures.append(pool.submit(one, a))
+                else:
+                    yield a.path, tuple(tree)
+            for future in futures:
+                yield future.result()
+
+        for path, tree in progress.counted(each(), "parse", len(articles)):
+            found[path] = tree
+    return {a.path: found[a.path] for a in articles}
 
 
 def assemble(manifest: Manifest, selection: Selection, reporter: Reporter, vault: Vault | None = None) -> Book:
     """The book's skeleton: parts, chapters and articles with ids, levels and parsed bodies; the front and
     back matter files (read from the vault) beside them, each an unnumbered level-1 section of its own."""
     front, back = matter_articles(manifest, selection, vault, reporter)
-    trees = parse_articles((*selection.articles, *front, *back), reporter)
+    with pd._collector_paused():  # every cached tree read: millions of small objects (see normalize)
+        trees = parse_articles((*selection.articles, *front, *back), reporter)
     ids = IdAllocator()
     has_parts = any(title for title, _ in selection.parts)
     chapter_level = 2 if has_parts else 1
@@ -167,23 +188,23 @@ def shift_headings(book: Book, ctx: Context) -> Book:
     """An article's top heading level sits one below its title, wherever it is placed in the book."""
 
     def one(a: Article) -> Article:
-        levels = [b["c"][0] for b in pd.walk(list(a.blocks)) if b["t"] == "Header"]
+        levels = [h["c"][0] for h in pd.headers_of(a.blocks)]
         if not levels:
             return a
         delta = a.level + 1 - min(levels)
+        if delta == 0:
+            return a  # already where it belongs
 
-        def shift(node):
-            if isinstance(node, list):
-                return [shift(x) for x in node]
-            if isinstance(node, dict) and "t" in node:
-                if node["t"] == "Header":
-                    level, attr, inl = node["c"]
-                    return {"t": "Header", "c": [min(MAX_LEVEL, level + delta), attr, inl]}
-                if node["t"] in ("BlockQuote", "Div", "BulletList", "OrderedList"):
-                    return {"t": node["t"], "c": shift(node["c"])}
+        def shift(node: dict) -> dict:
+            t = node["t"]
+            if t == "Header":
+                level, attr, inl = node["c"]
+                return {"t": "Header", "c": [min(MAX_LEVEL, level + delta), attr, inl]}
+            if t in ("BlockQuote", "Div", "BulletList", "OrderedList"):
+                return pd.rebuild_children(node, shift)
             return node
 
-        return replace(a, blocks=tuple(shift(list(a.blocks))))
+        return replace(a, blocks=tuple(pd.rebuild(list(a.blocks), shift)))
 
     return map_articles(book, one)
 
@@ -249,23 +270,19 @@ def add_see_also(book: Book, ctx: Context) -> Book:
 
 def strip_positions(book: Book, ctx: Context) -> Book:
     """Source positions served the diagnostics; no output shows them."""
+    if getattr(ctx, "check", False):
+        return book  # nothing is written
 
-    def strip(node):
-        if isinstance(node, list):
-            return [strip(x) for x in node]
-        if isinstance(node, dict) and "t" in node and "c" in node:
-            new = {"t": node["t"], "c": strip(node["c"])}
-            attr = pd.attr_of(new)
-            if attr is not None and any(kv[0] == "data-pos" for kv in attr[2]):
-                clean = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
-                if node["t"] == "Header":
-                    new["c"][1] = clean
-                else:
-                    new["c"][0] = clean
-            return new
-        return node
+    def strip(node: dict) -> dict:
+        new = pd.rebuild_children(node, strip)  # copied only where something changes
+        attr = pd.attr_of(new)
+        if attr is not None and any(kv[0] == "data-pos" for kv in attr[2]):
+            c = list(new["c"])
+            c[1 if node["t"] == "Header" else 0] = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
+            new = {"t": node["t"], "c": c}
+        return new
 
-    return map_articles(book, lambda a: replace(a, blocks=tuple(strip(list(a.blocks)))))
+    return map_articles(book, lambda a: replace(a, blocks=tuple(strip(b) if pd.facts(b).positions else b for b in a.blocks)))
 
 
 STEPS = (
@@ -290,6 +307,11 @@ STEPS = (
 
 
 def normalize(book: Book, ctx: Context) -> Book:
-    for step in STEPS:
-        book = step(book, ctx)
+    # The steps make and drop millions of small lists and dicts, and trees hold no cycles: without the cyclic
+    # collector's passes over the whole heap, the normalizer takes about half the time.
+    # Each block's pandoc.facts are found once and kept while the block is in the book.
+    with pd._collector_paused(), pd.facts_memo():
+        for step in STEPS:
+            book = step(book, ctx)
+            pd.forget_facts_but([b for a in book.every_article for b in a.blocks])
     return book

@@ -10,15 +10,18 @@ import contextlib
 import functools
 import gc
 import hashlib
+import io
 import json
 import os
+import pickle
 import signal
 import subprocess
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .diagnostics import ContentError, Diagnostic, Severity, SourceLocation
 
@@ -98,12 +101,29 @@ def parse_markdown(body: str, *, line_offset: int, where: SourceLocation, timeou
             "block quotes, lists or emphasis inside each other: flatten them")) from None
 
 
+def cached_tree(body: str, *, line_offset: int) -> list[dict] | None:
+    """What parse_markdown would return, if the parse cache has it (else None: nothing is run). The Facts
+    kept beside the tree go to the facts memo, if one is open: the normalizer's first walk over every block
+    is then not needed. (A block that holds a heading has none kept: Facts.headers are elements of the tree.)"""
+    found = _cache_read(body, line_offset, with_facts=True)
+    if found is None:
+        return None
+    blocks, records = found
+    memo = _memo()
+    if memo is not None:
+        for block, record in zip(blocks, records, strict=True):
+            if record is not None:
+                ids, mark, types, positions, other_kvs = record
+                memo[id(block)] = (block, Facts(frozenset(ids), (), mark, frozenset(types), positions, other_kvs))
+    return blocks
+
+
 # ---------------------------------------------------------------- the parse cache
 # Parsing is most of a rebuild's work, so each article's tree is kept under the hash of everything it
 # depends on: its body, where the body starts in the file, the reader and the pandoc binary. Front matter
 # (titles, tags) is read anew every time, so a changed title still updates every link text showing it.
 # PUBLISHER_CACHE=DIR puts the cache elsewhere; PUBLISHER_CACHE=off turns it off.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: with the Facts of each block that holds no heading (see cached_tree)
 
 
 def cache_dir() -> Path | None:
@@ -130,7 +150,8 @@ def _cache_file(body: str, line_offset: int) -> Path | None:
     return folder / key[:2] / f"{key}.json.z"
 
 
-def _cache_read(body: str, line_offset: int) -> list[dict] | None:
+def _cache_read(body: str, line_offset: int, with_facts: bool = False):
+    """The cached blocks (with with_facts: and the facts records beside them), or None."""
     file = _cache_file(body, line_offset)
     try:
         data = file.read_bytes() if file is not None else None
@@ -140,9 +161,13 @@ def _cache_read(body: str, line_offset: int) -> list[dict] | None:
         return None
     try:
         with _collector_paused():
-            return json.loads(zlib.decompress(data))
-    except (zlib.error, ValueError):
+            entry = json.loads(zlib.decompress(data))
+        blocks, records = entry["blocks"], entry["facts"]
+        if not isinstance(blocks, list) or not isinstance(records, list) or len(records) != len(blocks):
+            return None
+    except (zlib.error, ValueError, KeyError, TypeError):
         return None  # a damaged entry is parsed again and rewritten
+    return (blocks, records) if with_facts else blocks
 
 
 def _cache_write(body: str, line_offset: int, blocks: list[dict]) -> None:
@@ -154,7 +179,8 @@ def _cache_write(body: str, line_offset: int, blocks: list[dict]) -> None:
         file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".", suffix=".tmp")
         with os.fdopen(fd, "wb") as out:
-            out.write(zlib.compress(json.dumps(blocks, ensure_ascii=False, separators=(",", ":")).encode(), 1))
+            entry = {"blocks": blocks, "facts": [_facts_record(b) for b in blocks]}
+            out.write(zlib.compress(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode(), 1))
         os.replace(tmp, file)
     except OSError:
         return
@@ -162,13 +188,19 @@ def _cache_write(body: str, line_offset: int, blocks: list[dict]) -> None:
 
 @contextlib.contextmanager
 def _collector_paused():
-    """Millions of small containers in a row: without the cyclic collector's passes, ten times faster."""
+    """Millions of small containers in a row: without the cyclic collector's passes, ten times faster.
+
+    On the way out, what was made meanwhile joins the oldest generation (freeze, then unfreeze) instead of
+    being scanned at once by the first young collection: trees hold no cycles, and that one scan of millions
+    of objects cost a third of a second at 1,000 articles, each time."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -282,15 +314,58 @@ def pos_of(node: dict) -> tuple[int, int]:
 
 
 def walk(node: Any) -> Iterator[dict]:
-    """Every element under node, depth first, code and all."""
-    if isinstance(node, list):
-        for item in node:
-            yield from walk(item)
-    elif isinstance(node, dict) and "t" in node:
-        yield node
-        c = node.get("c")
-        if isinstance(c, list):
-            yield from walk(c)
+    """Every element under node, depth first, code and all (one frame and a stack: trees are deep and
+    wide, and a generator per level cost most of the normalizer's time)."""
+    stack = [node]
+    pop, push = stack.pop, stack.append
+    while stack:
+        n = pop()
+        if isinstance(n, list):
+            stack.extend(reversed(n))
+        elif isinstance(n, dict) and "t" in n:
+            yield n
+            c = n.get("c")
+            if isinstance(c, list):
+                push(c)
+
+
+LEAVES = frozenset({"Str", "Space", "SoftBreak", "LineBreak"})  # elements without children
+
+
+def rebuild(items: list, element: Callable[[dict], Any]) -> list:
+    """items with element(node) in the place of each element (a dict with "t") inside them, lists inside
+    lists followed; copied only where something changed, so an unchanged tree comes back as itself.
+    element decides whether to go deeper (with `rebuild_children`); leaves (Str, Space, ...) are skipped."""
+    out = None
+    for i, x in enumerate(items):
+        if type(x) is dict:
+            t = x.get("t")
+            if t is None or t in LEAVES:
+                continue
+            y = element(x)
+        elif type(x) is list:
+            y = rebuild(x, element)
+        else:
+            continue
+        if y is not x:
+            if out is None:
+                out = list(items)
+            out[i] = y
+    return items if out is None else out
+
+
+def same(new: list, old: list) -> list:
+    """old when new holds the very same items (nothing was copied), else new."""
+    return old if len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True)) else new
+
+
+def rebuild_children(node: dict, element: Callable[[dict], Any]) -> dict:
+    """node with `rebuild` applied to its content (a new dict only if the content changed)."""
+    c = node.get("c")
+    if type(c) is not list:
+        return node
+    new = rebuild(c, element)
+    return node if new is c else {"t": node["t"], "c": new}
 
 
 def stringify(node: Any) -> str:
@@ -334,23 +409,183 @@ def stringify(node: Any) -> str:
 
 
 def map_inlines(blocks: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
-    """Apply fn to every list of inlines under blocks (innermost first), skipping code."""
+    """Apply fn to every list of inlines under blocks (innermost first), skipping code. Copied only where
+    something changed: fn may return the very list it was given to say "no change"."""
 
-    def go(node: Any) -> Any:
-        if isinstance(node, list):
-            new = [go(x) for x in node]
-            if new and all(isinstance(x, dict) and x.get("t") in INLINE_TYPES for x in new):
-                return fn(new)
-            return new
-        if isinstance(node, dict) and "t" in node:
-            if node["t"] in ("CodeBlock", "Code", "RawBlock", "RawInline", "Math"):
-                return node
-            if "c" in node:
-                return {"t": node["t"], "c": go(node["c"])}
+    def go_list(items: list) -> list:
+        out = None
+        inline = bool(items)
+        for i, x in enumerate(items):
+            if type(x) is dict:
+                t = x.get("t")
+                if t not in INLINE_TYPES:
+                    inline = False
+                if t is None or t in LEAVES:
+                    continue
+                y = go(x)
+            else:
+                inline = False
+                if type(x) is not list:
+                    continue
+                y = go_list(x)
+            if y is not x:
+                if out is None:
+                    out = list(items)
+                out[i] = y
+        new = items if out is None else out
+        return fn(new) if inline else new
+
+    def go(node: dict) -> Any:
+        if node["t"] in ("CodeBlock", "Code", "RawBlock", "RawInline", "Math") or "c" not in node:
             return node
-        return node
+        c = node["c"]
+        new = go_list(c) if type(c) is list else c
+        return node if new is c else {"t": node["t"], "c": new}
 
-    return go(blocks)
+    if isinstance(blocks, list):
+        return go_list(blocks)
+    return go(blocks) if isinstance(blocks, dict) and "t" in blocks else blocks
+
+
+ATTR_AT = {"Link": 0, "Image": 0, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0, "Table": 0, "Figure": 0, "Header": 1}
+
+
+class Facts(NamedTuple):
+    """What several steps look for in one block, found in one walk: every non-empty id, the Header elements
+    (in walk order), whether a Str holds Obsidian's comment mark `%%`, the types of the elements in it (the
+    block's own included; Str, Space and SoftBreak left out), and whether any attributes hold a `data-pos` or
+    another key=value.
+    A step that has nothing to do in a block without, say, a Link hands that block on untouched."""
+
+    ids: frozenset[str]
+    headers: tuple[dict, ...]
+    comment_mark: bool
+    types: frozenset[str]
+    positions: bool
+    other_kvs: bool
+
+
+_facts_local = threading.local()  # .memo: one per thread (`publisher build --jobs N` gathers books in threads)
+
+
+def _memo() -> dict[int, tuple[Any, Facts]] | None:
+    return getattr(_facts_local, "memo", None)
+
+
+@contextlib.contextmanager
+def facts_memo():
+    """Within it, the Facts of each top-level block are found once: the normalizer's steps copy only what
+    they change, so most blocks reach the next step as the very same objects, and trees are never changed
+    in place. (Each entry keeps its block alive, so no other object can take its id() meanwhile.)"""
+    if _memo() is not None:  # already open (load_book opens it before the trees are read)
+        yield
+        return
+    _facts_local.memo = {}
+    try:
+        yield
+    finally:
+        _facts_local.memo = None
+
+
+def facts(block: Any) -> Facts:
+    memo = _memo()
+    if memo is not None:
+        hit = memo.get(id(block))
+        if hit is not None and hit[0] is block:
+            return hit[1]
+    ids, headers, types, mark, positions, other_kvs = set(), [], set(), False, False, False
+    # pandoc.walk's order, inlined (this is the one walk most blocks get): the words of a list are looked at
+    # where they stand, and only elements with content go on the stack (in reverse, to come off in order)
+    stack = [block]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        n = pop()
+        if type(n) is list:
+            inner = []
+            for x in n:
+                if type(x) is dict:
+                    t = x.get("t")
+                    if t == "Str":
+                        if not mark and "%%" in x["c"]:
+                            mark = True
+                    elif t != "Space" and t != "SoftBreak" and t is not None:
+                        inner.append(x)
+                elif type(x) is list:
+                    inner.append(x)
+            if inner:
+                inner.reverse()
+                extend(inner)
+            continue
+        if type(n) is not dict:
+            continue
+        t = n.get("t")
+        if t is None:
+            continue
+        c = n.get("c")
+        if t == "Str":
+            if not mark and "%%" in c:
+                mark = True
+            continue
+        if type(c) is list:
+            stack.append(c)
+        types.add(t)
+        at = ATTR_AT.get(t)
+        if at is not None:
+            attr = c[at]
+            if attr[0]:
+                ids.add(attr[0])
+            for kv in attr[2]:
+                if kv[0] == "data-pos":
+                    positions = True
+                else:
+                    other_kvs = True
+            if t == "Header":
+                headers.append(n)
+    found = Facts(frozenset(ids), tuple(headers), mark, frozenset(types), positions, other_kvs)
+    if memo is not None:
+        memo[id(block)] = (block, found)
+    return found
+
+
+def _facts_record(block: Any) -> list | None:
+    """A block's Facts as the parse cache keeps them (JSON), or None for a block that holds a heading."""
+    found = facts(block)
+    if found.headers:
+        return None
+    return [sorted(found.ids), found.comment_mark, sorted(found.types), found.positions, found.other_kvs]
+
+
+def forget_facts_but(blocks: list[Any]) -> None:
+    """Keep the memo's entries of these blocks only, once it holds a quarter more than them: the entries of
+    blocks a step replaced would keep them alive (a copy of every changed paragraph, say)."""
+    memo = _memo()
+    if memo is not None and len(memo) > 1.25 * len(blocks) + 1000:
+        keep = {id(b) for b in blocks}
+        for key in [k for k in memo if k not in keep]:
+            del memo[key]
+
+
+def ids_of_blocks(blocks: Iterable[Any]) -> set[str]:
+    """Every non-empty id inside these blocks (as ids_in finds them)."""
+    out: set[str] = set()
+    for block in blocks:
+        out |= facts(block).ids
+    return out
+
+
+def headers_of(blocks: Iterable[Any]) -> list[dict]:
+    """Every Header element inside these blocks, in walk order."""
+    return [h for block in blocks for h in facts(block).headers]
+
+
+def ids_in(node: Any) -> Iterator[str]:
+    """Every non-empty id of the elements under node (as attr_of finds them), in walk order."""
+    for n in walk(node):
+        at = ATTR_AT.get(n["t"])
+        if at is not None:
+            ident = n["c"][at][0]
+            if ident:
+                yield ident
 
 
 INLINE_TYPES = {
@@ -408,3 +643,168 @@ def document(blocks: list[Any], meta: dict[str, Any] | None = None) -> str:
 
 def meta_string(text: str) -> dict:
     return {"t": "MetaInlines", "c": text_inlines(text)}
+
+
+# ---------------------------------------------------------------- writing fragments: batched and cached
+# A writer's output for one fragment (a list of blocks) is a pure function of the fragment, the arguments and
+# the pandoc binary, when nothing in it depends on the rest of the document (for HTML: no notes, which
+# render.to_html places itself). So it is kept under the hash of exactly that, and a rebuild writes only the
+# fragments that changed. The others go to pandoc together, one call per core, a raw marker between them:
+# one pandoc start instead of one per chapter.
+WRITE_CACHE_VERSION = "1"
+FRAGMENT_MARK = "<!--publisher:fragment-->"
+_MARK_BLOCK = json.dumps({"t": "RawBlock", "c": ["html", FRAGMENT_MARK]})
+WRITE_TIMEOUT_PER_MB = 30.0  # seconds of a batch's time limit per MB of JSON, beyond TIMEOUT
+
+
+def tree_bytes(node: Any) -> bytes:
+    """The tree as bytes that depend on its content alone (pickle without its memo, so not on which equal
+    strings happen to be one object): a fingerprint four times faster to make than its JSON."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, 5)
+    pickler.fast = True  # no memo: the same content gives the same bytes (trees hold no cycles)
+    pickler.dump(node)
+    return buffer.getvalue()
+
+
+def write_fragments(args: list[str], fragments: list[list[Any]], fingerprints: list[bytes] | None = None, *,
+                    joined: bool = False, workers: int | None = None) -> list[str]:
+    """pandoc's text output with `args` (reading JSON) for each fragment (a list of blocks), each exactly as
+    if written alone. `fingerprints`: each fragment's tree_bytes, when the caller has them already.
+    `joined`: give pandoc the trees with their words joined (join_words), for a writer that does not wrap."""
+    fingerprints = fingerprints or [tree_bytes(f) for f in fragments]
+    keys = [_write_key([*args, f"joined={joined}"], f) for f in fingerprints]
+    out: list[str | None] = [_write_cache_read(k) for k in keys]
+    todo = [i for i, text in enumerate(out) if text is None]
+    if todo:
+        with _collector_paused():
+            texts = {i: json.dumps(join_words(fragments[i]) if joined else fragments[i], ensure_ascii=False) for i in todo}
+        workers = max(1, min(workers or os.cpu_count() or 1, 2, len(todo)))
+        batches: list[list[int]] = [[] for _ in range(workers)]
+        sizes = [0] * workers
+        for i in sorted(todo, key=lambda i: -len(texts[i])):  # largest first, each to the lightest batch
+            j = sizes.index(min(sizes))
+            batches[j].append(i)
+            sizes[j] += len(texts[i])
+        batches = [sorted(b) for b in batches if b]
+
+        def one(batch: list[int]) -> list[str]:
+            return _write_batch(args, [texts[i] for i in batch])
+
+        if len(batches) == 1:
+            results = [one(batches[0])]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+                results = list(pool.map(one, batches))
+        for batch, written in zip(batches, results, strict=True):
+            for i, text in zip(batch, written, strict=True):
+                out[i] = text
+                _write_cache_write(keys[i], text)
+    return out  # type: ignore[return-value]
+
+
+def _document_text(inner: list[str]) -> str:
+    head = json.dumps({"pandoc-api-version": api_version(), "meta": {}})[:-1]
+    return f'{head}, "blocks": [{", ".join(inner)}]}}'
+
+
+def _write_batch(args: list[str], fragments: list[str]) -> list[str]:
+    """One pandoc call for all fragments, split at the markers; each alone when a fragment is empty or holds
+    the marker's text itself (then the split could not be trusted)."""
+    if len(fragments) == 1 or any(f.strip() == "[]" or "publisher:fragment" in f for f in fragments):
+        return [run_pandoc(args, _document_text([f.strip()[1:-1]] if f.strip() != "[]" else [])) for f in fragments]
+    inner: list[str] = []
+    for f in fragments:
+        if inner:
+            inner.append(_MARK_BLOCK)
+        inner.append(f.strip()[1:-1])
+    text = _document_text(inner)
+    out = run_pandoc(args, text, timeout=TIMEOUT + WRITE_TIMEOUT_PER_MB * len(text) / 1e6)
+    pieces = out.split(f"\n{FRAGMENT_MARK}\n")
+    if len(pieces) != len(fragments):
+        return [run_pandoc(args, _document_text([f.strip()[1:-1]])) for f in fragments]
+    return [p + "\n" for p in pieces[:-1]] + [pieces[-1]]
+
+
+def _write_key(args: list[str], fingerprint: bytes) -> str:
+    digest = hashlib.sha256(f"{WRITE_CACHE_VERSION}\0{_pandoc_identity()}\0{api_version()}\0{args!r}\0".encode())
+    digest.update(fingerprint)
+    return digest.hexdigest()
+
+
+def cached_bytes(kind: str, fingerprint: bytes, make: Callable[[], bytes]) -> bytes:
+    """make(), kept in the same cache under the hash of `kind` and `fingerprint`: for other pure functions of
+    their input that a rebuild would otherwise repeat (the EPUB's font subset, say)."""
+    key = hashlib.sha256(f"{WRITE_CACHE_VERSION}\0{kind}\0".encode() + fingerprint).hexdigest()
+    file = _write_cache_file(key)
+    try:
+        data = file.read_bytes() if file is not None else None
+        if data is not None:
+            return zlib.decompress(data)
+    except (OSError, zlib.error):
+        pass
+    data = make()
+    _write_cache_write(key, data)
+    return data
+
+
+def _write_cache_file(key: str) -> Path | None:
+    folder = cache_dir()
+    return None if folder is None else folder.parent / "written" / key[:2] / f"{key}.z"
+
+
+def _write_cache_read(key: str) -> str | None:
+    file = _write_cache_file(key)
+    try:
+        data = file.read_bytes() if file is not None else None
+        return zlib.decompress(data).decode("utf-8") if data is not None else None
+    except (OSError, zlib.error, UnicodeDecodeError):
+        return None  # missing or damaged: written again
+
+
+def _write_cache_write(key: str, text: str | bytes) -> None:
+    """Best effort, like the parse cache."""
+    file = _write_cache_file(key)
+    if file is None:
+        return
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(zlib.compress(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"), 1))
+        os.replace(tmp, file)
+    except OSError:
+        return
+
+
+def join_words(node: Any) -> Any:
+    """A copy of the tree with each run of Str and Space inlines joined into one Str. For a writer that does
+    not wrap lines (HTML with --wrap=none, DOCX) either says the same, but the joined tree is a third the
+    size: less JSON to write and for pandoc to read, and (in a DOCX) one run where there were many."""
+    if type(node) is list:
+        out: list[Any] = []
+        words: list[str] = []
+        for item in node:
+            if type(item) is dict:
+                t = item.get("t")
+                if t == "Str":
+                    words.append(item["c"])
+                    continue
+                if t == "Space":
+                    words.append(" ")
+                    continue
+                if words:
+                    out.append({"t": "Str", "c": "".join(words)})
+                    words = []
+                out.append({"t": t, "c": join_words(item["c"])} if "c" in item else item)
+            else:
+                if words:
+                    out.append({"t": "Str", "c": "".join(words)})
+                    words = []
+                out.append(join_words(item) if type(item) is list else item)
+        if words:
+            out.append({"t": "Str", "c": "".join(words)})
+        return out
+    return node

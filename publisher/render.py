@@ -3,8 +3,6 @@ HTML for them. Backends differ in packaging, not in what the book says."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from . import pandoc as pd
 from .collate import letter_of
 from .ids import xml_id
@@ -176,12 +174,61 @@ def _joined(items: list[dict]) -> list[dict]:
     return out
 
 
+HTML_ARGS = ["-f", "json", "-t", "html5", "--wrap=none", "--syntax-highlighting=none"]
+
+
 def to_html(fragments: list[list[dict]], *, extra: list[str] | None = None) -> list[str]:
-    """Each list of blocks as an HTML5 fragment (pandoc calls run side by side)."""
+    """Each list of blocks as an HTML5 fragment, its notes at its own end as pandoc writes them.
 
-    def one(blocks: list[dict]) -> str:
-        args = ["-f", "json", "-t", "html5", "--wrap=none", "--syntax-highlighting=none", *(extra or [])]
-        return pd.run_pandoc(args, pd.document(blocks))
+    Written together in few pandoc calls and cached fragment by fragment (pandoc.write_fragments): each
+    fragment carries its own notes (`notes_at_end`), so its HTML depends on nothing else. `extra` may not
+    turn line wrapping on (the words are joined)."""
+    fragments, fingerprints = list(fragments), []
+    with pd._collector_paused():  # a walk over millions of small objects: see pandoc._collector_paused
+        for i, blocks in enumerate(fragments):
+            fingerprint = pd.tree_bytes(blocks)
+            if b"Note" in fingerprint:  # (or a word in the text: then nothing is changed)
+                fragments[i] = notes_at_end(blocks)
+                fingerprint = pd.tree_bytes(fragments[i])
+            fingerprints.append(fingerprint)
+    # --wrap=none: a Space is written as " ", so words may be joined (pandoc.join_words)
+    return pd.write_fragments([*HTML_ARGS, *(extra or [])], fragments, fingerprints, joined=True)
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(one, fragments))
+
+NOTE_REF = '<a href="#fn{n}" class="footnote-ref" id="fnref{n}" role="doc-noteref"><sup>{n}</sup></a>'
+NOTE_BACK = '<a href="#fnref{n}" class="footnote-back" role="doc-backlink">\u21a9\ufe0e</a>'
+NOTES_OPEN = '<section id="footnotes" class="footnotes footnotes-end-of-document" role="doc-endnotes">\n<hr />\n<ol>'
+
+
+def notes_at_end(blocks: list[dict]) -> list[dict]:
+    """The blocks with each note replaced by pandoc's reference to it, and pandoc's list of notes after them
+    (what its HTML writer does for a whole document; done here, a fragment's notes stay with it when
+    several fragments are written in one call). The blocks themselves are not changed."""
+    notes: list[list[dict]] = []
+
+    def go(node):
+        if isinstance(node, (list, tuple)):
+            return [go(x) for x in node]
+        if not isinstance(node, dict) or "c" not in node:
+            return node
+        if node.get("t") == "Note":
+            notes.append(node["c"])
+            return {"t": "RawInline", "c": ["html", NOTE_REF.format(n=len(notes))]}
+        return {"t": node["t"], "c": go(node["c"])} if "t" in node else node
+
+    out = go(blocks)
+    if not notes:
+        return out
+    out.append({"t": "RawBlock", "c": ["html", NOTES_OPEN]})
+    n = 0
+    while n < len(notes):  # a note inside a note is numbered after the others, as it is met
+        body = go(notes[n])
+        n += 1
+        back = {"t": "RawInline", "c": ["html", NOTE_BACK.format(n=n)]}
+        if body and body[-1].get("t") in ("Para", "Plain"):
+            body[-1] = {"t": body[-1]["t"], "c": [*body[-1]["c"], back]}
+        else:
+            body.append({"t": "Plain", "c": [back]})
+        out += [{"t": "RawBlock", "c": ["html", f'<li id="fn{n}">']}, *body, {"t": "RawBlock", "c": ["html", "</li>"]}]
+    out.append({"t": "RawBlock", "c": ["html", "</ol>\n</section>"]})
+    return out

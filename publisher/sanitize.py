@@ -20,7 +20,9 @@ book itself must already say nothing unsafe:
 - An image kept without alt text (a data: or downloaded one here, a raw `<img>` with no alt attribute; the
   vault's own files are embeds') is a warning too: `warn_missing_alt`. A raw `alt=""` says "decorative".
 
-Every removal is a warning naming path:line:col. Nothing here changes the tree it is given.
+Every removal is a warning naming path:line:col. Nothing here changes the tree it is given; what needs no
+cleaning comes back as the very same objects (most of a tree: later steps and the normalizer's memo of
+each block's facts rely on it).
 """
 
 from __future__ import annotations
@@ -283,39 +285,48 @@ class _Cleaner:
 
     # -------- the tree
     def blocks(self, blocks: list) -> list:
-        return self.sequence(blocks)
+        return self.sequence(blocks, top=True)
 
-    def sequence(self, items: list) -> list:
-        """A list of elements (blocks or inlines) with raw HTML cleaned and balanced along it."""
+    def sequence(self, items: list, top: bool = False) -> list:
+        """A list of elements (blocks or inlines) with raw HTML cleaned and balanced along it. (top: the
+        article's own blocks, where a block with nothing to clean is seen at once from its pandoc.facts.)"""
         state = _Sequence()
         out: list = []
+        changed = False
         for node in items:
             if not isinstance(node, dict) or "t" not in node:
-                out.append(self.value(node))
+                new = self.value(node)
+                changed = changed or new is not node
+                out.append(new)
                 continue
             t = node["t"]
             if t in ("RawBlock", "RawInline"):
                 state.kind = t
                 cleaned = self.raw(node, state)
+                changed = True
                 if cleaned:
                     out.append({"t": t, "c": ["html", cleaned]})
             elif state.skip:
+                changed = True
                 continue  # the text between <script> and </script>, say, each tag a node of its own
-            elif t in _LEAVES:
+            elif t in _LEAVES or (top and _nothing_to_clean(node)):
                 out.append(node)  # nothing to clean, and most of a tree
             else:
-                out.extend(self.element(node))
+                new = self.element(node)
+                changed = changed or len(new) != 1 or new[0] is not node
+                out.extend(new)
         closing = state.close_all()  # a removed element left open takes the rest of this list with it
         if closing:
             out.append({"t": state.kind, "c": ["html", closing]})
-        return out
+            changed = True
+        return out if changed else items
 
     def value(self, value: Any) -> Any:
         """Anything inside an element's content: lists of elements are sequences, the rest is copied."""
         if isinstance(value, list):
             if value and all(isinstance(x, dict) and "t" in x for x in value):
                 return self.sequence(value)
-            return [self.value(x) for x in value]
+            return pd.same([self.value(x) for x in value], value)
         if isinstance(value, dict):
             if "t" not in value:
                 return dict(value)
@@ -329,7 +340,8 @@ class _Cleaner:
         if "c" not in node or t == "Math":
             return [node]
         if t in ("CodeBlock", "Code"):
-            return [{"t": t, "c": [self.attributes(node, node["c"][0]), node["c"][1]]}]
+            attr = self.attributes(node, node["c"][0])
+            return [node if attr is node["c"][0] else {"t": t, "c": [attr, node["c"][1]]}]
         if t == "Image":
             return [self.image(node)]
         if t == "Link":
@@ -337,13 +349,17 @@ class _Cleaner:
         c = node["c"]
         at = 1 if t == "Header" else 0
         if t in ("Div", "Span", "Header", "Table", "Figure"):
-            c = [*c[:at], self.attributes(node, c[at]), *c[at + 1:]]
-        return [{"t": t, "c": self.value(c)}]
+            attr = self.attributes(node, c[at])
+            if attr is not c[at]:
+                c = [*c[:at], attr, *c[at + 1:]]
+        new = self.value(c)
+        return [node if new is node["c"] else {"t": t, "c": new}]
 
     def attributes(self, node: dict, attr: list) -> list:
         """An element's attr with only harmless key=value pairs (pandoc writes each one out as an HTML attribute)."""
         ident, classes, kvs = attr
         kept = []
+        changed = False  # nothing removed or rewritten: attr itself comes back
         for key, value in kvs:
             name = key.lower()
             if name == "style":
@@ -353,11 +369,14 @@ class _Cleaner:
                               self.node_place(node), "the theme styles the book")
                 if style:
                     kept.append([key, style])
+                changed = changed or style != value
             elif name in MARKDOWN_KEYS or (name.startswith("data-") and re.fullmatch(r"data-[\w.-]+", name)):
                 kept.append([key, value])
-            elif name.startswith("on") or name in NOTED:
-                self.warn(f"attribute '{key}' removed from {ELEMENT_NAMES[node['t']]}", self.node_place(node))
-        return [ident, list(classes), kept]
+            else:
+                changed = True
+                if name.startswith("on") or name in NOTED:
+                    self.warn(f"attribute '{key}' removed from {ELEMENT_NAMES[node['t']]}", self.node_place(node))
+        return [ident, list(classes), kept] if changed else attr
 
     def link(self, node: dict) -> list:
         attr, inlines, (url, title) = node["c"]
@@ -368,12 +387,15 @@ class _Cleaner:
             self.warn(f"link to '{_short(url)}' removed; its text is kept", where,
                       "only web, mail and knowledge-base links are kept")
             return inner
-        return [{"t": "Link", "c": [self.attributes(node, attr), inner, [url, title]]}]
+        new_attr = self.attributes(node, attr)
+        if new_attr is attr and inner is inlines:
+            return [node]
+        return [{"t": "Link", "c": [new_attr, inner, [url, title]]}]
 
     def image(self, node: dict) -> dict:
-        attr, alt, (src, title) = node["c"]
+        attr, old_alt, (src, title) = node["c"]
         where = self.node_place(node)
-        alt = self.sequence(alt)
+        alt = self.sequence(old_alt)
         checked = self.image_source(src, where)
         if checked is None:
             label = pd.stringify(alt).strip() or unquote(urlsplit(src).path.rpartition("/")[2]) or "image"
@@ -384,7 +406,10 @@ class _Cleaner:
         if checked != src or scheme_of(src) == "data":  # a data: or downloaded image; a vault file is embeds'
             if not pd.stringify(alt).strip():
                 warn_missing_alt(self.reporter, where, src, f"![{ALT_EXAMPLE}]({_short(src, 30)})")
-        return {"t": "Image", "c": [self.attributes(node, attr), alt, [checked, title]]}
+        new_attr = self.attributes(node, attr)
+        if new_attr is attr and alt is old_alt and checked == src:
+            return node
+        return {"t": "Image", "c": [new_attr, alt, [checked, title]]}
 
     def image_source(self, src: str, where: SourceLocation) -> str | None:
         """The source an image may keep (a file of the vault, a data: image, a downloaded one), or None."""
@@ -524,6 +549,13 @@ class _Cleaner:
 
 
 # ---------------------------------------------------------------- the step
+def _nothing_to_clean(block: dict) -> bool:
+    """No raw markup, link or image anywhere in the block, and no attribute but source positions: the
+    cleaner would hand it back as it is, and say nothing."""
+    found = pd.facts(block)
+    return not found.other_kvs and not found.types & {"RawBlock", "RawInline", "Link", "Image"}
+
+
 def clean_blocks(blocks: list, article: Article, reporter: Reporter, root: Path, remote: RemoteImages) -> list:
     """Any tree read from the vault (an article's, an embedded note's), cleaned: a new list."""
     return _Cleaner(article, reporter, root, remote).blocks(list(blocks))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -53,8 +55,9 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
     explicit: dict[str, str] = {}  # article path -> key path that names it
     resolved: dict[int, list[Article]] = {}
     entries = [e for part in manifest.parts for spec in part.chapters for e in spec.entries]
+    fields = {fold(k) for a in vault.articles for k in a.meta if isinstance(k, str)} if any(e.where for e in entries) else None
     for entry in entries:
-        resolved[id(entry)] = _resolve(entry, manifest, vault, reporter, problems)
+        resolved[id(entry)] = _resolve(entry, manifest, vault, reporter, problems, fields)
         if entry.kind == "ref":
             for article in resolved[id(entry)]:
                 if article.path in explicit:
@@ -93,7 +96,8 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
     return Selection(tuple(parts))
 
 
-def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, problems: list[Diagnostic]) -> list[Article]:
+def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, problems: list[Diagnostic],
+             fields: set[str] | None = None) -> list[Article]:
     if entry.kind == "ref":
         found = vault.lookup(entry.value)
         if not found:
@@ -118,13 +122,15 @@ def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter,
             reporter.warning(f"{entry.keypath}: '{article.path}' is left out by the manifest's filter", entry.location)
             return []
         return [article]
-    return _query(entry, manifest, vault, reporter)
+    return _query(entry, manifest, vault, reporter, fields)
 
 
-def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter) -> list[Article]:
-    """Every article that meets all of the query's conditions and the manifest's filter, sorted."""
+def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, fields: set[str] | None = None) -> list[Article]:
+    """Every article that meets all of the query's conditions and the manifest's filter, sorted. (fields: every
+    front-matter field of the vault, folded, when the caller has them already.)"""
     wanted_tags = {fold_tag(t) for t in entry.tags}
-    fields = {fold(k) for a in vault.articles for k in a.meta if isinstance(k, str)}
+    if entry.where and fields is None:
+        fields = {fold(k) for a in vault.articles for k in a.meta if isinstance(k, str)}
     for key, _ in entry.where:
         if fold(key) not in fields:
             reporter.warning(f"{entry.keypath}: no article has the front-matter field '{key}'", entry.location,
@@ -160,16 +166,29 @@ def _excluded(article: Article, name: str, vault: Vault) -> bool:
 
 def _glob_match(path: str, pattern: str) -> bool:
     """Glob semantics over POSIX paths: '*' stays inside a folder, '**' crosses folders."""
-    p, pat = PurePosixPath(path).parts, PurePosixPath(pattern.removeprefix("./")).parts
+    p, pat = _parts(path), _parts(pattern.removeprefix("./"))
 
     def match(i: int, j: int) -> bool:
         if j == len(pat):
             return i == len(p)
         if pat[j] == "**":
             return any(match(k, j + 1) for k in range(i, len(p) + 1))
-        return i < len(p) and PurePosixPath(p[i]).match(pat[j]) and match(i + 1, j + 1)
+        return i < len(p) and _component_match(p[i], pat[j]) and match(i + 1, j + 1)
 
     return match(0, 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str, ...]:
+    return PurePosixPath(path).parts
+
+
+def _component_match(name: str, pattern: str) -> bool:
+    """PurePosixPath(name).match(pattern) for one component each, without making paths (a query tests every
+    article of the vault): fnmatchcase, as PurePath.match does part by part on POSIX; a root never matches."""
+    if "/" in name or "/" in pattern:
+        return PurePosixPath(name).match(pattern)
+    return fnmatch.fnmatchcase(name, pattern)
 
 
 def numbered(title: str, number: int, numbering: str) -> str:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import os
+import pickle
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import frontmatter
+import yaml
 
+from . import yamlsrc
 from .diagnostics import ContentError, Diagnostic, Reporter, Severity, SourceLocation
 from .model import Article
+from .pandoc import cache_dir
 from .yamlsrc import YamlDoc, YamlError, load_yaml
 
 SKIP_DIRS = {"node_modules", "__pycache__"}
@@ -220,7 +227,7 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
 def _front_matter(fm: str, file: Path, reporter: Reporter) -> YamlDoc | None:
     """The front matter's YAML (a mapping, or a plain-text scalar the caller reads as body), or None."""
     try:
-        doc, warnings = load_yaml(fm, str(file), line_offset=1)
+        doc, warnings = load_front_matter(fm, str(file))
     except YamlError as exc:
         d = exc.diagnostic
         reporter.add(Diagnostic(Severity.WARNING, f"front matter ignored: {d.message.removeprefix('invalid YAML: ')}", d.location))
@@ -233,6 +240,102 @@ def _front_matter(fm: str, file: Path, reporter: Reporter) -> YamlDoc | None:
         reporter.warning(f"front matter ignored: it is {what}, not a mapping of keys", doc.loc(()), "write 'key: value' lines")
         return None
     return doc
+
+
+# ---------------------------------------------------------------- the front-matter cache
+# PyYAML's pure-Python loader (the only one that reads front matter exactly as reported: libyaml accepts
+# `[Am I a Data Engineer?, ...]`, which it rejects) took a second at 1,000 articles. What load_yaml makes of
+# a front matter depends on its text alone (and on PyYAML's version): values, places, written texts and
+# diagnostics are kept under the hash of that text (and of yamlsrc.py's own source, so that a change there
+# never reads a stale entry), beside the parse cache (PUBLISHER_CACHE), the file's path put back on reading.
+# Read with an unpickler that knows only the date and time classes.
+FRONT_MATTER_CACHE_VERSION = "1"
+
+
+@functools.cache
+def _loader_identity() -> str:
+    source = Path(yamlsrc.__file__).read_bytes()
+    return f"{FRONT_MATTER_CACHE_VERSION}\0{yaml.__version__}\0{hashlib.sha256(source).hexdigest()}"
+
+
+def load_front_matter(text: str, path: str) -> tuple[YamlDoc, list[Diagnostic]]:
+    """load_yaml(text, path, line_offset=1), from the cache when it has seen this text."""
+    file = _front_matter_file(text)
+    if file is not None:
+        cached = _front_matter_read(file, path)
+        if cached is not None:
+            if isinstance(cached, YamlError):
+                raise cached
+            return cached
+    try:
+        doc, warnings = load_yaml(text, path, line_offset=1)
+    except YamlError as exc:
+        _front_matter_write(file, path, ("error", _plain(exc.diagnostic, path)))
+        raise
+    _front_matter_write(file, path, ("ok", doc.value, doc.marks, doc.key_marks, doc.texts,
+                                     [_plain(d, path) for d in warnings]))
+    return doc, warnings
+
+
+def _front_matter_file(text: str) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256(f"{_loader_identity()}\0".encode())
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    key = digest.hexdigest()
+    return folder.parent / "frontmatter" / key[:2] / f"{key}.pickle"
+
+
+def _plain(d: Diagnostic, path: str) -> tuple | None:
+    """A diagnostic without its file, or None for one that names another file (then nothing is kept)."""
+    if d.location is None or d.location.path != path:
+        return None
+    return d.severity.value, d.message, d.location.line, d.location.col, d.hint, d.code
+
+
+def _diagnostic(t: tuple, path: str) -> Diagnostic:
+    severity, message, line, col, hint, code = t
+    return Diagnostic(Severity(severity), message, SourceLocation(path, line, col), hint, code)
+
+
+class _Unpickler(pickle.Unpickler):
+    ALLOWED = {("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta"),
+               ("datetime", "timezone")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not expected in the front-matter cache")
+
+
+def _front_matter_read(file: Path, path: str):
+    """(doc, warnings), a YamlError to raise, or None (not cached, or unreadable: read again and rewritten)."""
+    try:
+        with open(file, "rb") as f:
+            entry = _Unpickler(f).load()
+        if entry[0] == "error":
+            return YamlError(_diagnostic(entry[1], path))
+        _, value, marks, key_marks, texts, warnings = entry
+        doc = YamlDoc(path=path, value=value, marks=marks, key_marks=key_marks, line_offset=1, texts=texts)
+        return doc, [_diagnostic(w, path) for w in warnings]
+    except Exception:  # noqa: BLE001 - missing, damaged or from another version: a cache miss
+        return None
+
+
+def _front_matter_write(file: Path | None, path: str, entry: tuple) -> None:
+    """Best effort, like the parse cache; an entry with a diagnostic that names another file is not kept."""
+    if file is None or entry[0] == "error" and entry[1] is None or entry[0] == "ok" and None in entry[5]:
+        return
+    try:
+        data = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, file)
+    except (OSError, pickle.PicklingError, RecursionError, TypeError):
+        return
 
 
 def _text(value: Any, written: str | None = None) -> str:

@@ -42,3 +42,49 @@ def test_a_changed_title_updates_every_link_that_shows_it(tmp_path, monkeypatch)
     doc = epub_documents(built.files["epub"])["EPUB/chapter-01.xhtml"]
     texts = ["".join(a.itertext()) for a in doc.iter(f"{XHTML}a") if (a.get("href") or "").startswith("chapter-02.xhtml")]
     assert "Beta Renamed" in texts and "Beta" not in texts
+
+
+def test_a_warm_rebuild_after_a_title_change_equals_a_cold_build(tmp_path, monkeypatch):
+    """The written-HTML cache (pandoc.write_fragments) as well as the parse cache: after a title changes, the
+    rebuild shows it wherever it appears (nav, link texts, glossary, tag index, index) and is the very EPUB
+    a build with nothing cached makes."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")
+    monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "warm"))
+    vault = tmp_path / "book"
+    shutil.copytree(DATA / "vault", vault / "vault")
+    shutil.copy(DATA / "tiny.yml", vault / "tiny.yml")
+    build_manifest(vault / "tiny.yml", tmp_path / "one", ["epub"])
+    assert list((tmp_path / "warm" / "written").rglob("*.z"))  # the chapters' HTML is cached
+    beta = vault / "vault" / "basics" / "beta.md"
+    beta.write_text(beta.read_text(encoding="utf-8").replace('title: "Beta"', 'title: "Beta Renamed"'), encoding="utf-8")
+    warm = build_manifest(vault / "tiny.yml", tmp_path / "two", ["epub"]).files["epub"]
+    monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "cold"))
+    cold = build_manifest(vault / "tiny.yml", tmp_path / "three", ["epub"]).files["epub"]
+    assert warm.read_bytes() == cold.read_bytes()
+
+    docs = epub_documents(warm)
+    texts = {name: ["".join(a.itertext()).strip() for a in doc.iter(f"{XHTML}a")] for name, doc in docs.items()}
+    for name in ("EPUB/nav.xhtml", "EPUB/chapter-01.xhtml", "EPUB/glossary.xhtml", "EPUB/tag-index.xhtml", "EPUB/index.xhtml"):
+        assert "Beta Renamed" in texts[name], name
+    # the one "Beta" left is gamma's own text, [Beta](../basics/beta.md), not the title
+    assert [name for name, found in texts.items() if "Beta" in found] == ["EPUB/chapter-03.xhtml"]
+
+
+def test_fragments_written_together_equal_each_written_alone(monkeypatch):
+    """render.to_html writes many fragments in one pandoc call: each comes back exactly as if written alone,
+    with its own notes (numbered from 1) at its own end, even beside a fragment holding the split marker."""
+    from publisher import render
+
+    monkeypatch.setenv("PUBLISHER_CACHE", "off")
+    note = {"t": "Note", "c": [pandoc.para(pandoc.text_inlines("A note."))]}
+    fragments = [
+        [pandoc.header(1, "one", pandoc.text_inlines("One")), pandoc.para([*pandoc.text_inlines("Text"), note])],
+        [pandoc.para([*pandoc.text_inlines("More"), note, {"t": "Str", "c": "."}, note])],
+        [pandoc.para(pandoc.text_inlines(pandoc.FRAGMENT_MARK))],
+        [pandoc.header(2, "", pandoc.text_inlines("Plain"))],
+    ]
+    together = render.to_html(fragments)
+    assert together == [render.to_html([f])[0] for f in fragments]
+    assert together[2:] == render.to_html(fragments[2:])
+    assert 'href="#fn1"' in together[0] and '<li id="fn1">' in together[0] and "fn2" not in together[0]
+    assert '<li id="fn2">' in together[1] and "footnotes" not in together[3]

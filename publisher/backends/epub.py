@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import importlib.metadata
 import io
 import itertools
 import re
@@ -28,6 +29,7 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 import lxml.html
 from lxml import etree
 
+from .. import pandoc as pd
 from .. import render
 from ..diagnostics import Diagnostic
 from ..model import Book
@@ -332,7 +334,7 @@ def link_pages(pages: list[Page]) -> None:
     where: dict[str, str] = {}
     for page in pages:
         seen = ids[page.file] = set()
-        for el in page.tree.iter():
+        for el in list(page.tree.iterfind(".//*[@id]")):
             ident = el.get("id")
             if ident in seen:
                 del el.attrib["id"]
@@ -340,8 +342,8 @@ def link_pages(pages: list[Page]) -> None:
                 seen.add(ident)
                 where.setdefault(ident, page.file)
     for page in pages:
-        for a in page.tree.iter("a"):
-            href = a.get("href", "")
+        for a in page.tree.iterfind(".//a[@href]"):
+            href = a.get("href")
             if not href.startswith("#"):
                 continue
             target = href[1:]
@@ -353,11 +355,21 @@ def link_pages(pages: list[Page]) -> None:
 
 
 def diagram_font(pages: list[Page]) -> bytes | None:
-    """DejaVu Sans Mono cut down to the characters the diagrams use, as WOFF; None without diagrams or font."""
+    """DejaVu Sans Mono cut down to the characters the diagrams use, as WOFF; None without diagrams or font.
+    Kept in the cache under the font file's identity, fontTools' version and the characters (a rebuild skips
+    fontTools)."""
     text = "".join(pre.text_content() for p in pages for pre in p.tree.iterfind(".//pre[@class]")
                    if "diagram" in pre.get("class").split())
     if not text or not DIAGRAM_FONT.is_file():
         return None
+    chars = "".join(sorted(set(text + string.printable)))
+    stat = DIAGRAM_FONT.stat()
+    tools = importlib.metadata.version("fonttools")
+    fingerprint = f"{DIAGRAM_FONT}\0{stat.st_size}\0{stat.st_mtime_ns}\0{tools}\0{chars}".encode("utf-8", "surrogatepass")
+    return pd.cached_bytes("diagram-font", fingerprint, lambda: _subset_font(chars))
+
+
+def _subset_font(chars: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -365,7 +377,7 @@ def diagram_font(pages: list[Page]) -> bytes | None:
     options.drop_tables.append("FFTM")
     font = TTFont(str(DIAGRAM_FONT), recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
-    subsetter.populate(text=text + string.printable)
+    subsetter.populate(text=chars)
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)
@@ -388,6 +400,10 @@ class EpubBackend:
         return ()
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
+        with pd._collector_paused():  # millions of small objects made and dropped: see pandoc._collector_paused
+            self._write(book, theme, target)
+
+    def _write(self, book: Book, theme: Theme, target: Path) -> None:
         from ebooklib import epub
 
         m = book.manifest
@@ -458,7 +474,9 @@ class EpubBackend:
         modified = dt.datetime.fromisoformat(book.build_date)
         raw = target.with_suffix(".raw")
         try:
-            epub.write_epub(str(raw), eb, {"raise_exceptions": True, "mtime": modified, "epub3_pages": False})
+            options = {"raise_exceptions": True, "mtime": modified, "epub3_pages": False,
+                       "compresslevel": 0}  # normalize_zip compresses it, once
+            epub.write_epub(str(raw), eb, options)
             normalize_zip(raw, target)
         finally:
             raw.unlink(missing_ok=True)
