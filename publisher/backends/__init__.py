@@ -5,11 +5,13 @@ build an EPUB."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
@@ -90,20 +92,36 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
     if reporter.errors:
         raise ContentError(())
     out_dir = out if out is not None else manifest.output_dir
-    written = []
+    jobs = [(backend, for_format(book, backend.name), out_dir / f"{manifest.output_name}{backend.suffix}")
+            for backend in backends]
+
+    def write(backend: Backend, view: Book, target: Path) -> Path:
+        try:
+            write_atomic(target, lambda tmp: backend.write(view, theme, tmp))
+        except OSError as exc:  # a folder in the way, a full disk, no permission
+            raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write: {exc.strerror or exc}",
+                                            SourceLocation(str(target)))) from None
+        progress.wrote(target)
+        return target
+
     with output_lock(out_dir, manifest.output_name):
-        for backend in backends:
-            target = out_dir / f"{manifest.output_name}{backend.suffix}"
-            view = for_format(book, backend.name)
-            progress.stage(backend.name)
-            try:
-                write_atomic(target, lambda tmp, b=backend, v=view: b.write(v, theme, tmp))
-            except OSError as exc:  # a folder in the way, a full disk, no permission
-                raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write: {exc.strerror or exc}",
-                                                SourceLocation(str(target)))) from None
-            written.append(target)
-            progress.wrote(target)
-    return written
+        progress.stage("+".join(backend.name for backend in backends))
+        if len(jobs) == 1:
+            return [write(*jobs[0])]
+        # The formats side by side: the PDF (WeasyPrint, the longest) in this thread, where Ctrl-C stops it
+        # at once, the others in threads, where they mostly wait for pandoc. Each file is written whole.
+        jobs.sort(key=lambda job: job[0].name != "pdf")
+        pool = ThreadPoolExecutor(max_workers=len(jobs) - 1, thread_name_prefix="publisher-format")
+        try:
+            futures = [pool.submit(contextvars.copy_context().run, write, *job) for job in jobs[1:]]
+            done = {jobs[0][0].name: write(*jobs[0])}
+            done.update((job[0].name, future.result()) for job, future in zip(jobs[1:], futures, strict=True))
+        except KeyboardInterrupt:  # stop now; a format being written is left unwritten (its temporary removed)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # no file is still being written once the lock goes
+    return [done[backend.name] for backend in backends]
 
 
 @contextlib.contextmanager
