@@ -23,6 +23,7 @@ What each stage means:
               Document.write_pdf()) and pandoc's writer (JSON -> HTML) are timed by wrapping those calls
   all formats `publisher build MANIFEST` (pdf, epub and docx, as the manifest lists them)
   check       `publisher check MANIFEST` after a build (warm) and with nothing cached (cold)
+  epub-warm   the EPUB again after a build: articles parsed already (the written-HTML cache emptied)
   rebuild     `publisher build -f epub -f docx` cold, then again after one article changed
 Baselines: pandoc alone (`pandoc *.md -o book.epub|.docx`, its reader alone to JSON, and its writers
 alone from that JSON) on the same article files, and WeasyPrint alone rendering the HTML publisher made.
@@ -255,7 +256,8 @@ def instrument_pipeline(probe: Probe, upto: str | None, save_html: Path | None =
         return
 
     def keep_html(html):
-        if save_html is not None:
+        # the largest document: the whole book (later ones are the index alone, or a long book's parts)
+        if save_html is not None and (not save_html.is_file() or save_html.stat().st_size < len(html.encode())):
             save_html.write_text(html, encoding="utf-8")
 
     wrap(probe, pdf.PdfBackend, "html", "pdf.html", after=keep_html)
@@ -268,6 +270,13 @@ def instrument_weasyprint(probe: Probe, pages: list) -> None:
     wrap(probe, weasyprint.HTML, "__init__", "weasyprint.parse")
     wrap(probe, weasyprint.HTML, "render", "weasyprint.layout", after=lambda doc: pages.append(len(doc.pages)))
     wrap(probe, weasyprint.document.Document, "write_pdf", "weasyprint.draw_write")
+
+
+def pdf_pages(written: list[Path]) -> int | None:
+    """Pages of the PDF a build wrote (the book's, whatever WeasyPrint documents made it)."""
+    import pypdf
+
+    return next((len(pypdf.PdfReader(p).pages) for p in written if p.suffix == ".pdf"), None)
 
 
 def rusage() -> dict:
@@ -317,6 +326,7 @@ def child(args) -> int:
                 instrument_weasyprint(probe, pages)
             reporter = Reporter()
             start, cpu = time.perf_counter(), cpu_now()
+            written: list[Path] = []
             try:
                 if args.stage == "build":
                     written = publisher.build(args.manifest, formats, args.target, reporter=reporter)
@@ -327,7 +337,8 @@ def child(args) -> int:
                 pass
             out["wall_s"] = time.perf_counter() - start
             out["cpu_s"] = sum(cpu_now()) - sum(cpu)
-            out["pages"] = pages[-1] if pages else None
+            out["pages"] = pdf_pages(written) if args.stage == "build" and "pdf" in formats else None
+            out["renderings"] = len(pages)
             out["diagnostics"] = {"errors": len(reporter.errors), "warnings": len(reporter.warnings),
                                   "first": [d.format() for d in reporter.diagnostics[:5]]}
     except BaseException as exc:  # noqa: BLE001 - recorded and reported by the parent
@@ -547,6 +558,10 @@ class Run:
             else:  # what check finds after a build: the parse cache an EPUB build (the cheapest) leaves
                 self.tool("check-prime-epub", [*publisher_cli, "build", str(self.manifest), "-f", "epub", "--out",
                                                str(out / "prime"), "-q"], env=env)
+            if self.wanted("epub"):  # the EPUB again with what a build leaves (parsed articles), its own HTML not
+                shutil.rmtree(Path(env["XDG_CACHE_HOME"]) / "publisher" / "written", ignore_errors=True)
+                self.tool("epub-warm", [*publisher_cli, "build", str(self.manifest), "-f", "epub", "--out",
+                                        str(out / "warm"), "-q"], env=env)
             if self.wanted("check"):  # the same cache: what a build left behind
                 self.tool("check-warm", [*publisher_cli, "check", str(self.manifest)], env=env, ok=(0, 1))
         if self.wanted("check"):
@@ -591,7 +606,7 @@ def judge(sizes: dict) -> list[dict]:
         needs = {"a": ("pdf",), "b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "d": ("all-formats",),
                  "e": ("rebuild-cold", "rebuild-one-changed"), "f": ("check-warm",)}[tid]
         n = pick_n(sizes, want, needs)
-        needs += ("check-cold",) if tid == "f" else ()
+        needs += {"f": ("check-cold",), "b": ("epub-warm",)}.get(tid, ())
         row = {"id": tid, "target": what, "n": n, "target_n": want, "limit": limit, "kind": kind, "figure": None,
                "cpu_figure": None, "met": None}
         try:
@@ -615,6 +630,9 @@ def judge_one(row: dict, tid: str, m: dict | None) -> None:
         top, bottom = {"b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "e": ("rebuild-one-changed", "rebuild-cold")}[tid]
         row.update(figure=m[top]["wall_s"] / m[bottom]["wall_s"], cpu_figure=m[top]["cpu_s"] / m[bottom]["cpu_s"],
                    detail=f"{m[top]['wall_s']:.1f} s vs {m[bottom]['wall_s']:.1f} s")
+        if tid == "b" and m.get("epub-warm"):  # judged cold; beside it, after a build (articles already parsed)
+            warm = m["epub-warm"]["wall_s"]
+            row["detail"] += f" (parsed articles cached: {warm:.1f} s, {warm / m[bottom]['wall_s']:.2f})"
     elif tid == "d":
         row.update(figure=m["all-formats"]["peak_mb"], detail=f"{m['all-formats']['peak_mb']:.0f} MB")
     elif tid == "f":
