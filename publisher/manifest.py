@@ -334,18 +334,25 @@ def _matter(c: _Checker, value: Any, kp: KeyPath, source: Path, *, generated: bo
 
 
 def _pdf(c: _Checker, value: Any) -> dict[str, Any]:
-    """pdf: {tagged: true, sides: 1}: PDF/UA tagging, one- or two-sided layout."""
+    """pdf: {tagged: true, sides: 1, part_pages: 300}: PDF/UA tagging, one- or two-sided layout, rendering in parts."""
     if value is None:
         return {}
     if not isinstance(value, dict):
         c.error(("pdf",), "must be a mapping like {tagged: true, sides: 2}")
         return {}
-    c.unknown_keys(value, {"tagged", "sides"}, ("pdf",))
+    c.unknown_keys(value, {"tagged", "sides", "part_pages"}, ("pdf",))
     sides = value.get("sides", 2)
     if sides not in (1, 2) or isinstance(sides, bool):
         c.error(("pdf", "sides"), f"must be 1 (one-sided) or 2 (two-sided), not {sides!r}")
         sides = 2
-    return {"pdf_tagged": c.boolean(value.get("tagged"), ("pdf", "tagged"), False), "pdf_sides": sides}
+    # part_pages: render in parts of about this many pages (publisher/backends/pdfparts.py), which a long
+    # book does by itself; a tagged PDF is never rendered in parts.
+    part_pages = value.get("part_pages", 0)
+    if not isinstance(part_pages, int) or isinstance(part_pages, bool) or part_pages < 1 and "part_pages" in value:
+        c.error(("pdf", "part_pages"), f"must be a whole number of pages, at least 1, not {part_pages!r}")
+        part_pages = 0
+    return {"pdf_tagged": c.boolean(value.get("tagged"), ("pdf", "tagged"), False), "pdf_sides": sides,
+            "pdf_part_pages": part_pages}
 
 
 def _glossary(c: _Checker, value: Any) -> GlossarySettings:

@@ -124,6 +124,7 @@ class Manifest:
     page_size: str = "A4"
     pdf_tagged: bool = False  # PDF/UA-1 with a structure tree
     pdf_sides: int = 2  # 2: facing pages (openers on the right); 1: every page alike
+    pdf_part_pages: int = 0  # render the PDF in parts of about this many pages (0: only when long; pdfparts.py)
     allow_remote: bool = False  # download http(s) images (bounded) instead of showing a placeholder
     location: SourceLocation | None = None
 

@@ -23,6 +23,7 @@ from ..editions import for_format
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Article, Book
 from ..themes import Theme
+from . import pdfparts
 from .weasy import tuned
 
 MM = 72 / 25.4  # points per millimetre
@@ -269,33 +270,51 @@ class PdfBackend:
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
         return check_diagrams(for_format(book, self.name))
 
-    def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0) -> str:
+    def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0,
+             chunk=None, chunk_first: int = 0) -> str:
         """The whole book as one HTML document for WeasyPrint. `pages` (index anchor -> printed page number)
         gives the index its page numbers; without it the index is its heading alone. With `index_from`
-        (the page on which the index starts) the document is the index alone, numbered from that page."""
+        (the page on which the index starts) the document is the index alone, numbered from that page.
+        With `chunk` (a pdfparts.Chunk) it is that part of the book alone, numbered from `chunk_first`."""
         m = book.manifest
-        front = [] if index_from else render.front_matter(book)
+        kind = chunk.kind if chunk is not None else None
+        front = [] if index_from or kind not in (None, "front") else render.front_matter(book)
         back = render.back_matter(book, 1, pages if pages is not None else {})
+        toc_back = [{"id": i, "title": t} for i, t, _ in back]
         if index_from:
             back = [section for section in back if section[0] == render.INDEX_ID]
-        chapters = [] if index_from else book.chapters
+        elif kind in ("front", "body"):
+            back = []
+        elif kind == "back":
+            back = [section for section in back if section[0] == chunk.section]
+        if index_from or kind in ("front", "back"):
+            chapters = []
+        else:
+            chapters = list(chunk.chapters) if kind == "body" else list(book.chapters)
         fragments = [prepare(blocks, m.page_size) for _, _, blocks in front]
         fragments += [prepare(render.chapter_blocks(c), m.page_size) for c in chapters]
         fragments += [prepare(blocks, m.page_size) for _, _, blocks in back]
-        html = render.to_html(fragments)
+        html = render.to_html(fragments) if fragments else []
         front_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(front, html[: len(front)], strict=True)]
         html = html[len(front):]
         chapter_html = iter(html[: len(chapters)])
-        parts = [] if index_from else [
-            {"title": p.title, "id": p.id, "chapters": [{"id": c.id, "html": next(chapter_html)} for c in p.chapters]}
-            for p in book.parts
+        members = {id(c) for c in chapters}
+
+        def has(c) -> bool:
+            return kind is None or id(c) in members
+
+        parts = [] if index_from or kind in ("front", "back") else [
+            {"title": p.title, "id": p.id, "opener": kind is None or has(p.chapters[0]),
+             "chapters": [{"id": c.id, "html": next(chapter_html)} for c in p.chapters if has(c)]}
+            for p in book.parts if kind is None or any(has(c) for c in p.chapters)
         ]
         back_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(back, html[len(chapters):], strict=True)]
         return theme.render(
             "pdf.html.j2",
             book=book,
             m=m,
-            toc=toc_entries(book),
+            toc=toc_entries(book) if kind in (None, "front") else [],
+            toc_back=toc_back if kind in (None, "front") else [],
             parts=parts,
             front=front_html,
             back=back_html,
@@ -306,6 +325,10 @@ class PdfBackend:
             sides=m.pdf_sides,
             subject=subject(book),
             index_from=index_from,
+            show_front=kind in (None, "front"),
+            in_parts=chunk is not None,
+            chunk_first=chunk_first if chunk is not None else 0,
+            parts_before=chunk.parts_before if chunk is not None else 0,
         )
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
@@ -318,13 +341,20 @@ class PdfBackend:
         def lay_out(html: str):
             return weasyprint.HTML(string=html, base_url=str(m.source) + "/", url_fetcher=fetcher).render()
 
-        with tuned(theme.css("pdf")):
-            document = self.lay_out_book(book, theme, lay_out)
-            # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
-            # identifier is fixed: the same book gives the same bytes.
-            options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True} if m.pdf_tagged else {}
-            document.write_pdf(target, pdf_identifier=b"publisher", uncompressed_pdf=False,
+        # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
+        # identifier is fixed: the same book gives the same bytes.
+        options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True} if m.pdf_tagged else {}
+
+        def write_pdf(document, path: Path) -> None:
+            document.write_pdf(path, pdf_identifier=b"publisher", uncompressed_pdf=False,
                                finisher=open_with_outline(m.pdf_sides), **options)
+
+        with tuned(theme.css("pdf")):
+            size = pdfparts.part_pages(book)
+            if size:  # a long book: laid out a part at a time, so memory stays that of one part
+                pdfparts.write_in_parts(self, book, theme, lay_out, write_pdf, target, size)
+                return
+            write_pdf(self.lay_out_book(book, theme, lay_out), target)
 
     def lay_out_book(self, book: Book, theme: Theme, lay_out):
         """One layout of the book. The index's page numbers need the page of every occurrence, so the book

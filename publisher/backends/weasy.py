@@ -1,4 +1,4 @@
-"""Three changes to what WeasyPrint does with a book, each active only inside `tuned()` (pdf.py's
+"""Four changes to what WeasyPrint does with a book, each active only inside `tuned()` (pdf.py's
 rendering) and each guarded: a WeasyPrint whose internals differ is used as it is.
 
 1. Preformatted lines are drawn inside a marked-content span whose /ActualText is the line itself
@@ -14,7 +14,13 @@ rendering) and each guarded: a WeasyPrint whose internals differ is used as it i
    laid out again: every such page was laid out three times. Here the anchor gets its name, and when the
    stylesheet never shows `counter(pages)` the comparison leaves `pages` out: twice. (In the sample
    handbook: 156 page layouts instead of 215, the same pages.)
-3. Python's cyclic garbage collector scans WeasyPrint's millions of box and style objects over and over
+3. (Only for a book rendered in parts, pdfparts.py.) A target named in `fixed_pages()` reports the page
+   number given there, wherever its element is laid out: a chunk of the book holds an empty stub for each
+   target in another chunk, and `target-counter()` to it shows the page where the target really is. The
+   number is known before layout, so what points to a fixed target is set right the first time and no page
+   is laid out again for it (nor, through a name WeasyPrint 70 reuses in compute_content_list, for its
+   own page number): a chunk whose targets are all fixed is laid out once.
+4. Python's cyclic garbage collector scans WeasyPrint's millions of box and style objects over and over
    while they are alive; inside, it runs less often.
 """
 
@@ -31,6 +37,8 @@ PREFORMATTED = ("pre", "pre-wrap", "break-spaces")
 _active: contextvars.ContextVar[bool] = contextvars.ContextVar("publisher_weasy", default=False)
 _skip_page_count: contextvars.ContextVar[bool] = contextvars.ContextVar("publisher_weasy_pages", default=False)
 _last_attr_target: contextvars.ContextVar[tuple] = contextvars.ContextVar("publisher_attr_target", default=((), None))
+_fixed_pages: contextvars.ContextVar[dict | None] = contextvars.ContextVar("publisher_fixed_pages", default=None)
+_outside_links: contextvars.ContextVar[frozenset | None] = contextvars.ContextVar("publisher_outside_links", default=None)
 
 
 class PageCounters(dict):
@@ -130,11 +138,116 @@ def _install_page_counters() -> bool:
     return True
 
 
+def _install_fixed_pages() -> bool:
+    import weasyprint.css.targets as targets
+
+    collector = getattr(targets, "TargetCollector", None)
+    original = getattr(collector, "cache_target_page_counters", None)
+    collect_anchor = getattr(collector, "collect_anchor", None)
+    if original is None or collect_anchor is None or not hasattr(targets.TargetLookupItem(), "cached_page_counter_values"):
+        return False
+
+    @functools.wraps(collect_anchor)
+    def collecting_anchor(self, anchor_name):
+        """A fixed target's page is known before any page is laid out: what points to it shows the number
+        the first time, and no page is laid out again for the news (targets.py's "spread the news")."""
+        collect_anchor(self, anchor_name)
+        fixed = (_fixed_pages.get() or {}).get(anchor_name) if _active.get() and isinstance(anchor_name, str) else None
+        item = self.target_lookup_items.get(anchor_name) if fixed is not None else None
+        if item is not None and not item.cached_page_counter_values:
+            item.cached_page_counter_values = {"page": [fixed]}
+
+    @functools.wraps(original)
+    def cache_target_page_counters(self, anchor_name, page_counter_values, page_maker_index, page_maker):
+        fixed = (_fixed_pages.get() or {}).get(anchor_name) if _active.get() else None
+        if fixed is not None and isinstance(page_counter_values, dict):
+            item = self.target_lookup_items.get(anchor_name)
+            if (not self.collecting and item is not None and item.state == "up-to-date"
+                    and item.cached_page_counter_values.get("page") == [fixed]):
+                item.page_maker_index = page_maker_index
+                return None
+            page_counter_values = {**page_counter_values, "page": [fixed]}
+        return original(self, anchor_name, page_counter_values, page_maker_index, page_maker)
+
+    collect_missing = getattr(collector, "collect_missing_counters", None)
+    if collect_missing is not None:
+        @functools.wraps(collect_missing)
+        def collect_missing_counters(self, parent_box, css_token, parse_again, missing_counters, missing_target_counters):
+            """WeasyPrint 70's compute_content_list reuses the name `missing_counters` for a target's list, so
+            a box showing `target-counter(..., page)` seems to show its own page number, and every page
+            holding one is laid out twice. When each of the box's targets is fixed, its text is right from
+            the start: that list is not the box's own."""
+            fixed = (_fixed_pages.get() or {}) if _active.get() else {}
+            if (fixed and missing_target_counters and all(a in fixed for a in missing_target_counters)
+                    and any(missing_counters is v for v in missing_target_counters.values())):
+                missing_counters = []
+            return collect_missing(self, parent_box, css_token, parse_again, missing_counters, missing_target_counters)
+
+        collector.collect_missing_counters = collect_missing_counters
+    collector.collect_anchor = collecting_anchor
+    collector.cache_target_page_counters = cache_target_page_counters
+    return True
+
+
+def _install_outside_links() -> bool:
+    import weasyprint.pdf as pdf
+
+    original = getattr(pdf, "resolve_links", None)
+    if original is None:
+        return False
+
+    @functools.wraps(original)
+    def resolve_links(pages):
+        """Links to the names given to `outside_links()` are kept (and written, as every internal link is, as
+        a named destination that the merge supplies), where WeasyPrint drops a link to an anchor that is
+        not in its document."""
+        outside = _outside_links.get() if _active.get() else None
+        if not outside:
+            yield from original(pages)
+            return
+        names: set[str] = set()
+        paged = []
+        for page in pages:  # as the original: the first anchor of a name is the one
+            paged.append([(name, x, y) for name, (x, y, _, _) in page.anchors.items() if name not in names])
+            names.update(page.anchors)
+        for page, anchors in zip(pages, paged, strict=True):
+            yield [link for link in page.links if link[0] != "internal" or link[1] in names or link[1] in outside], anchors
+
+    pdf.resolve_links = resolve_links
+    return True
+
+
+def installed() -> frozenset[str]:
+    """The names of the changes this WeasyPrint accepted."""
+    return _install()
+
+
+@contextlib.contextmanager
+def fixed_pages(pages: dict[str, int]):
+    """Within: `target-counter(X, page)` shows pages[X] for every X in `pages` (see change 3 above)."""
+    token = _fixed_pages.set(dict(pages))
+    try:
+        yield
+    finally:
+        _fixed_pages.reset(token)
+
+
+@contextlib.contextmanager
+def outside_links(names):
+    """Within: links to these names are kept though no element here has them (see _install_outside_links)."""
+    token = _outside_links.set(frozenset(names))
+    try:
+        yield
+    finally:
+        _outside_links.reset(token)
+
+
 @functools.cache
 def _install() -> frozenset[str]:
     installed = set()
     for name, install in (("actual_text", _install_actual_text), ("target_names", _install_target_names),
-                          ("page_counters", _install_page_counters)):
+                          ("page_counters", _install_page_counters), ("fixed_pages", _install_fixed_pages),
+                          ("outside_links", _install_outside_links)):
         with contextlib.suppress(ImportError, AttributeError):
             if install():
                 installed.add(name)

@@ -1,0 +1,448 @@
+"""A long book's PDF rendered in parts: WeasyPrint keeps every laid-out page in memory until it writes
+(1.3-2.5 MB a page), so a 4,000-page book would need 7 GB or more. Here the book is cut into chunks: the
+front (cover to contents), runs of whole consecutive chapters of about `part_pages` pages (a chapter's
+articles run on without a page break, so a chapter is never cut), and each back matter section.
+Each chunk is laid out alone, numbered on from its first page and on that page's side, written to a
+temporary PDF and dropped before the next, so memory stays that of one chunk; the PDFs are then merged.
+
+Page numbers that cross chunks. A chunk holds an empty, out-of-flow stub for every target it points to in
+another chunk (a link or `target-counter()`), and WeasyPrint is told the stub's page number
+(weasy.fixed_pages): the contents, "(p. N)" and the glossary's and tag index's numbers come from the
+theme's own CSS, as in a book rendered whole. A target in a later chunk is not placed yet: the first sweep
+guesses its number and lays the chunk out without writing it; the next sweep lays it out again with the
+number known, and writes it. Sweeps repeat until no chunk's inputs (its first page, the numbers it shows)
+change, so a chunk whose page count changed moves the ones after it (a different number of digits may
+rewrap a line; the stub itself takes no room). The index's numbers are literal, from every chunk's anchors.
+A chunk's own targets are fixed too, at the pages its previous layout found (checked after the layout):
+with every number known beforehand WeasyPrint lays each page out once, where a book rendered whole lays
+out again every page that shows a page number; two layouts of a chunk cost about what one whole costs.
+
+Links that cross chunks. WeasyPrint writes an internal link as a named destination and drops a link whose
+anchor is not in its document: the stubs make those anchors (the index's links, which show their numbers
+as text, are kept without one: weasy.outside_links), and the merge keeps each name's destination from the
+chunk where it is real. The outline is rebuilt from every chunk's bookmarks and their levels (a
+chunk that opens inside a part has chapters at level 2 whose parent is in an earlier chunk).
+
+A two-sided book opens every chunk on a right-hand page, as a book rendered whole opens its parts, chapters
+and back matter: the blank left-hand page before it, if any, is added when merging.
+
+A tagged PDF (`pdf: {tagged: true}`) is never rendered in parts: each chunk would carry a structure tree of
+its own, and merging those into one that PDF/UA accepts is beyond pypdf.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import html as htmlmod
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+from .. import render
+from ..index import ANCHOR as INDEX_ANCHOR
+from ..model import Book, Chapter
+from ..themes import Theme
+from .weasy import fixed_pages, installed, outside_links
+
+AUTO_PAGES = 600  # a book estimated longer than this is rendered in parts
+AUTO_PART_PAGES = 150  # of about this many pages each (1.3-2.5 MB a page while laid out)
+WORDS_PER_PAGE = 320  # before any page is laid out: bench vault N=200, 241,805 words on 753 A4 pages
+MAX_SWEEPS = 6
+LEAF = 1024  # names in each leaf of the destinations' name tree
+HREF = re.compile(r'\bhref="#([^"]*)"')
+ID = re.compile(r'\bid="([^"]*)"')
+STUBS_MARK = "<!--publisher-stubs-->"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    kind: str  # front | body | back
+    chapters: tuple[Chapter, ...] = ()
+    parts_before: int = 0  # titled parts whose opener is in an earlier chunk (the part counter starts there)
+    section: str = ""  # back: the one back matter section it holds (the glossary, the index, a file...)
+
+
+@dataclass(slots=True)
+class Rendered:
+    """What the merge and the next sweep need from one laid-out chunk, once its Document is gone."""
+
+    first: int
+    count: int
+    inputs: tuple
+    anchors: dict[str, int]  # real anchor -> page number
+    bookmarks: list[tuple[int, str, int, float, float, str]]  # level, label, page number, x, y, state
+    written: bool = False
+
+
+@dataclass(slots=True)
+class Progress:
+    layouts: int = 0
+    sweeps: int = 0
+    pages: list[int] = field(default_factory=list)
+
+
+def release_memory() -> None:
+    """Hand the freed heap back to the system (glibc keeps it otherwise, and a process that has laid out
+    one chunk would carry its high-water mark into the next)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def words(chapter: Chapter) -> int:
+    return sum(len(a.body.split()) for a in chapter.articles)
+
+
+def estimated_pages(book: Book) -> int:
+    return sum(words(c) for c in book.chapters) // WORDS_PER_PAGE
+
+
+def part_pages(book: Book) -> int:
+    """Pages per part, or 0: the book is rendered whole."""
+    m = book.manifest
+    if m.pdf_tagged or not {"fixed_pages", "outside_links"} <= installed():
+        return 0  # structure trees cannot be merged; a WeasyPrint without the stubs' page numbers
+    if m.pdf_part_pages:
+        return m.pdf_part_pages
+    return AUTO_PART_PAGES if estimated_pages(book) > AUTO_PAGES else 0
+
+
+def plan(book: Book, size: int) -> list[Chunk]:
+    """Front, runs of consecutive chapters of about `size` pages (estimated from word counts), back."""
+    chunks = [Chunk("front")]
+    run: list[Chapter] = []
+    run_words, parts_before, openers = 0, 0, 0
+    for part in book.parts:
+        for n, chapter in enumerate(part.chapters):
+            if run and run_words >= size * WORDS_PER_PAGE:
+                chunks.append(Chunk("body", tuple(run), parts_before))
+                run, run_words, parts_before = [], 0, openers
+            run.append(chapter)
+            run_words += words(chapter)
+            if n == 0 and part.title:
+                openers += 1
+    if run:
+        chunks.append(Chunk("body", tuple(run), parts_before))
+    # Each back matter section on its own: they open on a page of their own, and at a thousand articles the
+    # glossary and the index run to hundreds of pages. The index gathers from the chapters only, so its
+    # page numbers are all known by then (a whole book lays out its index apart for the same reason).
+    chunks += [Chunk("back", section=ident) for ident, _, _ in render.back_matter(book, 1, {})]
+    return chunks
+
+
+def targets_of(html: str) -> tuple[list[str], list[str]]:
+    """The fragment names this HTML links to (or shows the page of): those it does not define (outside),
+    and those it does (inside), each in order."""
+    ids = {htmlmod.unescape(i) for i in ID.findall(html)}
+    seen: dict[str, None] = {}
+    for href in HREF.findall(html):
+        name = unquote(htmlmod.unescape(href))
+        if name:
+            seen.setdefault(name)
+    return [n for n in seen if n not in ids], [n for n in seen if n in ids]
+
+
+def outside_targets(html: str) -> list[str]:
+    return targets_of(html)[0]
+
+
+def with_stubs(html: str, names: list[str]) -> str:
+    spans = "".join(f'<span id="{htmlmod.escape(n, quote=True)}"></span>' for n in names)
+    return html.replace(STUBS_MARK, f'<div class="publisher-stubs">{spans}</div>' if names else "", 1)
+
+
+def bookmarks_of(document, first: int) -> list[tuple[int, str, int, float, float, str]]:
+    """(level, label, page number, x, y in PDF points, state) of every bookmark, as write_pdf places them."""
+    from weasyprint.matrix import Matrix
+
+    out = []
+    scale = 0.75
+    for n, page in enumerate(document.pages):
+        matrix = Matrix(scale, 0, 0, -scale, 0, page.height * scale)
+        for level, label, (x, y), state in page.bookmarks:
+            px, py = matrix.transform_point(x, y)
+            out.append((level, label, first + n, px, py, state))
+    return out
+
+
+class PartsRenderer:
+    def __init__(self, backend, book: Book, theme: Theme, lay_out, write_pdf, size: int):
+        self.backend, self.book, self.theme = backend, book, theme
+        self.lay_out, self.write_pdf = lay_out, write_pdf
+        self.chunks = plan(book, size)
+        self.sides = book.manifest.pdf_sides
+        self.pages: dict[str, int] = {}  # every real anchor laid out so far -> page number
+        self.targets: dict[int, tuple[list[str], list[str]]] = {}  # front and body chunks: outside, inside targets
+        self.progress = Progress()
+        # Words before each part, chapter and article (for guessing pages), and before each chunk.
+        self.position: dict[str, int] = {}
+        self.chunk_words: dict[int, int] = {}
+        total = 0
+        starts = {id(c.chapters[0]): i for i, c in enumerate(self.chunks) if c.chapters}
+        for part in book.parts:
+            self.position.setdefault(part.id, total)
+            for chapter in part.chapters:
+                if id(chapter) in starts:
+                    self.chunk_words[starts[id(chapter)]] = total
+                self.position.setdefault(chapter.id, total)
+                for article in chapter.articles:
+                    self.position.setdefault(article.id, total)
+                    total += len(article.body.split())
+        self.position[""] = total
+        self.current = 0
+
+    # ------------------------------------------------------------ one chunk
+    def chunk_html(self, chunk: Chunk, first: int) -> str:
+        pages = self.index_pages() if chunk.section == render.INDEX_ID else None
+        return self.backend.html(self.book, self.theme, pages, chunk=chunk, chunk_first=first)
+
+    def guess(self, target: str, first: int) -> int:
+        """A page number for a target not laid out yet, from the words before its article: the closer to
+        the real number, the likelier the layout with the real one is the same (digits differ in width)."""
+        done = [(i, r) for i, r in enumerate(self.records) if r is not None and self.chunks[i].kind == "body"]
+        laid_words = sum(words(c) for i, _ in done for c in self.chunks[i].chapters)
+        rate = sum(r.count for _, r in done) / laid_words if laid_words else 1 / WORDS_PER_PAGE
+        at = self.position.get(target, self.position.get(target.split("--")[0]))
+        if at is None:  # not in a chapter (the back matter): after them all
+            at = self.position[""]
+        start = self.chunk_words[self.current] if self.chunks[self.current].kind == "body" else 0
+        if self.chunks[self.current].kind != "body":
+            first = 1 + len(self.book.front) * 2 + len(self.book.chapters) // 40 + 6  # cover to contents
+        return max(1, first + round((at - start) * rate))
+
+    def numbers(self, outside: list[str], inside: list[str], settle: bool, first: int) -> tuple[dict[str, int], bool, list[str]]:
+        """The page number each target shows, whether those outside are all known (the chunk can be written),
+        and the inside targets given a number. With every outside target known, the inside ones are fixed
+        when this chunk's last layout placed them all (checked after the layout), else WeasyPrint finds
+        them itself; with some unknown (a layout only to learn the pages) they get guesses as well, which
+        spares WeasyPrint laying out again every page that points forward."""
+        numbers = {t: self.pages[t] if t in self.pages else self.guess(t, first) for t in outside}
+        known = all(t in self.pages for t in outside)
+        if known and (settle or not all(t in self.pages for t in inside)):
+            return numbers, True, []
+        numbers.update({t: self.pages[t] if t in self.pages else self.guess(t, first) for t in inside})
+        return numbers, known, list(inside)
+
+    def index_pages(self) -> dict[str, int]:
+        return {a: n for a, n in self.pages.items() if INDEX_ANCHOR in a}
+
+    def lay_out_chunk(self, html: str, targets: list[str], numbers: dict[str, int]):
+        """The chunk's Document and its stubs: one for each outside target but the index's (the index shows
+        their numbers as text; at a thousand articles they are tens of thousands, and every element costs
+        WeasyPrint a computed style); links to those are kept all the same (weasy.outside_links, when writing)."""
+        stubs = [t for t in targets if INDEX_ANCHOR not in t]
+        with fixed_pages(numbers):
+            document = self.lay_out(with_stubs(html, stubs))
+        self.progress.layouts += 1
+        return document, set(stubs)
+
+    # ------------------------------------------------------------ the sweeps
+    def next_first(self, end: int) -> int:
+        first = end + 1
+        return first + 1 if self.sides == 2 and first % 2 == 0 else first
+
+    def run(self, folder: Path) -> list[Rendered]:
+        self.records: list[Rendered | None] = [None] * len(self.chunks)
+        for sweep in range(1, MAX_SWEEPS + 1):
+            self.progress.sweeps = sweep
+            settle = sweep >= MAX_SWEEPS - 1  # the last sweeps leave inside targets to WeasyPrint
+            laid_out = False
+            end = 0
+            for i, chunk in enumerate(self.chunks):
+                first = 1 if i == 0 else self.next_first(end)
+                if chunk.kind == "back" or i not in self.targets:
+                    html = self.chunk_html(chunk, first)
+                    outside, inside = targets_of(html)
+                    if chunk.kind != "back":
+                        self.targets[i] = (outside, inside)
+                else:
+                    html, (outside, inside) = None, self.targets[i]
+                if all(r is not None for r in self.records):
+                    # Every chunk laid out once: a target still unknown is in none of them. Without a stub,
+                    # WeasyPrint drops its link and page number, as it does in a book rendered whole.
+                    outside = [t for t in outside if t in self.pages]
+                self.current = i
+                numbers, known, fixed_inside = self.numbers(outside, inside if chunk.kind != "back" else [], settle, first)
+                # What the chunk's layout depends on (its inside targets follow from these).
+                inputs = (first, tuple(sorted((t, numbers[t]) for t in outside)),
+                          tuple(sorted(self.index_pages().items())) if chunk.section == render.INDEX_ID else ())
+                record = self.records[i]
+                if record is not None and record.inputs == inputs and (record.written or not known):
+                    end = record.first + record.count - 1
+                    continue
+                if html is None:
+                    html = self.chunk_html(chunk, first)
+                document, stubs = self.lay_out_chunk(html, outside, numbers)
+                anchors = {a: first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
+                if record is not None:
+                    for a in record.anchors:
+                        self.pages.pop(a, None)
+                self.pages.update(anchors)
+                record = Rendered(first, len(document.pages), inputs, anchors, bookmarks_of(document, first))
+                end = record.first + record.count - 1
+                # Written when every number it shows is right: those outside as known now (a later sweep
+                # lays it out again if they move), those inside where this layout put their targets.
+                if known and all(anchors.get(t) == numbers[t] for t in fixed_inside):
+                    with outside_links(outside):
+                        self.write_pdf(document, folder / f"{i:04d}.pdf")
+                    record.written = True
+                self.records[i] = record
+                log.debug("sweep %d: part %d (%s), pages %d-%d, %d fixed inside, %s", sweep, i, chunk.kind, first,
+                          end, len(fixed_inside), "written" if record.written else "laid out")
+                del document
+                gc.collect()
+                release_memory()
+                laid_out = True
+            if not laid_out:
+                break
+        else:
+            raise RuntimeError(f"the page numbers of the book's {len(self.chunks)} parts did not settle in {MAX_SWEEPS} sweeps")
+        self.progress.pages = [r.count for r in self.records]
+        return self.records
+
+
+# ---------------------------------------------------------------- merging
+def merge(records: list[Rendered], folder: Path, target: Path) -> None:
+    """One PDF: every chunk's pages in order (a blank page where a two-sided book needs one), one name tree
+    of the real anchors, the outline rebuilt from the chunks' bookmarks, the front chunk's metadata and
+    viewer settings, and an identifier made from the content (two builds give the same bytes)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        ByteStringObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter()
+    digest = hashlib.sha256()
+    dests: dict[str, tuple[int, float, float]] = {}
+    front = None
+    for i, record in enumerate(records):
+        path = folder / f"{i:04d}.pdf"
+        digest.update(path.read_bytes())
+        reader = PdfReader(path)
+        if front is None:
+            front = reader
+        while len(writer.pages) + 1 < record.first:  # the blank left-hand page before a right-hand opener
+            box = reader.pages[0].mediabox
+            writer.add_blank_page(float(box.width), float(box.height))
+        assert len(writer.pages) + 1 == record.first, (i, len(writer.pages), record.first)
+        added = [writer.add_page(page) for page in reader.pages]
+        if i:
+            retag_fonts(added, i)
+        for name, dest in reader.named_destinations.items():
+            if name in record.anchors and name not in dests:  # the first of two alike, as WeasyPrint does
+                dests[name] = (record.first - 1 + reader.get_destination_page_number(dest),
+                               float(dest.left or 0), float(dest.top or 0))
+        if i:
+            del reader
+    # Links whose target is nowhere in the book (WeasyPrint would have dropped them) go.
+    for page in writer.pages:
+        annots = page.get("/Annots")
+        if not annots:
+            continue
+        kept = ArrayObject(a for a in annots if str(a.get_object().get("/Dest", "")) in dests
+                           or "/Dest" not in a.get_object())
+        if len(kept) != len(annots):
+            page[NameObject("/Annots")] = kept
+    # A name tree of leaves of at most LEAF names (a long book has a hundred thousand: one flat array is
+    # more than readers such as pypdf accept).
+    ordered = sorted(dests)
+    kids = ArrayObject()
+    for start in range(0, len(ordered), LEAF):
+        leaf = ordered[start:start + LEAF]
+        names = ArrayObject()
+        for name in leaf:
+            page, x, y = dests[name]
+            names += [TextStringObject(name), ArrayObject([writer.pages[page].indirect_reference, NameObject("/XYZ"),
+                                                           FloatObject(x), FloatObject(y), NumberObject(0)])]
+        kids.append(writer._add_object(DictionaryObject({
+            NameObject("/Names"): names,
+            NameObject("/Limits"): ArrayObject([TextStringObject(leaf[0]), TextStringObject(leaf[-1])])})))
+    tree = DictionaryObject({NameObject("/Kids"): kids}) if len(kids) > 1 else (kids[0].get_object() if kids else DictionaryObject({NameObject("/Names"): ArrayObject()}))
+    if len(kids) == 1:
+        del tree[NameObject("/Limits")]
+    writer._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/Dests"): tree})
+    add_outline(writer, [b for r in records for b in r.bookmarks])
+    if front is not None:
+        root = front.trailer["/Root"]
+        for key in ("/Lang", "/PageMode", "/PageLayout", "/ViewerPreferences"):
+            if key in root:
+                writer._root_object[NameObject(key)] = root[key].clone(writer)
+        if front.metadata:
+            writer.add_metadata({k: v for k, v in front.metadata.items()})
+    identifier = ByteStringObject(digest.digest()[:16])
+    writer._ID = ArrayObject([identifier, identifier])
+    with open(target, "wb") as out:
+        writer.write(out)
+
+
+def retag_fonts(pages, chunk: int) -> None:
+    """Give the font subsets of a chunk tags of their own: WeasyPrint derives a subset's six-letter tag from
+    the font alone, so every chunk names a different subset alike, where a PDF must not (ISO 32000, 9.6.4)."""
+    from pypdf.generic import NameObject
+
+    seen: set[int] = set()
+
+    def retag(name) -> NameObject:
+        tag, plus, rest = str(name)[1:].partition("+")
+        if not plus or len(tag) != 6:
+            return name
+        digest = hashlib.sha256(f"{chunk}:{tag}".encode()).digest()
+        return NameObject("/" + "".join(chr(65 + b % 26) for b in digest[:6]) + "+" + rest)
+
+    def visit(font) -> None:
+        font = font.get_object()
+        if id(font) in seen:
+            return
+        seen.add(id(font))
+        if "/BaseFont" in font:
+            font[NameObject("/BaseFont")] = retag(font["/BaseFont"])
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is not None and id(descriptor.get_object()) not in seen:
+            descriptor = descriptor.get_object()
+            seen.add(id(descriptor))
+            if "/FontName" in descriptor:
+                descriptor[NameObject("/FontName")] = retag(descriptor["/FontName"])
+        for child in font.get("/DescendantFonts") or []:
+            visit(child)
+
+    for page in pages:
+        resources = page.get("/Resources")
+        fonts = resources.get_object().get("/Font") if resources is not None else None
+        for ref in (fonts.get_object().values() if fonts is not None else ()):
+            visit(ref)
+
+
+def add_outline(writer, bookmarks) -> None:
+    """Nest the bookmarks by level, as WeasyPrint does in one document: each under the last one before it of
+    a lower level."""
+    from pypdf.generic import Fit
+
+    stack: list[tuple[int, object]] = []
+    for level, label, page, x, y, state in bookmarks:
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        parent = stack[-1][1] if stack else None
+        item = writer.add_outline_item(title=label, page_number=page - 1, parent=parent, fit=Fit.xyz(x, y, 0), is_open=state != "closed")
+        stack.append((level, item))
+
+
+def write_in_parts(backend, book: Book, theme: Theme, lay_out, write_pdf, target: Path, size: int) -> Progress:
+    renderer = PartsRenderer(backend, book, theme, lay_out, write_pdf, size)
+    with tempfile.TemporaryDirectory(prefix="publisher-pdf-") as tmp:
+        records = renderer.run(Path(tmp))
+        merge(records, Path(tmp), target)
+    return renderer.progress

@@ -1,0 +1,166 @@
+"""A PDF rendered in parts (publisher/backends/pdfparts.py) is the PDF rendered whole: the same text on every
+page (contents, "(p. N)", the glossary's, tag index's and index's numbers, running heads), the same outline,
+every link landing where it does in the whole book; and it is reproducible, with every font embedded."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pypdf
+import pytest
+from conftest import build_manifest, pdf_destination_pages, pdf_outline, pdf_pages_text
+from test_pdf import appears_exactly, contents, diagram, layout_lines, page_of
+
+from publisher import load_book
+from publisher.backends import pdfparts
+from publisher.diagnostics import ManifestError
+
+WORDS = ("sprocket gear wheel lever pulley spring axle bearing cam ratchet piston valve crank shaft bolt "
+         "hinge latch nozzle rivet gasket").split()
+
+
+def prose(seed: int, paragraphs: int) -> str:
+    out = []
+    for p in range(paragraphs):
+        words = [WORDS[(seed * 7 + p * 3 + i * 5) % len(WORDS)] for i in range(90)]
+        out.append(" ".join(words).capitalize() + ".")
+    return "\n\n".join(out)
+
+
+ARTICLES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta")
+
+
+def vault(tmp_path: Path) -> Path:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for n, name in enumerate(ARTICLES):
+        later, earlier = ARTICLES[(n + 2) % len(ARTICLES)], ARTICLES[(n - 1) % len(ARTICLES)]
+        body = (f"{prose(n, 4)}\n\nSee [[{later}]] for what follows and [[{earlier}]] for what came before.\n\n"
+                f"- **{name.title()} Widget**: a part of the {name} machine that holds the sprocket.\n\n{prose(n + 1, 5)}\n")
+        if name == "gamma":
+            body += f"\n```\n{diagram(60)}\n```\n\nAnd the gear turns.\n"
+        (kb / f"{name}.md").write_text(f'---\ntitle: "{name.title()} Machines"\ntags: [machines, {name}]\n'
+                                       f"index: [sprocket]\n---\n# {name.title()} Machines\n\n{body}",
+                                       encoding="utf-8")
+    return kb
+
+
+def manifest(tmp_path: Path, name: str, pdf: str = "") -> Path:
+    path = tmp_path / f"{name}.yml"
+    path.write_text(
+        f"title: Parts Book\nauthors: [Tester]\ndate: 2025-01-01\nsource: kb\nformats: [pdf]\n"
+        f"output: {{name: {name}}}\n{pdf}"
+        "parts:\n  - title: First Things\n    chapters: [alpha.md, beta.md]\n"
+        "  - title: Later Things\n    chapters:\n      - gamma.md\n      - title: Two Together\n"
+        "        articles: [delta.md, epsilon.md]\n      - zeta.md\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("parts")
+    vault(tmp)
+    built = {}
+    for name, pdf in (("whole", ""), ("parts", "pdf: {part_pages: 1}\n"), ("again", "pdf: {part_pages: 1}\n")):
+        built[name] = build_manifest(manifest(tmp, name, pdf), tmp / f"out-{name}")
+    return built
+
+
+def test_plan_cuts_the_book_into_front_chapters_and_back(tmp_path):
+    vault(tmp_path)
+    book = load_book(manifest(tmp_path, "p", "pdf: {part_pages: 1}\n")).book
+    assert pdfparts.part_pages(book) == 1
+    chunks = pdfparts.plan(book, 1)
+    assert [c.kind for c in chunks] == ["front"] + ["body"] * 5 + ["back"] * 3
+    assert [c.section for c in chunks[-3:]] == ["glossary", "tag-index", "index"]  # each back section alone
+    assert [c.parts_before for c in chunks[1:6]] == [0, 1, 1, 2, 2]  # the part counter goes on across parts
+    assert pdfparts.part_pages(load_book(manifest(tmp_path, "w")).book) == 0  # short: whole
+    tagged = load_book(manifest(tmp_path, "t", "pdf: {tagged: true, part_pages: 1}\n")).book
+    assert pdfparts.part_pages(tagged) == 0  # a structure tree cannot be merged: always whole
+
+
+def test_parts_give_the_same_pages_as_the_whole_book(books):
+    whole, parts = books["whole"].files["pdf"], books["parts"].files["pdf"]
+    assert [d.format() for d in books["parts"].reporter.diagnostics] == []
+    assert pdf_pages_text(parts) == pdf_pages_text(whole)  # contents, (p. N), indexes, running heads, folios
+    assert pdf_outline(parts) == pdf_outline(whole)
+    assert pdf_destination_pages(parts) == pdf_destination_pages(whole)
+
+
+def test_page_numbers_links_and_outline_are_right(books):
+    path = books["parts"].files["pdf"]
+    book = load_book(books["parts"].manifest).book
+    pages = pdf_pages_text(path)
+    assert len(pages) > 25
+    outline = pdf_outline(path)
+    expected = [(0, "Contents")]
+    for part in book.parts:
+        expected.append((0, part.title))
+        for chapter in part.chapters:
+            expected.append((1, chapter.title))
+            expected += [(2, a.title) for a in chapter.articles if not chapter.single]
+    expected += [(0, "Glossary"), (0, "Tag index"), (0, "Index")]
+    assert [(d, t) for d, t, _ in outline] == expected
+    at = {t: n + 1 for _, t, n in outline}
+    entries = contents(path)
+    assert [t for t, _ in entries] == [t for _, t in expected[1:]]
+    for title, number in entries:
+        assert number == at[title] and title in " ".join(pages[number - 1].split()), title
+    # every "(p. N)" after a cross-reference: the link beside it lands on page N, which holds the title
+    reader = pypdf.PdfReader(path)
+    links, destinations = pdf_destination_pages(path)
+    assert links and all(dest in destinations for _, dest in links)
+    titles = {a.id: a.title for a in book.articles}
+    checked = 0
+    for n, page in enumerate(reader.pages):
+        for annot in page.get("/Annots") or []:
+            dest = str(annot.get_object().get("/Dest", ""))
+            if dest in titles:
+                target = destinations[dest]
+                assert titles[dest] in " ".join(pages[target].split()), dest
+                if n > at["Contents"] and n + 1 < at["Glossary"]:  # in the chapters: "(p. N)" is shown
+                    assert f"{titles[dest]} (p.\u00a0{target + 1})" in " ".join(pages[n].split()) or \
+                        f"(p.\u00a0{target + 1})" in pages[n], (n + 1, dest)
+                    checked += 1
+    assert checked >= 12  # forward and backward, across parts
+
+
+def test_parts_are_reproducible_embed_every_font_and_keep_diagrams(books):
+    parts, again = books["parts"].files["pdf"], books["again"].files["pdf"]
+    assert parts.read_bytes() == again.read_bytes()
+    out = subprocess.run(["pdffonts", str(parts)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert out and all(line.split()[-5] == "yes" for line in out)
+    names = [line.split()[0] for line in out]
+    assert len(set(names)) == len(names)  # each part's subsets tagged apart (one tag, one subset)
+    rows = diagram(60).split("\n")
+    assert appears_exactly(layout_lines(parts, page_of(pdf_pages_text(parts), rows)), rows)
+    reader = pypdf.PdfReader(parts)
+    assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines" and reader.trailer["/Root"]["/Lang"] == "en"
+    assert reader.metadata.title == "Parts Book"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("{part_pages: 0}", "pdf.part_pages: must be a whole number of pages, at least 1, not 0"),
+    ("{part_pages: many}", "pdf.part_pages: must be a whole number of pages, at least 1, not 'many'"),
+])
+def test_part_pages_is_checked(tmp_path, value, message):
+    vault(tmp_path)
+    path = manifest(tmp_path, "bad", f"pdf: {value}\n")
+    with pytest.raises(ManifestError) as err:
+        load_book(path)
+    assert message in str(err.value)
+
+
+def test_one_sided_parts_with_the_index_not_last(tmp_path):
+    """One-sided: a part may open on a left-hand page, no blank pages. The index before other back matter
+    takes the chunk's second layout (pdf.py's lay_out_book does the same for a whole book)."""
+    vault(tmp_path)
+    order = "back_matter: [index, glossary, tag_index]\n"
+    whole = build_manifest(manifest(tmp_path, "whole", f"{order}pdf: {{sides: 1}}\n"), tmp_path / "w").files["pdf"]
+    parts = build_manifest(manifest(tmp_path, "parts", f"{order}pdf: {{sides: 1, part_pages: 2}}\n"), tmp_path / "p").files["pdf"]
+    assert pdf_pages_text(parts) == pdf_pages_text(whole)
+    assert all(t.strip() for t in pdf_pages_text(parts))
+    assert pdf_outline(parts) == pdf_outline(whole)
+    assert pdf_destination_pages(parts) == pdf_destination_pages(whole)
+    assert [t for _, t, _ in pdf_outline(parts)][-3:] == ["Index", "Glossary", "Tag index"]
