@@ -26,7 +26,8 @@ What each stage means:
   epub-warm   the EPUB again after a build: articles parsed already (the written-HTML cache emptied)
   rebuild     `publisher build -f epub -f docx` cold, then again after one article changed
 Baselines: pandoc alone (`pandoc *.md -o book.epub|.docx`, its reader alone to JSON, and its writers
-alone from that JSON) on the same article files, and WeasyPrint alone rendering the HTML publisher made.
+alone from that JSON) on the same article files, and WeasyPrint alone rendering the HTML publisher made
+(the largest document it laid out: the whole book, or the largest part of a book laid out in parts).
 
 Results: bench/results/latest.json, bench/results/latest.md (and README-table.md, the targets table).
 """
