@@ -180,41 +180,17 @@ class _Headings:
 def _resolve(node, rewriter: _Rewriter, ctx, headings):
     """map_inlines, but content embedded from another article is resolved from that article. Copied only
     where something changed."""
-    if isinstance(node, list):
-        out = None
-        inline = bool(node)
-        for i, x in enumerate(node):
-            if type(x) is dict:
-                t = x.get("t")
-                if t not in pd.INLINE_TYPES:
-                    inline = False
-                if t is None or t in pd.LEAVES:
-                    continue
-            else:
-                inline = False
-                if type(x) is not list:
-                    continue
-            y = _resolve(x, rewriter, ctx, headings)
-            if y is not x:
-                if out is None:
-                    out = list(node)
-                out[i] = y
-        new = node if out is None else out
-        return rewriter(new) if inline else new
-    if not isinstance(node, dict) or "t" not in node:
-        return node
-    t = node["t"]
-    if t in ("CodeBlock", "Code", "RawBlock", "RawInline", "Math") or "c" not in node:
-        return node
-    if t == "Div" and pd.get_kv(node["c"][0], SOURCE_KEY) is not None:
-        attr, blocks = node["c"]
+
+    def embedded(div: dict) -> dict | None:
+        if div["t"] != "Div" or pd.get_kv(div["c"][0], SOURCE_KEY) is None:
+            return None
+        attr, blocks = div["c"]
         path = pd.get_kv(attr, SOURCE_KEY)
         source = ctx.in_book.get(path) or next((a for a in ctx.vault.articles if a.path == path), rewriter.article)
         clean = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != SOURCE_KEY]]
-        return {"t": t, "c": [clean, _resolve(blocks, _Rewriter(source, ctx, headings), ctx, headings)]}
-    c = node["c"]
-    new = _resolve(c, rewriter, ctx, headings)
-    return node if new is c else {"t": t, "c": new}
+        return {"t": "Div", "c": [clean, _resolve(blocks, _Rewriter(source, ctx, headings), ctx, headings)]}
+
+    return pd.map_inlines(node, rewriter, embedded)
 
 
 class _Rewriter:

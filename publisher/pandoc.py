@@ -134,6 +134,22 @@ def cache_dir() -> Path | None:
     return base / "parsed"
 
 
+def cache_store(file: Path, data: bytes) -> None:
+    """Put one cache entry in place whole (a temporary file beside it, renamed), or not at all: every cache
+    here is best effort, and one that cannot be written only makes the next build slower."""
+    tmp = None
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, file)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
 @functools.cache
 def _pandoc_identity() -> str:
     stat = Path(pandoc_path()).stat()
@@ -175,15 +191,8 @@ def _cache_write(body: str, line_offset: int, blocks: list[dict]) -> None:
     file = _cache_file(body, line_offset)
     if file is None:
         return
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            entry = {"blocks": blocks, "facts": [_facts_record(b) for b in blocks]}
-            out.write(zlib.compress(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode(), 1))
-        os.replace(tmp, file)
-    except OSError:
-        return
+    entry = {"blocks": blocks, "facts": [_facts_record(b) for b in blocks]}
+    cache_store(file, zlib.compress(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode(), 1))
 
 
 @contextlib.contextmanager
@@ -408,9 +417,11 @@ def stringify(node: Any) -> str:
     return "".join(parts)
 
 
-def map_inlines(blocks: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
+def map_inlines(blocks: Any, fn: Callable[[list[Any]], list[Any]],
+                enter: Callable[[dict], Any] | None = None) -> Any:
     """Apply fn to every list of inlines under blocks (innermost first), skipping code. Copied only where
-    something changed: fn may return the very list it was given to say "no change"."""
+    something changed: fn may return the very list it was given to say "no change". `enter(element)`, when
+    given, may take an element over: what it returns (not None) stands in its place, not gone into."""
 
     def go_list(items: list) -> list:
         out = None
@@ -438,6 +449,10 @@ def map_inlines(blocks: Any, fn: Callable[[list[Any]], list[Any]]) -> Any:
     def go(node: dict) -> Any:
         if node["t"] in ("CodeBlock", "Code", "RawBlock", "RawInline", "Math") or "c" not in node:
             return node
+        if enter is not None:
+            taken = enter(node)
+            if taken is not None:
+                return taken
         c = node["c"]
         new = go_list(c) if type(c) is list else c
         return node if new is c else {"t": node["t"], "c": new}
@@ -769,14 +784,7 @@ def _write_cache_write(key: str, text: str | bytes) -> None:
     file = _write_cache_file(key)
     if file is None:
         return
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            out.write(zlib.compress(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"), 1))
-        os.replace(tmp, file)
-    except OSError:
-        return
+    cache_store(file, zlib.compress(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"), 1))
 
 
 def join_words(node: Any) -> Any:

@@ -8,7 +8,6 @@ import hashlib
 import os
 import pickle
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -20,7 +19,7 @@ import yaml
 from . import yamlsrc
 from .diagnostics import ContentError, Diagnostic, Reporter, Severity, SourceLocation
 from .model import Article
-from .pandoc import cache_dir
+from .pandoc import cache_dir, cache_store
 from .yamlsrc import YamlDoc, YamlError, load_yaml
 
 SKIP_DIRS = {"node_modules", "__pycache__"}
@@ -329,13 +328,9 @@ def _front_matter_write(file: Path | None, path: str, entry: tuple) -> None:
         return
     try:
         data = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, file)
-    except (OSError, pickle.PicklingError, RecursionError, TypeError):
+    except (pickle.PicklingError, RecursionError, TypeError):
         return
+    cache_store(file, data)
 
 
 def _text(value: Any, written: str | None = None) -> str:

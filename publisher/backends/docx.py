@@ -102,7 +102,7 @@ def for_word(blocks: list[dict], text_width_pt: float, root: Path) -> list[dict]
         t = node["t"]
         c = node.get("c")
         if type(c) is list:
-            new = walk(c)
+            new = pd.rebuild(c, element)
             if new is not c:
                 node = {"t": t, "c": new}
         at = ATTR_AT.get(t)
@@ -116,22 +116,7 @@ def for_word(blocks: list[dict], text_width_pt: float, root: Path) -> list[dict]
                 node = _vault_image(node, root)
         return node
 
-    def walk(items: list) -> list:
-        out = None
-        for i, x in enumerate(items):
-            if type(x) is dict:
-                y = element(x) if "t" in x else x
-            elif type(x) is list:
-                y = walk(x)
-            else:
-                continue
-            if y is not x:
-                if out is None:
-                    out = list(items)
-                out[i] = y
-        return items if out is None else out
-
-    blocks = walk(blocks)
+    blocks = pd.rebuild(blocks, element)
     if len(set(short.values())) < len(short) or ids & set(short.values()):
         raise ValueError("a shortened bookmark name is not unique")  # 64 bits of SHA-1: not in practice
     return blocks

@@ -223,23 +223,22 @@ def installed() -> frozenset[str]:
 
 
 @contextlib.contextmanager
+def _within(var: contextvars.ContextVar, value):
+    token = var.set(value)
+    try:
+        yield
+    finally:
+        var.reset(token)
+
+
 def fixed_pages(pages: dict[str, int]):
     """Within: `target-counter(X, page)` shows pages[X] for every X in `pages` (see change 3 above)."""
-    token = _fixed_pages.set(dict(pages))
-    try:
-        yield
-    finally:
-        _fixed_pages.reset(token)
+    return _within(_fixed_pages, dict(pages))
 
 
-@contextlib.contextmanager
 def outside_links(names):
     """Within: links to these names are kept though no element here has them (see _install_outside_links)."""
-    token = _outside_links.set(frozenset(names))
-    try:
-        yield
-    finally:
-        _outside_links.reset(token)
+    return _within(_outside_links, frozenset(names))
 
 
 @functools.cache
