@@ -14,20 +14,54 @@ def test_a_cached_tree_equals_a_fresh_parse(tmp_path, monkeypatch):
     body = "# T\n\nSee [[alpha]] and `code`.\n\n```\n┌─┐\n└─┘\n```\n"
     where = pandoc.SourceLocation("x.md")
     first = pandoc.parse_markdown(body, line_offset=3, where=where)
-    assert len(list((tmp_path / "cache").rglob("*.json.z"))) == 1
+    assert len(list((tmp_path / "cache").rglob("*.marshal.z"))) == 1
     assert pandoc.parse_markdown(body, line_offset=3, where=where) == first
     # where the body starts is part of the key: positions are the file's own lines
     moved = pandoc.parse_markdown(body, line_offset=5, where=where)
-    assert moved != first and len(list((tmp_path / "cache").rglob("*.json.z"))) == 2
+    assert moved != first and len(list((tmp_path / "cache").rglob("*.marshal.z"))) == 2
 
 
 def test_a_damaged_entry_is_parsed_again(tmp_path, monkeypatch):
     monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "cache"))
     where = pandoc.SourceLocation("x.md")
     first = pandoc.parse_markdown("Some *text*.\n", line_offset=0, where=where)
-    for entry in (tmp_path / "cache").rglob("*.json.z"):
+    for entry in (tmp_path / "cache").rglob("*.marshal.z"):
         entry.write_bytes(b"not zlib")
     assert pandoc.parse_markdown("Some *text*.\n", line_offset=0, where=where) == first
+
+
+def test_equal_leaves_are_one_object_fresh_and_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "cache"))
+    body = "The cat and the dog.\nThe end, *the* end.\n"
+    where = pandoc.SourceLocation("x.md")
+    for tree in (pandoc.parse_markdown(body, line_offset=0, where=where),   # parsed
+                 pandoc.parse_markdown(body, line_offset=0, where=where)):  # read back from the cache
+        leaves = [n for n in pandoc.walk(tree) if n["t"] in ("Str", "Space", "SoftBreak")]
+        by_value: dict[str, list[dict]] = {}
+        for leaf in leaves:
+            by_value.setdefault(repr(leaf), []).append(leaf)
+        assert len(by_value[repr({"t": "Space"})]) == 7 and len(by_value[repr({"t": "Str", "c": "the"})]) == 2
+        assert all(all(x is group[0] for x in group) for group in by_value.values())
+
+
+def test_no_step_and_no_backend_changes_a_shared_leaf(tmp_path, monkeypatch):
+    """Sharing equal leaves (pandoc.unwrap_sourcepos) is only safe while nothing changes an element in place:
+    every leaf of every parsed article is the same after a build of all three formats as when it was read."""
+    import copy
+
+    monkeypatch.setenv("PUBLISHER_CACHE", "off")
+    seen: list[tuple[dict, dict]] = []
+    unwrap = pandoc.unwrap_sourcepos
+
+    def recording(blocks, line_offset):
+        tree = unwrap(blocks, line_offset)
+        seen.extend((n, copy.deepcopy(n)) for n in pandoc.walk(tree) if n["t"] in ("Str", "Space", "SoftBreak", "LineBreak"))
+        return tree
+
+    monkeypatch.setattr(pandoc, "unwrap_sourcepos", recording)
+    built = build_manifest(DATA / "tiny.yml", tmp_path / "out", ["pdf", "epub", "docx"])
+    assert set(built.files) == {"pdf", "epub", "docx"} and len(seen) > 200
+    assert [leaf for leaf, before in seen if leaf != before] == []
 
 
 def test_a_changed_title_updates_every_link_that_shows_it(tmp_path, monkeypatch):

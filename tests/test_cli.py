@@ -50,3 +50,15 @@ def test_strict_turns_warnings_into_exit_1(capsys, monkeypatch):
 def test_python_dash_m_runs_the_cli():
     proc = subprocess.run([sys.executable, "-m", "publisher", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("publisher ")
+
+
+def test_the_command_keeps_its_exit_code_and_output_when_it_skips_the_teardown():
+    # entry() leaves through os._exit: the code must still be main()'s, and both streams whole
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "publisher", *args], capture_output=True, text=True, cwd=DATA)
+
+    ok, strict, usage = run("check", "tiny.yml"), run("check", "tiny.yml", "--strict"), run("check", "nope.yml")
+    assert (ok.returncode, strict.returncode, usage.returncode) == (0, 1, 2)
+    assert ok.stderr.splitlines()[-1] == "tiny.yml: 0 error(s), 2 warning(s)"
+    assert "tiny.yml: error: 2 warning(s) under --strict" in strict.stderr.splitlines()
+    assert usage.stderr.splitlines()[0] == "nope.yml: error: no such manifest"

@@ -65,7 +65,7 @@ def epub_text(path: Path) -> str:
 
 def cache_entries() -> set[str]:
     folder = Path(os.environ["PUBLISHER_CACHE"]) / "parsed"
-    return {str(p) for p in folder.rglob("*.json.z")} if folder.is_dir() else set()
+    return {str(p) for p in folder.rglob("*.marshal.z")} if folder.is_dir() else set()
 
 
 def test_watch_rebuilds_on_change_and_stops_on_ctrl_c(tmp_path):
