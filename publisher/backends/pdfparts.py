@@ -27,7 +27,7 @@ A two-sided book opens every chunk on a right-hand page, as a book rendered whol
 and back matter: the blank left-hand page before it, if any, is added when merging.
 
 A tagged PDF (`pdf: {tagged: true}`) is never rendered in parts: each chunk would carry a structure tree of
-its own, and merging those into one that PDF/UA accepts is beyond pypdf.
+its own, and merging those into one that PDF/UA accepts is beyond this merge.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import html as htmlmod
 import logging
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -52,7 +53,6 @@ AUTO_PAGES = 600  # a book estimated longer than this is rendered in parts
 AUTO_PART_PAGES = 150  # of about this many pages each (1.3-2.5 MB a page while laid out)
 WORDS_PER_PAGE = 320  # before any page is laid out: bench vault N=200, 241,805 words on 753 A4 pages
 MAX_SWEEPS = 6
-LEAF = 1024  # names in each leaf of the destinations' name tree
 HREF = re.compile(r'\bhref="#([^"]*)"')
 ID = re.compile(r'\bid="([^"]*)"')
 STUBS_MARK = "<!--publisher-stubs-->"
@@ -313,131 +313,120 @@ class PartsRenderer:
 def merge(records: list[Rendered], folder: Path, target: Path) -> None:
     """One PDF: every chunk's pages in order (a blank page where a two-sided book needs one), one name tree
     of the real anchors, the outline rebuilt from the chunks' bookmarks, the front chunk's metadata and
-    viewer settings, and an identifier made from the content (two builds give the same bytes)."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import (
-        ArrayObject,
-        ByteStringObject,
-        DictionaryObject,
-        FloatObject,
-        NameObject,
-        NumberObject,
-        TextStringObject,
-    )
+    viewer settings, and an identifier made from the content (two builds give the same bytes).
 
-    writer = PdfWriter()
-    digest = hashlib.sha256()
-    dests: dict[str, tuple[int, float, float]] = {}
-    front = None
-    for i, record in enumerate(records):
-        path = folder / f"{i:04d}.pdf"
-        digest.update(path.read_bytes())
-        reader = PdfReader(path)
-        if front is None:
-            front = reader
-        while len(writer.pages) + 1 < record.first:  # the blank left-hand page before a right-hand opener
-            box = reader.pages[0].mediabox
-            writer.add_blank_page(float(box.width), float(box.height))
-        assert len(writer.pages) + 1 == record.first, (i, len(writer.pages), record.first)
-        added = [writer.add_page(page) for page in reader.pages]
-        if i:
-            retag_fonts(added, i)
-        for name, dest in reader.named_destinations.items():
-            if name in record.anchors and name not in dests:  # the first of two alike, as WeasyPrint does
-                dests[name] = (record.first - 1 + reader.get_destination_page_number(dest),
-                               float(dest.left or 0), float(dest.top or 0))
-        if i:
-            del reader
-    # Links whose target is nowhere in the book (WeasyPrint would have dropped them) go.
-    for page in writer.pages:
-        annots = page.get("/Annots")
-        if not annots:
-            continue
-        kept = ArrayObject(a for a in annots if str(a.get_object().get("/Dest", "")) in dests
-                           or "/Dest" not in a.get_object())
-        if len(kept) != len(annots):
-            page[NameObject("/Annots")] = kept
-    # A name tree of leaves of at most LEAF names (a long book has a hundred thousand: one flat array is
-    # more than readers such as pypdf accept).
-    ordered = sorted(dests)
-    kids = ArrayObject()
-    for start in range(0, len(ordered), LEAF):
-        leaf = ordered[start:start + LEAF]
-        names = ArrayObject()
-        for name in leaf:
-            page, x, y = dests[name]
-            names += [TextStringObject(name), ArrayObject([writer.pages[page].indirect_reference, NameObject("/XYZ"),
-                                                           FloatObject(x), FloatObject(y), NumberObject(0)])]
-        kids.append(writer._add_object(DictionaryObject({
-            NameObject("/Names"): names,
-            NameObject("/Limits"): ArrayObject([TextStringObject(leaf[0]), TextStringObject(leaf[-1])])})))
-    tree = DictionaryObject({NameObject("/Kids"): kids}) if len(kids) > 1 else (kids[0].get_object() if kids else DictionaryObject({NameObject("/Names"): ArrayObject()}))
-    if len(kids) == 1:
-        del tree[NameObject("/Limits")]
-    writer._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/Dests"): tree})
-    add_outline(writer, [b for r in records for b in r.bookmarks])
-    if front is not None:
-        root = front.trailer["/Root"]
-        for key in ("/Lang", "/PageMode", "/PageLayout", "/ViewerPreferences"):
-            if key in root:
-                writer._root_object[NameObject(key)] = root[key].clone(writer)
-        if front.metadata:
-            writer.add_metadata({k: v for k, v in front.metadata.items()})
-    identifier = ByteStringObject(digest.digest()[:16])
-    writer._ID = ArrayObject([identifier, identifier])
-    with open(target, "wb") as out:
-        writer.write(out)
+    qpdf (pikepdf) copies each chunk's objects into the book and reads their streams from the chunk's file
+    only while writing, so the merge holds the objects' dictionaries, not every page's content: at 3,500
+    pages and a hundred thousand links, a fraction of what one chunk's layout takes."""
+    import pikepdf
+
+    book = pikepdf.new()
+    sources = []  # open until the book is written: qpdf reads each copied stream from its chunk then
+    dests: dict[str, pikepdf.Array] = {}
+    where: dict[str, tuple[int, float, float]] = {}  # name -> (page index in the book, x, y)
+    try:
+        for i, record in enumerate(records):
+            chunk = pikepdf.open(folder / f"{i:04d}.pdf")
+            sources.append(chunk)
+            while len(book.pages) + 1 < record.first:  # the blank left-hand page before a right-hand opener
+                box = chunk.pages[0].mediabox
+                book.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
+            assert len(book.pages) + 1 == record.first, (i, len(book.pages), record.first)
+            offset = len(book.pages)
+            with warnings.catch_warnings():
+                # that pages.extend() leaves the chunk's named destinations behind is the point: the
+                # stubs' names are alike in several chunks, and the real one is chosen below
+                warnings.simplefilter("ignore", pikepdf.exceptions.PageCopyWarning)
+                book.pages.extend(chunk.pages)
+            if i:
+                retag_fonts(book.pages[offset:], i)
+            index = {page.objgen: n for n, page in enumerate(chunk.pages)}
+            names = chunk.Root.get("/Names")
+            tree = names.get("/Dests") if names is not None else None
+            for name, dest in (pikepdf.NameTree(tree).items() if tree is not None else ()):
+                if name in record.anchors and name not in where:  # the first of two alike, as WeasyPrint does
+                    page = index.get(dest[0].objgen)
+                    if page is not None:
+                        where[name] = (offset + page, float(dest[2] or 0), float(dest[3] or 0))
+        # Links whose target is nowhere in the book (WeasyPrint would have dropped them) go.
+        for page in book.pages:
+            annots = page.obj.get("/Annots")
+            if annots is None:
+                continue
+            kept = [a for a in annots if "/Dest" not in a or str(a.Dest) in where]
+            if len(kept) != len(annots):
+                page.obj.Annots = book.make_indirect(pikepdf.Array(kept))
+        tree = pikepdf.NameTree.new(book)  # qpdf keeps its leaves small and balanced
+        for name in sorted(where):
+            n, x, y = where[name]
+            tree[name] = pikepdf.Array([book.pages[n].obj, pikepdf.Name.XYZ, x, y, 0])
+        book.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+        add_outline(book, [b for r in records for b in r.bookmarks])
+        front = sources[0] if sources else None
+        if front is not None:
+            for key in ("/Lang", "/PageMode", "/PageLayout", "/ViewerPreferences"):
+                if key in front.Root:
+                    book.Root[key] = book.copy_foreign(front.Root[key]) if isinstance(front.Root[key], pikepdf.Dictionary) else front.Root[key]
+            if "/Info" in front.trailer:
+                book.docinfo = book.copy_foreign(front.docinfo)
+        # deterministic_id: the identifier is a digest of the content, so two builds give the same bytes
+        book.save(target, deterministic_id=True, compress_streams=True,
+                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    finally:
+        book.close()
+        for chunk in sources:
+            chunk.close()
 
 
 def retag_fonts(pages, chunk: int) -> None:
     """Give the font subsets of a chunk tags of their own: WeasyPrint derives a subset's six-letter tag from
     the font alone, so every chunk names a different subset alike, where a PDF must not (ISO 32000, 9.6.4)."""
-    from pypdf.generic import NameObject
+    import pikepdf
 
-    seen: set[int] = set()
+    seen: set[tuple[int, int]] = set()
 
-    def retag(name) -> NameObject:
+    def retag(name) -> pikepdf.Name:
         tag, plus, rest = str(name)[1:].partition("+")
         if not plus or len(tag) != 6:
             return name
         digest = hashlib.sha256(f"{chunk}:{tag}".encode()).digest()
-        return NameObject("/" + "".join(chr(65 + b % 26) for b in digest[:6]) + "+" + rest)
+        return pikepdf.Name("/" + "".join(chr(65 + b % 26) for b in digest[:6]) + "+" + rest)
 
     def visit(font) -> None:
-        font = font.get_object()
-        if id(font) in seen:
+        if font.objgen in seen and font.objgen != (0, 0):
             return
-        seen.add(id(font))
+        seen.add(font.objgen)
         if "/BaseFont" in font:
-            font[NameObject("/BaseFont")] = retag(font["/BaseFont"])
+            font.BaseFont = retag(font.BaseFont)
         descriptor = font.get("/FontDescriptor")
-        if descriptor is not None and id(descriptor.get_object()) not in seen:
-            descriptor = descriptor.get_object()
-            seen.add(id(descriptor))
+        if descriptor is not None and descriptor.objgen not in seen:
+            seen.add(descriptor.objgen)
             if "/FontName" in descriptor:
-                descriptor[NameObject("/FontName")] = retag(descriptor["/FontName"])
-        for child in font.get("/DescendantFonts") or []:
+                descriptor.FontName = retag(descriptor.FontName)
+        for child in font.get("/DescendantFonts") or ():
             visit(child)
 
     for page in pages:
-        resources = page.get("/Resources")
-        fonts = resources.get_object().get("/Font") if resources is not None else None
-        for ref in (fonts.get_object().values() if fonts is not None else ()):
-            visit(ref)
+        resources = page.obj.get("/Resources")
+        fonts = resources.get("/Font") if resources is not None else None
+        for _, font in (fonts.items() if fonts is not None else ()):
+            visit(font)
 
 
-def add_outline(writer, bookmarks) -> None:
+def add_outline(book, bookmarks) -> None:
     """Nest the bookmarks by level, as WeasyPrint does in one document: each under the last one before it of
     a lower level."""
-    from pypdf.generic import Fit
+    import pikepdf
 
-    stack: list[tuple[int, object]] = []
-    for level, label, page, x, y, state in bookmarks:
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        parent = stack[-1][1] if stack else None
-        item = writer.add_outline_item(title=label, page_number=page - 1, parent=parent, fit=Fit.xyz(x, y, 0), is_open=state != "closed")
-        stack.append((level, item))
+    with book.open_outline() as outline:
+        stack: list[tuple[int, pikepdf.OutlineItem]] = []
+        for level, label, page, x, y, state in bookmarks:
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            item = pikepdf.OutlineItem(label, pikepdf.Array([book.pages[page - 1].obj, pikepdf.Name.XYZ, x, y, 0]))
+            item.is_closed = state == "closed"
+            (stack[-1][1].children if stack else outline.root).append(item)
+            stack.append((level, item))
 
 
 def write_in_parts(backend, book: Book, theme: Theme, lay_out, write_pdf, target: Path, size: int) -> Progress:
