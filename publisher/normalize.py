@@ -34,6 +34,7 @@ from .tags import collect_tags
 from .vault import Vault, fold
 
 MAX_LEVEL = 6
+BATCH = 32  # articles at most in one pandoc run (pandoc.parse_many)
 
 
 @dataclass(slots=True)
@@ -64,31 +65,38 @@ class Context:
 
 # ---------------------------------------------------------------- assembling
 def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[str, tuple]:
-    """Parse every selected article once (pandoc in a few parallel workers)."""
+    """Parse every selected article once: from the parse cache, else a batch at a time (pandoc.parse_many)
+    in a few parallel pandoc runs; an article a batch cannot take is parsed alone."""
 
-    def one(a: Article):
+    def alone(a: Article) -> tuple:
         try:
-            return a.path, tuple(pd.parse_markdown(a.body, line_offset=a.body_line - 1, where=a.loc(a.body_line, 1)))
+            return tuple(pd.parse_markdown(a.body, line_offset=a.body_line - 1, where=a.loc(a.body_line, 1)))
         except ContentError as exc:
             reporter.extend(exc.diagnostics)
-            return a.path, ()
+            return ()
+
+    def batch(group: list[Article]) -> list[tuple[str, tuple]]:
+        trees = pd.parse_many([(a.body, a.body_line - 1) for a in group]) if len(group) > 1 else [None]
+        return [(a.path, tuple(tree) if tree is not None else alone(a)) for a, tree in zip(group, trees, strict=True)]
 
     workers = max(1, min(8, (os.cpu_count() or 2) * 2))
     found: dict[str, tuple] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = []
 
         def each():
-            # a cached tree is read here, one after another (JSON decoding holds the GIL: threads only
-            # contend for it); pandoc's workers get the rest
+            # a cached tree is read here, one after another (decoding holds the GIL: threads only contend
+            # for it); the rest go to pandoc in batches, a few at a time
+            todo = []
             for a in articles:
                 tree = pd.cached_tree(a.body, line_offset=a.body_line - 1)
                 if tree is None:
-                    futures.append(pool.submit(one, a))
+                    todo.append(a)
                 else:
                     yield a.path, tuple(tree)
+            size = max(1, min(BATCH, -(-len(todo) // workers)))
+            futures = [pool.submit(batch, todo[i:i + size]) for i in range(0, len(todo), size)]
             for future in futures:
-                yield future.result()
+                yield from future.result()
 
         for path, tree in progress.counted(each(), "parse", len(articles)):
             found[path] = tree

@@ -103,6 +103,73 @@ def parse_markdown(body: str, *, line_offset: int, where: SourceLocation, timeou
             "block quotes, lists or emphasis inside each other: flatten them")) from None
 
 
+# ---------------------------------------------------------------- many articles in one pandoc run
+# Each pandoc process costs about as much as reading an article (its runtime starts with a 64 MB heap), so
+# articles are read a batch at a time: a custom reader (Lua, run by pandoc itself) reads each input file
+# alone with pandoc.read and the very reader options of parse_markdown, and wraps each article's blocks in
+# a Div of their own. Alone means alone: no link reference, footnote or heading id crosses from one article
+# to the next (pandoc's --file-scope would prefix ids and rewrite links instead). tests/test_cache.py checks
+# that a batch gives every article the tree parse_markdown gives it.
+BATCH_MAX_BYTES = 256 * 1024  # a longer article is read alone (its time limit and its diagnostic its own)
+_BATCH_KEY = "publisher-article"
+_BATCH_READER = """
+function Reader(sources, opts)
+  local blocks = pandoc.Blocks{}
+  for i, source in ipairs(sources) do
+    local doc = pandoc.read(source.text, %s)
+    blocks:insert(pandoc.Div(doc.blocks, pandoc.Attr("", {}, {{"%s", tostring(i)}})))
+  end
+  return pandoc.Pandoc(blocks)
+end
+"""
+
+
+def parse_many(items: list[tuple[str, int]]) -> list[list[dict] | None]:
+    """parse_markdown for several (body, line_offset) at once, in one pandoc run: each article's blocks, or
+    None for an article to be parsed alone (too long, too deeply nested, or the whole run failed), which
+    then gets parse_markdown's own diagnostic. Each tree parsed goes to the parse cache."""
+    out: list[list[dict] | None] = [None] * len(items)
+    data = []
+    for body, _ in items:
+        try:
+            data.append(body.encode("utf-8") if len(body) <= BATCH_MAX_BYTES else None)
+        except UnicodeEncodeError:
+            data.append(None)
+    batch = [i for i, d in enumerate(data) if d is not None]
+    if not batch:
+        return out
+    with tempfile.TemporaryDirectory(prefix="publisher-read-") as tmp:
+        reader = Path(tmp, "reader.lua")
+        reader.write_text(_BATCH_READER % (json.dumps(READER), _BATCH_KEY), encoding="utf-8")
+        files = []
+        for i in batch:
+            file = Path(tmp, f"{i:06d}.md")
+            file.write_bytes(data[i])
+            files.append(str(file))
+        size = sum(len(data[i]) for i in batch)
+        try:
+            # the input files are ours, named by number: no user text becomes an argument
+            text = run_pandoc(["-f", str(reader), "-t", "json", *files], "",
+                              timeout=PARSE_TIMEOUT + PARSE_TIMEOUT_PER_MB * size / 1e6)
+            with _collector_paused():
+                divs = json.loads(text)["blocks"]
+        except (ContentError, ValueError, KeyError, TypeError, RecursionError):
+            return out  # each alone, for the diagnostic that belongs to it
+    if len(divs) != len(batch) or any(d.get("t") != "Div" or get_kv(d["c"][0], _BATCH_KEY) != str(n)
+                                      for n, d in enumerate(divs, 1)):
+        return out
+    for i, div in zip(batch, divs):
+        line_offset = items[i][1]
+        try:
+            with _collector_paused():
+                blocks = unwrap_sourcepos(div["c"][1], line_offset)
+        except (TooDeep, RecursionError):
+            continue  # parsed alone: parse_markdown reports it
+        _cache_write(items[i][0], line_offset, blocks)
+        out[i] = blocks
+    return out
+
+
 def cached_tree(body: str, *, line_offset: int) -> list[dict] | None:
     """What parse_markdown would return, if the parse cache has it (else None: nothing is run). The Facts
     kept beside the tree go to the facts memo, if one is open: the normalizer's first walk over every block

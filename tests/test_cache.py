@@ -64,6 +64,37 @@ def test_no_step_and_no_backend_changes_a_shared_leaf(tmp_path, monkeypatch):
     assert [leaf for leaf, before in seen if leaf != before] == []
 
 
+BATCH = [
+    "# Intro\n\nSee [the spec][spec] and a note[^1].\n\n[spec]: https://example.org/spec\n[^1]: First note.\n\n```\nunclosed fence\n",
+    "# Intro\n\nNo definition here: [the spec][spec], and a note[^1].\n\n[^1]: Second note.\n",
+    "## Same heading\n\n## Same heading\n\n[x](#a%20b) [y](##z) [e]() [[w#h|w]] ![[pic.png|alt|20x10]]\r\nline\r\n",
+    "```\n\tx\ty\n┌─┐\n```\n\n> [!note] Callout\n> body <span id=\"s\">s</span>\n",
+    "",
+]
+
+
+def test_a_batch_gives_each_article_the_tree_it_gets_alone(monkeypatch):
+    """pandoc.parse_many reads each article alone: an unclosed fence, a link reference or a footnote of one
+    article never reaches the next, and ids, positions, tabs and line ends are what parse_markdown makes."""
+    monkeypatch.setenv("PUBLISHER_CACHE", "off")
+    where = pandoc.SourceLocation("x.md")
+    items = [(body, 3 * n) for n, body in enumerate(BATCH)]
+    together = pandoc.parse_many(items)
+    alone = [pandoc.parse_markdown(body, line_offset=offset, where=where) for body, offset in items]
+    assert together == alone
+    # the second article's [the spec][spec] stays text: the definition is in the first
+    assert "Link" not in pandoc.facts(together[1][1]).types
+
+
+def test_a_batch_leaves_what_it_cannot_take_to_be_parsed_alone(monkeypatch):
+    monkeypatch.setenv("PUBLISHER_CACHE", "off")
+    deep = "> " * (pandoc.MAX_NESTING + 5) + "deep\n"
+    long = "word " * (pandoc.BATCH_MAX_BYTES // 5 + 1)
+    got = pandoc.parse_many([("Fine.\n", 0), (deep, 0), (long, 0), ("Also fine.\n", 0)])
+    assert got[1] is None and got[2] is None
+    assert pandoc.stringify(got[0]) == "Fine." and pandoc.stringify(got[3]) == "Also fine."
+
+
 def test_a_changed_title_updates_every_link_that_shows_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "cache"))
     vault = tmp_path / "book"
