@@ -304,15 +304,14 @@ def _pos(attr: list[Any], line_offset: int) -> None:
                 kv[1] = ""
 
 
-def _is_wrapper(node: dict) -> bool:
-    return node.get("t") in ("Span", "Div") and ["wrapper", "1"] in node["c"][0][2]
-
-
 SHARED_MARKS = frozenset(("Space", "SoftBreak", "LineBreak"))
+_WRAPPER = ["wrapper", "1"]
+_POS_AT = {"Link": 0, "Image": 0, "Header": 1, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0}
 
 
 def unwrap_sourcepos(blocks: list[Any], line_offset: int) -> list[Any]:
-    """The reader's wrappers removed and positions rewritten (the freshly read tree is changed in place).
+    """The reader's wrappers removed, adjacent Str joined (as the reader does without sourcepos) and
+    positions rewritten: the freshly read tree is changed in place.
 
     Equal leaves are then one object: every Space, SoftBreak and LineBreak of the article, and every Str of
     the same text. Half of a tree's elements are Spaces, so the tree takes far less memory, and the parse
@@ -320,47 +319,67 @@ def unwrap_sourcepos(blocks: list[Any], line_offset: int) -> list[Any]:
     one: see map_inlines); tests/test_cache.py checks that a whole build leaves every shared leaf as it was.
 
     Raises TooDeep past MAX_NESTING elements inside each other (the reader's wrappers do not count), before
-    the walk itself could exhaust the stack."""
+    the walk itself could exhaust the stack. Its line is that of the innermost wrapper that has one: the
+    wrappers around are passed down as a chain and read only then (most trees never need it)."""
     words: dict[str, dict] = {}
     marks: dict[str, dict] = {}
 
-    def share(items: list[Any]) -> list[Any]:
-        for i, x in enumerate(items):
-            if type(x) is dict:
-                t = x.get("t")
-                if t == "Str" and type(x.get("c")) is str:
-                    items[i] = words.setdefault(x["c"], x)
-                elif t in SHARED_MARKS and "c" not in x:
-                    items[i] = marks.setdefault(t, x)
-        return items
+    def line_of(chain) -> int:
+        while chain is not None:
+            attr, chain = chain
+            line = _start_line(attr, line_offset)
+            if line:
+                return line
+        return 0
 
-    def walk_list(items: list[Any], depth: int, line: int) -> list[Any]:
+    def walk_list(items: list[Any], depth: int, chain) -> list[Any]:
         out: list[Any] = []
         for item in items:
-            if isinstance(item, dict) and _is_wrapper(item):
-                out.extend(walk_list(item["c"][1], depth, _start_line(item["c"][0], line_offset) or line))
+            kind = type(item)
+            if kind is dict:
+                t = item.get("t")
+                c = item.get("c")
+                if (t == "Span" or t == "Div") and _WRAPPER in c[0][2]:
+                    out.extend(walk_list(c[1], depth, (c[0], chain)))
+                    continue
+                inner = depth
+                if t is not None:
+                    inner += 1
+                    if inner > MAX_NESTING:
+                        raise TooDeep(line_of(chain))
+                    at = _POS_AT.get(t)
+                    if at is not None:
+                        _pos(c[at], line_offset)
+                if type(c) is list:
+                    item["c"] = walk_list(c, inner, chain)
+                out.append(item)
+            elif kind is list:
+                out.append(walk_list(item, depth, chain))
             else:
-                out.append(walk(item, depth, line))
-        return share(merge_str(out))
+                out.append(item)
+        # adjacent Str joined, then every leaf shared
+        joined: list[Any] = []
+        last_str = False
+        for x in out:
+            if type(x) is dict:
+                t = x.get("t")
+                if t == "Str":
+                    if last_str:
+                        text = joined[-1]["c"] + x["c"]
+                        joined[-1] = words.setdefault(text, {"t": "Str", "c": text})
+                        continue
+                    last_str = True
+                    if type(x.get("c")) is str:
+                        x = words.setdefault(x["c"], x)
+                    joined.append(x)
+                    continue
+                if t in SHARED_MARKS and "c" not in x:
+                    x = marks.setdefault(t, x)
+            last_str = False
+            joined.append(x)
+        return joined
 
-    def walk(node: Any, depth: int, line: int) -> Any:
-        if isinstance(node, list):
-            return walk_list(node, depth, line)
-        if not isinstance(node, dict):
-            return node
-        t = node.get("t")
-        if t is not None:
-            depth += 1
-            if depth > MAX_NESTING:
-                raise TooDeep(line)
-        if t in ("Link", "Image", "Header", "CodeBlock", "Code", "Div", "Span"):
-            attr = node["c"][1] if t == "Header" else node["c"][0]
-            _pos(attr, line_offset)
-        if "c" in node:
-            node["c"] = walk(node["c"], depth, line)
-        return node
-
-    return walk_list(blocks, 0, 0)
+    return walk_list(blocks, 0, None)
 
 
 def _start_line(attr: list[Any], line_offset: int) -> int:
