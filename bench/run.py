@@ -262,6 +262,11 @@ def instrument_pipeline(probe: Probe, upto: str | None, save_html: Path | None =
             save_html.write_text(html, encoding="utf-8")
 
     wrap(probe, pdf.PdfBackend, "html", "pdf.html", after=keep_html)
+    try:
+        import publisher.backends.pdfparts as pdfparts
+    except ImportError:
+        return
+    wrap(probe, pdfparts, "merge", "pdf.merge")  # a long book's parts merged into one PDF: our own work
 
 
 def instrument_weasyprint(probe: Probe, pages: list) -> None:
@@ -793,7 +798,13 @@ def write_results(report: dict, results: Path) -> str:
     report["stages"] = stage_rows(report["sizes"])
     (results / "latest.json").write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
     m = report["machine"]
-    earlier = sorted({f"N={n} on {v['run']}" for n, v in report["sizes"].items() if v.get("run")})
+    kept: dict[tuple[str, str], list[str]] = {}  # (N, run) -> measurements carried over from that run
+    for n, v in report["sizes"].items():
+        for name, measured in ({} if v.get("run") else v.get("measurements", {})).items():
+            if measured.get("run"):
+                kept.setdefault((n, measured["run"]), []).append(name)
+    earlier = sorted({f"N={n} on {v['run']}" for n, v in report["sizes"].items() if v.get("run")}
+                     | {f"N={n} {', '.join(names)} on {run}" for (n, run), names in kept.items()})
     when = report["date"] + (f" ({', '.join(earlier)})" if earlier else "")
     head = (f"Measured {when} on {m['cpus']} cores (load average {m['load_average_start'][0]} at the start, "
             f"{m.get('load_average_end', ['?'])[0]} at the end), {m['pandoc']}, WeasyPrint {m['weasyprint']}, "
@@ -817,7 +828,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=BENCH / "results", help="where latest.json and latest.md go")
     p.add_argument("--only", help="comma-separated measurements (load,parse,normalize,pdf,epub,docx,weasyprint,pandoc,all,check,rebuild)")
     p.add_argument("--timeout", type=float, help="seconds allowed to any one measurement (default 600 + 30 N)")
-    p.add_argument("--merge", action="store_true", help="keep the sizes of the last latest.json that this run does not measure")
+    p.add_argument("--merge", action="store_true", help="keep the sizes of the last latest.json that this run does not measure (with --only, "
+                                                            "also the measurements it does not make again)")
     p.add_argument("--report", action="store_true", help="rewrite the tables from the last latest.json and print them")
     # the child side: one measurement
     p.add_argument("--stage", choices=("load", "parse", "normalize", "build", "weasyprint"), help=argparse.SUPPRESS)
@@ -839,14 +851,21 @@ def main(argv: list[str] | None = None) -> int:
     only = {o.strip() for o in args.only.split(",")} if args.only else None
     report = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "sizes": {},
               "command": " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])])}
+    earlier: dict = {}  # with --merge, --only: the measurements of a size this run does not make again
     if args.merge and (args.results / "latest.json").is_file():
         old = json.loads((args.results / "latest.json").read_text(encoding="utf-8"))
         report["sizes"] = {k: {**v, "run": v.get("run") or old.get("date")} for k, v in old.get("sizes", {}).items()
                            if int(k) not in sizes}
+        if only is not None:
+            earlier = {int(k): {name: {**m, "run": m.get("run") or v.get("run") or old.get("date")}
+                                for name, m in v.get("measurements", {}).items()}
+                       for k, v in old.get("sizes", {}).items() if int(k) in sizes}
         report["merged_from"] = old.get("date")
     start = time.perf_counter()
     for n in sizes:
-        report["sizes"][str(n)] = Run(n, args.work, only, args.timeout).go()
+        result = Run(n, args.work, only, args.timeout).go()
+        result["measurements"] = {**earlier.get(n, {}), **result["measurements"]}
+        report["sizes"][str(n)] = result
         report["sizes"] = dict(sorted(report["sizes"].items(), key=lambda kv: int(kv[0])))
         report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         write_results(report, args.results)  # partial results survive an interrupted run
