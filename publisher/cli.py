@@ -75,8 +75,15 @@ def _run_one_tracked(manifest: str, args, reporter: Reporter) -> tuple:
             except BrokenPipeError:  # `publisher list x.yml | head`
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more is written
             return EXIT_OK, []
-        if args.command == "check":
-            loaded = load_book(manifest, reporter, check=True)
+        if args.command == "check":  # what a build of the manifest's formats would report, nothing written
+            from .backends import check_book
+            from .pandoc import _collector_paused, facts_memo
+
+            # the blocks' facts found while normalizing serve the backends' checks; no collector passes
+            # over the book's millions of objects meanwhile (see pandoc._collector_paused)
+            with facts_memo(), _collector_paused():
+                loaded = load_book(manifest, reporter, check=True)
+                check_book(loaded.book, None, reporter)
             return EXIT_OK, [], _link_report(loaded, reporter)
         return EXIT_OK, build(manifest, args.formats, args.out, reporter=reporter, draft=args.draft)
     except PublisherError as exc:

@@ -158,7 +158,7 @@ def parse_many(items: list[tuple[str, int]]) -> list[list[dict] | None]:
     if len(divs) != len(batch) or any(d.get("t") != "Div" or get_kv(d["c"][0], _BATCH_KEY) != str(n)
                                       for n, d in enumerate(divs, 1)):
         return out
-    for i, div in zip(batch, divs):
+    for i, div in zip(batch, divs, strict=True):
         line_offset = items[i][1]
         try:
             with _collector_paused():

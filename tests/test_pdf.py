@@ -256,13 +256,21 @@ def test_wide_diagrams_fit_the_text_block(tmp_path, page_size):
     assert landscape == [False, page_size == "A5"]
 
 
-def test_diagram_glyph_missing_from_the_font_is_reported(tmp_path):
+def test_diagram_glyph_missing_from_the_font_is_reported(tmp_path, capsys):
     body = "Intro line.\n\n```\n┌──────┐\n│ 漢 ok │\n└──────┘\n```\n"
     path, built = tiny_pdf(tmp_path, {"glyph.md": article("Glyph", body)})
     messages = [d.format() for d in built.reporter.warnings]
     assert len(messages) == 1
     assert messages[0].startswith(f"{tmp_path / 'kb' / 'glyph.md'}:11:3: warning: diagram character '漢' (U+6F22")
     assert "DejaVu Sans Mono" in messages[0]
+    # `publisher check` reports what the build reports (the backends' own checks included), writing nothing
+    from publisher.cli import main
+
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(["check", str(tmp_path / "book.yml"), "--strict"]) == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "warning:" in line] == messages
 
 
 # ---------------------------------------------------------------- manifest options

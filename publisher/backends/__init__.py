@@ -82,13 +82,20 @@ def write_atomic(target: Path, write) -> None:
         tmp_path.unlink(missing_ok=True)
 
 
-def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, reporter: Reporter) -> list[Path]:
+def check_book(book: Book, formats: Iterable[str] | None, reporter: Reporter) -> tuple[list[Backend], Theme]:
+    """What each format's backend finds in the book before writing it (the PDF: diagram characters its
+    monospace font lacks, diagrams too wide to print): the backends and the theme, loaded."""
     manifest = book.manifest
-    names = list(dict.fromkeys(formats or manifest.formats))
-    backends = [load_backend(n) for n in names]
+    backends = [load_backend(n) for n in dict.fromkeys(formats or manifest.formats)]
     theme = load_theme(manifest.theme, manifest.path)
     for backend in backends:
         reporter.extend(backend.check(book, theme))
+    return backends, theme
+
+
+def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, reporter: Reporter) -> list[Path]:
+    manifest = book.manifest
+    backends, theme = check_book(book, formats, reporter)
     if reporter.errors:
         raise ContentError(())
     out_dir = out if out is not None else manifest.output_dir

@@ -144,10 +144,14 @@ def mono_font() -> tuple[Path | None, frozenset[int]]:
 
 
 def diagrams_of(article: Article) -> Iterator[tuple[str, int]]:
-    """(text, columns) of each diagram of an article."""
-    for node in pd.walk(list(article.blocks)):
-        if node["t"] == "CodeBlock" and "diagram" in node["c"][0][1]:
-            yield node["c"][1], int(pd.get_kv(node["c"][0], "data-columns") or 0)
+    """(text, columns) of each diagram of an article, in reading order (footnotes included); a block without
+    a code block is passed over on its pandoc.facts (kept from the normalizer when a facts memo is open)."""
+    for block in article.blocks:
+        if "CodeBlock" not in pd.facts(block).types:
+            continue
+        for node in pd.walk(block):
+            if node["t"] == "CodeBlock" and "diagram" in node["c"][0][1]:
+                yield node["c"][1], int(pd.get_kv(node["c"][0], "data-columns") or 0)
 
 
 def first_line(article: Article, text: str) -> int:

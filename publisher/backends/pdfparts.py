@@ -322,7 +322,6 @@ def merge(records: list[Rendered], folder: Path, target: Path) -> None:
 
     book = pikepdf.new()
     sources = []  # open until the book is written: qpdf reads each copied stream from its chunk then
-    dests: dict[str, pikepdf.Array] = {}
     where: dict[str, tuple[int, float, float]] = {}  # name -> (page index in the book, x, y)
     try:
         for i, record in enumerate(records):
