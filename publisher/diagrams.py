@@ -21,10 +21,13 @@ def is_diagram(text: str, classes: list[str]) -> bool:
     return len(_DRAWN.findall(text)) >= 4
 
 
+_NARROW = re.compile("[\x00-\x7f\u2190-\u21ff\u2500-\u25fc\u25ff]*")  # ASCII, arrows, box drawing: one cell each (U+25FD, U+25FE are wide)
+
+
 def columns(line: str) -> int:
     """Display width of a line in a monospace font (wide East Asian characters take two cells)."""
-    if line.isascii():
-        return len(line)  # no ASCII character is wide or combining
+    if _NARROW.fullmatch(line):
+        return len(line)  # no ASCII, box-drawing or arrow character is wide or combining
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in line)
 
 

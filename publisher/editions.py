@@ -105,19 +105,26 @@ def _first_line(inlines: list) -> tuple[list, list]:
 def for_format(book: Book, fmt: str) -> Book:
     """The book as one backend shows it: blocks for other formats dropped, the rest unwrapped."""
 
-    def visit(node):
+    def visit(node):  # copied only where something is dropped or unwrapped: the rest stays the same objects
         if isinstance(node, list):
-            out = []
-            for item in node:
+            out = None
+            for i, item in enumerate(node):
                 if isinstance(item, dict) and item.get("t") == "Div" and ONLY in item["c"][0][1]:
+                    if out is None:
+                        out = node[:i]
                     formats = _words(pd.get_kv(item["c"][0], "data-formats") or "")
                     if not formats or fmt in formats:
                         out.extend(visit(item["c"][1]))
-                else:
-                    out.append(visit(item))
-            return out
+                    continue
+                new = visit(item)
+                if out is None and new is not item:
+                    out = node[:i]
+                if out is not None:
+                    out.append(new)
+            return node if out is None else out
         if isinstance(node, dict) and "c" in node and node.get("t") in ("Div", "BlockQuote", "BulletList", "OrderedList"):
-            return {"t": node["t"], "c": visit(node["c"])}
+            c = visit(node["c"])
+            return node if c is node["c"] else {"t": node["t"], "c": c}
         return node
 
     return map_articles(book, lambda a: replace(a, blocks=tuple(visit(list(a.blocks)))))

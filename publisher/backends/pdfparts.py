@@ -250,6 +250,16 @@ class PartsRenderer:
         return first + 1 if self.sides == 2 and first % 2 == 0 else first
 
     def run(self, folder: Path) -> list[Rendered]:
+        # The collection after each part frees that part's document (WeasyPrint's boxes hold cycles); the
+        # book and everything else made before are set aside meanwhile (gc.freeze), so each collection looks
+        # at the part's objects only, not again at the millions of the book's trees.
+        gc.freeze()
+        try:
+            return self._run(folder)
+        finally:
+            gc.unfreeze()
+
+    def _run(self, folder: Path) -> list[Rendered]:
         self.records: list[Rendered | None] = [None] * len(self.chunks)
         for sweep in range(1, MAX_SWEEPS + 1):
             self.progress.sweeps = sweep
