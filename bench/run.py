@@ -798,13 +798,16 @@ def write_results(report: dict, results: Path) -> str:
     report["stages"] = stage_rows(report["sizes"])
     (results / "latest.json").write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
     m = report["machine"]
-    kept: dict[tuple[str, str], list[str]] = {}  # (N, run) -> measurements carried over from that run
+    earlier = []  # what this run did not measure: from which run each figure comes
     for n, v in report["sizes"].items():
-        for name, measured in ({} if v.get("run") else v.get("measurements", {})).items():
-            if measured.get("run"):
-                kept.setdefault((n, measured["run"]), []).append(name)
-    earlier = sorted({f"N={n} on {v['run']}" for n, v in report["sizes"].items() if v.get("run")}
-                     | {f"N={n} {', '.join(names)} on {run}" for (n, run), names in kept.items()})
+        runs: dict[str, list[str]] = {}
+        measurements = v.get("measurements", {})
+        for name, measured in measurements.items():
+            run = measured.get("run") or v.get("run")
+            if run:
+                runs.setdefault(run, []).append(name)
+        for run, names in sorted(runs.items()):
+            earlier.append(f"N={n} on {run}" if len(names) == len(measurements) else f"N={n} {', '.join(names)} on {run}")
     when = report["date"] + (f" ({', '.join(earlier)})" if earlier else "")
     head = (f"Measured {when} on {m['cpus']} cores (load average {m['load_average_start'][0]} at the start, "
             f"{m.get('load_average_end', ['?'])[0]} at the end), {m['pandoc']}, WeasyPrint {m['weasyprint']}, "
