@@ -380,7 +380,8 @@ def merge(records: list[Rendered], folder: Path, target: Path) -> None:
                 book.docinfo = book.copy_foreign(front.docinfo)
         # deterministic_id: the identifier is a digest of the content, so two builds give the same bytes
         book.save(target, deterministic_id=True, compress_streams=True,
-                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
+                  object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                  min_version=front.pdf_version if front is not None else "1.7")  # the parts' own (WeasyPrint's)
     finally:
         book.close()
         for chunk in sources:
