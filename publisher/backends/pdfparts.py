@@ -326,8 +326,8 @@ def merge(records: list[Rendered], folder: Path, target: Path) -> None:
     viewer settings, and an identifier made from the content (two builds give the same bytes).
 
     qpdf (pikepdf) copies each chunk's objects into the book and reads their streams from the chunk's file
-    only while writing, so the merge holds the objects' dictionaries, not every page's content: at 3,500
-    pages and a hundred thousand links, a fraction of what one chunk's layout takes."""
+    only while writing, so the merge holds the objects' dictionaries, not every page's content. Those are
+    many all the same: 0.7 GB for 3,470 pages with a hundred thousand links and destinations (N=1000)."""
     import pikepdf
 
     book = pikepdf.new()
