@@ -395,6 +395,15 @@ def retag_fonts(pages, chunk: int) -> None:
 
     seen: set[tuple[int, int]] = set()
 
+    def first_time(obj) -> bool:
+        """An indirect object is retagged once, wherever it is shared; a direct one (0, 0) is its own."""
+        if obj.objgen == (0, 0):
+            return True
+        if obj.objgen in seen:
+            return False
+        seen.add(obj.objgen)
+        return True
+
     def retag(name) -> pikepdf.Name:
         tag, plus, rest = str(name)[1:].partition("+")
         if not plus or len(tag) != 6:
@@ -403,16 +412,13 @@ def retag_fonts(pages, chunk: int) -> None:
         return pikepdf.Name("/" + "".join(chr(65 + b % 26) for b in digest[:6]) + "+" + rest)
 
     def visit(font) -> None:
-        if font.objgen in seen and font.objgen != (0, 0):
+        if not first_time(font):
             return
-        seen.add(font.objgen)
         if "/BaseFont" in font:
             font.BaseFont = retag(font.BaseFont)
         descriptor = font.get("/FontDescriptor")
-        if descriptor is not None and descriptor.objgen not in seen:
-            seen.add(descriptor.objgen)
-            if "/FontName" in descriptor:
-                descriptor.FontName = retag(descriptor.FontName)
+        if descriptor is not None and first_time(descriptor) and "/FontName" in descriptor:
+            descriptor.FontName = retag(descriptor.FontName)
         for child in font.get("/DescendantFonts") or ():
             visit(child)
 
