@@ -3,6 +3,7 @@
     publisher build MANIFEST... [--format pdf|epub|docx]... [--out DIR] [--strict] [--draft] [--jobs N] [--quiet] [--watch]
     publisher check MANIFEST... [--strict]
     publisher formats
+    publisher new DIR [--from VAULT]
 
 stderr carries the diagnostics only. `build` shows its progress (progress.py) live on stderr when that is a
 terminal, else as a few `[publisher] ...` lines on stdout beside its `wrote ...` lines; --quiet, neither.
@@ -47,6 +48,9 @@ def make_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="print the table of contents a manifest selects; write nothing")
     ls.add_argument("manifests", nargs="+", metavar="MANIFEST")
     sub.add_parser("formats", help="list the installed backends")
+    n = sub.add_parser("new", help="create a small working vault and its manifest, or a manifest for a vault")
+    n.add_argument("dir", metavar="DIR", help="a new (or empty) folder; with --from, where book.yml is written")
+    n.add_argument("--from", dest="source", metavar="VAULT", help="write a manifest for this existing vault instead")
     return p
 
 
@@ -134,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, target in available().items():
                 print(f"{name}\t{target}")
             return EXIT_OK
+        if args.command == "new":
+            from .scaffold import run_new
+
+            return run_new(args.dir, args.source)
         if getattr(args, "jobs", 1) < 1:
             raise UsageError(Diagnostic(Severity.ERROR, "--jobs must be at least 1"))
     except PublisherError as exc:

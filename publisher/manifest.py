@@ -21,14 +21,10 @@ from .model import (
     MatterItem,
     PartSpec,
 )
+from .schema import keys_at
 from .yamlsrc import KeyPath, YamlDoc, YamlError, format_keypath, load_yaml, merge_docs
 
-TOP_KEYS = {
-    "title", "subtitle", "authors", "author", "language", "date", "edition", "rights", "description",
-    "source", "theme", "formats", "output", "filter", "links", "glossary", "tag_index", "tag_labels",
-    "index", "front_matter", "back_matter",
-    "parts", "chapters", "page_size", "pdf", "extends", "numbering", "lessons", "cover", "direction", "allow_remote",
-}
+TOP_KEYS = keys_at("")
 MAX_EXTENDS = 10
 SORTS = ("title", "difficulty", "last_updated", "path")
 OUTSIDE_POLICIES = ("footnote", "text", "keep")
@@ -152,7 +148,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     if not isinstance(output, dict):
         c.error(("output",), "must be a mapping like {dir: ../build, name: my-book}")
     else:
-        c.unknown_keys(output, {"dir", "name"}, ("output",))
+        c.unknown_keys(output, keys_at("output"), ("output",))
         if output.get("dir") is not None:
             out_dir = Path(os.path.normpath(Path(doc.origin(("output", "dir"))).parent / c.string(output.get("dir"), ("output", "dir"))))
         if output.get("name") is not None:
@@ -173,7 +169,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     if not isinstance(links, dict):
         c.error(("links",), "must be a mapping like {outside: footnote}")
     else:
-        c.unknown_keys(links, {"outside", "base_url"}, ("links",))
+        c.unknown_keys(links, keys_at("links"), ("links",))
         outside = c.choice(links.get("outside"), ("links", "outside"), OUTSIDE_POLICIES, "footnote")
         base_url = c.string(links.get("base_url"), ("links", "base_url"))
         if outside == "keep" and not base_url:
@@ -291,7 +287,7 @@ def _lessons(c: _Checker, value: Any) -> LessonSettings:
     if not isinstance(value, dict):
         c.error(kp, "must be a mapping like {objectives: true, reading_list: true, notes_page: true}")
         return LessonSettings()
-    c.unknown_keys(value, {"objectives", "reading_list", "notes_page"}, kp)
+    c.unknown_keys(value, keys_at("lessons"), kp)
     return LessonSettings(
         objectives=c.boolean(value.get("objectives"), kp + ("objectives",), True),
         reading_list=c.boolean(value.get("reading_list"), kp + ("reading_list",), True),
@@ -340,7 +336,7 @@ def _pdf(c: _Checker, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         c.error(("pdf",), "must be a mapping like {tagged: true, sides: 2}")
         return {}
-    c.unknown_keys(value, {"tagged", "sides", "part_pages"}, ("pdf",))
+    c.unknown_keys(value, keys_at("pdf"), ("pdf",))
     sides = value.get("sides", 2)
     if sides not in (1, 2) or isinstance(sides, bool):
         c.error(("pdf", "sides"), f"must be 1 (one-sided) or 2 (two-sided), not {sides!r}")
@@ -362,7 +358,7 @@ def _glossary(c: _Checker, value: Any) -> GlossarySettings:
     if not isinstance(value, dict):
         c.error(kp, "must be true, false or a mapping like {file: glossary.yml}")
         return GlossarySettings()
-    c.unknown_keys(value, {"file", "harvest", "min_definition", "exclude", "patterns"}, kp)
+    c.unknown_keys(value, keys_at("glossary"), kp)
     file = c.string(value.get("file"), kp + ("file",)) or None
     if file and (Path(file).is_absolute() or ".." in Path(file).parts):
         c.error(kp + ("file",), f"must be a path inside the knowledge base, not {file!r}")
@@ -414,7 +410,7 @@ def _parts(c: _Checker, data: dict) -> tuple[PartSpec, ...]:
         if not isinstance(part, dict):
             c.error(kp, "a part is a mapping {title: ..., chapters: [...]}")
             continue
-        c.unknown_keys(part, {"title", "chapters"}, kp)
+        c.unknown_keys(part, keys_at("parts[]"), kp)
         title = c.string(part.get("title"), kp + ("title",), required=True)
         if "chapters" not in part:
             c.error(kp, "a part needs 'chapters'")
@@ -431,7 +427,7 @@ def _chapters(c: _Checker, raw: Any, kp: KeyPath) -> tuple[ChapterSpec, ...]:
     for i, item in enumerate(raw):
         ckp = kp + (i,)
         if isinstance(item, dict) and "articles" in item:
-            c.unknown_keys(item, {"title", "articles"}, ckp)
+            c.unknown_keys(item, keys_at("chapters[]"), ckp)
             title = c.string(item.get("title"), ckp + ("title",), required=True)
             articles = item["articles"]
             if not isinstance(articles, list) or not articles:
@@ -446,7 +442,7 @@ def _chapters(c: _Checker, raw: Any, kp: KeyPath) -> tuple[ChapterSpec, ...]:
     return tuple(chapters)
 
 
-ENTRY_KEYS = ("path", "glob", "tag", "sort", "exclude")
+ENTRY_KEYS = keys_at("chapters[].articles[]")
 
 
 def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
