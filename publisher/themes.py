@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,20 @@ import jinja2
 
 from .diagnostics import Diagnostic, ManifestError, Severity, SourceLocation
 
-BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
+
+def _builtin_themes() -> Path:
+    """themes/ of the repository, which an install carries as the package data of publisher.builtin_themes
+    (pyproject.toml); a checkout used without installing has it beside the package."""
+    try:
+        spec = importlib.util.find_spec("publisher.builtin_themes")
+    except ImportError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / "themes"
+
+
+BUILTIN_THEMES = _builtin_themes()
 
 
 @dataclass(frozen=True)
