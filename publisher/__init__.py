@@ -50,12 +50,14 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
 
 
 def build(manifest_path: str | Path, formats=None, out: str | Path | None = None, *, reporter: Reporter | None = None,
-          draft: bool = False) -> list[Path]:
-    """Build one manifest into each format; returns the files written."""
-    from .backends import load_backend, write_book
+          draft: bool = False, strict: bool = False) -> list[Path]:
+    """Build one manifest into each format; returns the files written. strict: a warning writes nothing."""
+    from .backends import load_backend, output_folder, write_book
 
     reporter = reporter if reporter is not None else Reporter()
     for name in formats or ():
         load_backend(name)  # a usage error before any work
+    if out:
+        output_folder(Path(out))
     loaded = load_book(manifest_path, reporter, draft=draft)
-    return write_book(loaded.book, formats, Path(out) if out else None, reporter)
+    return write_book(loaded.book, formats, Path(out) if out else None, reporter, strict=strict)

@@ -1,7 +1,7 @@
 """The command line: a thin shell over publisher.build() and publisher.load_book().
 
     publisher build MANIFEST... [--format pdf|epub|docx]... [--out DIR] [--strict] [--draft] [--jobs N] [--quiet] [--watch]
-    publisher check MANIFEST... [--strict]
+    publisher check MANIFEST... [--strict] [--vault]
     publisher formats
     publisher new DIR [--from VAULT]
 
@@ -45,6 +45,8 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate manifests and their knowledge base; write nothing")
     c.add_argument("manifests", nargs="+", metavar="MANIFEST")
     c.add_argument("--strict", action="store_true", help="fail (exit 1) on any warning")
+    c.add_argument("--vault", action="store_true",
+                   help="also report what is wrong with every note of the knowledge base, selected or not")
     ls = sub.add_parser("list", help="print the table of contents a manifest selects; write nothing")
     ls.add_argument("manifests", nargs="+", metavar="MANIFEST")
     sub.add_parser("formats", help="list the installed backends")
@@ -85,11 +87,14 @@ def _run_one_tracked(manifest: str, args, reporter: Reporter) -> tuple:
 
             # the blocks' facts found while normalizing serve the backends' checks; no collector passes
             # over the book's millions of objects meanwhile (see pandoc._collector_paused)
+            if args.vault:
+                _vault_problems(manifest, reporter)
             with facts_memo(), _collector_paused():
                 loaded = load_book(manifest, reporter, check=True)
                 check_book(loaded.book, None, reporter)
             return EXIT_OK, [], _link_report(loaded, reporter)
-        return EXIT_OK, build(manifest, args.formats, args.out, reporter=reporter, draft=args.draft)
+        return EXIT_OK, build(manifest, args.formats, args.out, reporter=reporter, draft=args.draft,
+                              strict=getattr(args, "strict", False))
     except PublisherError as exc:
         reporter.extend(exc.diagnostics)
         return exc.exit_code, []
@@ -108,6 +113,15 @@ def _contents(manifest: str, reporter: Reporter) -> list[str]:
 
     m = load_manifest(Path(manifest), reporter)
     return outline(m, select(m, load_vault(m.source, reporter), reporter))
+
+
+def _vault_problems(manifest: str, reporter: Reporter) -> None:
+    """check --vault: what is wrong with each note of the manifest's knowledge base, whether the book selects
+    it or not (a build reports those of the notes it selects only)."""
+    from .manifest import load_manifest
+    from .vault import load_vault
+
+    reporter.extend(load_vault(load_manifest(Path(manifest)).source).problems)
 
 
 def _place(d: Diagnostic) -> tuple:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from .model import (
     GENERATED_SECTIONS,
     GLOSSARY_PATTERNS,
     NUMBERING,
+    QUERY_KEYS,
     ChapterSpec,
     Entry,
     GlossarySettings,
@@ -208,7 +210,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         title=title,
         subtitle=c.string(data.get("subtitle"), ("subtitle",)),
         authors=authors,
-        language=c.string(data.get("language", "en"), ("language",)) or "en",
+        language=_language(c, data.get("language", "en")),
         date=date_text,
         edition=c.string(data.get("edition"), ("edition",)),
         rights=c.string(data.get("rights"), ("rights",)),
@@ -278,6 +280,41 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[YamlDoc, list[Diagnostic
     doc.value = own
     merged = merge_docs(parent, doc, replace_together=({"parts", "chapters"},))
     return merged, parent_warnings + warnings
+
+
+# BCP 47 (RFC 5646, section 2.1): a well-formed tag; whether its subtags are registered is not checked, but
+# a primary language subtag of 4 to 8 letters, which the grammar reserves and the registry has none of
+# (`english`), is refused.
+_ALNUM = "[a-z0-9]"
+_LANGTAG = re.compile(
+    rf"""[a-z]{{2,3}}(?:-[a-z]{{3}}){{0,3}}                         # language (with extlangs)
+    (?:-[a-z]{{4}})?                                               # script
+    (?:-(?:[a-z]{{2}}|[0-9]{{3}}))?                                 # region
+    (?:-(?:{_ALNUM}{{5,8}}|[0-9]{_ALNUM}{{3}}))*                   # variants
+    (?:-[0-9a-wy-z](?:-{_ALNUM}{{2,8}})+)*                          # extensions
+    (?:-x(?:-{_ALNUM}{{1,8}})+)?                                    # private use""", re.VERBOSE)
+_PRIVATE_OR_GRANDFATHERED = re.compile(
+    rf"x(?:-{_ALNUM}{{1,8}})+|en-gb-oed|i-(?:ami|bnn|default|enochian|hak|klingon|lux|mingo|navajo|pwn|tao|tay|tsu)"
+    r"|sgn-(?:be-fr|be-nl|ch-de)|art-lojban|cel-gaulish|no-(?:bok|nyn)|zh-(?:guoyu|hakka|min|min-nan|xiang)")
+
+
+def is_language_tag(tag: str) -> bool:
+    """Whether `tag` is a well-formed BCP 47 language tag (case does not matter)."""
+    folded = tag.lower()
+    return bool(_LANGTAG.fullmatch(folded) or _PRIVATE_OR_GRANDFATHERED.fullmatch(folded))
+
+
+def _language(c: _Checker, value: Any) -> str:
+    """language: a BCP 47 tag (en, en-GB, pt-BR, zh-Hant-TW), as EPUB, HTML and DOCX need it."""
+    tag = c.string(value, ("language",)).strip()
+    if not tag:
+        return "en"
+    if not is_language_tag(tag):
+        hint = (f"did you mean '{tag.replace('_', '-')}'?" if is_language_tag(tag.replace("_", "-"))
+                else "a BCP 47 tag such as en, en-GB, fr, pt-BR or zh-Hant")
+        c.error(("language",), f"'{tag}' is not a BCP 47 language tag", hint)
+        return "en"
+    return tag
 
 
 def _lessons(c: _Checker, value: Any) -> LessonSettings:
@@ -442,9 +479,6 @@ def _chapters(c: _Checker, raw: Any, kp: KeyPath) -> tuple[ChapterSpec, ...]:
     return tuple(chapters)
 
 
-ENTRY_KEYS = keys_at("chapters[].articles[]")
-
-
 def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
     loc, where = c.doc.loc(kp), format_keypath(kp)
     if isinstance(item, str):
@@ -471,7 +505,7 @@ def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
     exclude = c.string_list(item.get("exclude"), kp + ("exclude",))
     conditions = []
     for key, value in item.items():
-        if key in ENTRY_KEYS:
+        if key in QUERY_KEYS:
             continue
         values = c.string_list(value, kp + (key,))
         if values:
@@ -480,4 +514,6 @@ def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
         c.error(kp, "a query needs at least one of glob, tag or a front-matter field",
                 "e.g. {glob: 'ai/2_generative/*.md', sort: title}")
         return None
-    return Entry("query", glob=glob, tags=tags, where=tuple(conditions), exclude=exclude, sort=sort, location=loc, keypath=where)
+    keys = tuple((k, c.doc.loc(kp + (k,), key=True)) for k, _ in conditions)
+    return Entry("query", glob=glob, tags=tags, where=tuple(conditions), exclude=exclude, sort=sort, location=loc,
+                 keypath=where, keys=keys)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import SourceLocation
+from .diagnostics import Diagnostic, SourceLocation
+from .schema import keys_at
 
 DIFFICULTY_ORDER = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
@@ -31,6 +32,7 @@ class Entry:
     sort: str | None = None
     location: SourceLocation | None = None
     keypath: str = ""
+    keys: tuple[tuple[str, SourceLocation], ...] = ()  # where each front-matter key of `where` is written
 
     def describe(self) -> str:
         if self.kind == "ref":
@@ -38,6 +40,11 @@ class Entry:
         parts = ([f"glob: {self.glob}"] if self.glob else []) + ([f"tag: {', '.join(self.tags)}"] if self.tags else [])
         parts += [f"{k}: {', '.join(v)}" for k, v in self.where]
         return "{" + "; ".join(parts) + "}"
+
+
+# The keys of a query entry (its other keys are front-matter fields), and those a chapter entry may carry.
+QUERY_KEYS = tuple(sorted(keys_at("chapters[].articles[]")))  # the schema's (schema.py), as the reference says
+ENTRY_KEYS = (*QUERY_KEYS, *sorted(keys_at("chapters[]")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +156,11 @@ class Article:
     body: str
     body_line: int  # line of the file on which the body starts (1-based)
     meta_lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> line
+    # what reading the file found (broken front matter, NUL bytes, ...): reported only by a book that selects
+    # the article (select.report_problems) and by `publisher check --vault`
+    problems: tuple[Diagnostic, ...] = ()
+    readable: bool = True  # False: a file that could not be read (its name still resolves; its body is empty)
+    meta_unknown: bool = False  # its front matter could not be read: which tags and fields it has is unknown
     blocks: tuple[Block, ...] = ()
     id: str = ""
     level: int = 1  # heading level of the article's title inside the book

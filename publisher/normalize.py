@@ -29,7 +29,7 @@ from .index import build_index
 from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
 from .sanitize import sanitize
-from .select import Selection, numbered, passes
+from .select import Selection, numbered, passes, usable
 from .tags import collect_tags
 from .vault import Vault, fold
 
@@ -164,19 +164,22 @@ def matter_articles(manifest: Manifest, selection: Selection, vault: Vault | Non
                 reporter.warning(f"{key}: '{article.path}' is left out by the manifest's filter", item.location)
                 continue
             seen.add(article.path)
+            if not usable(article, reporter, key):
+                continue
             out[key].append(article)
     return tuple(out["front_matter"]), tuple(out["back_matter"])
 
 
 def build_date(manifest: Manifest, selection: Selection) -> str:
-    """SOURCE_DATE_EPOCH, else the manifest's date, else the newest last_updated: never the clock."""
+    """SOURCE_DATE_EPOCH, else the manifest's date, else the newest last_updated, else "" (no date is shown):
+    never the clock, never an invented date."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date().isoformat()
     if manifest.date:
         return manifest.date
     dates = sorted(a.last_updated for a in selection.articles if a.last_updated)
-    return dates[-1] if dates else "1970-01-01"
+    return dates[-1] if dates else ""
 
 
 # ---------------------------------------------------------------- steps

@@ -56,23 +56,13 @@ def _humane(name: str) -> str:
 
 
 def _unreadable(vault_root: Path) -> tuple[list, dict[str, str]]:
-    """The vault's articles, and {path: why} of the notes a book would fail on or lose part of."""
+    """The vault's articles, and {path: why} of the notes a book would fail on (an error kept on the note:
+    broken front matter, a binary or non-UTF-8 file, ...)."""
     from .vault import load_vault
 
-    reporter = Reporter()
-    vault = load_vault(vault_root, reporter)
-    root = vault.root
-    why: dict[str, str] = {}
-    for d in reporter.diagnostics:
-        if d.location is None or not d.location.path.lower().endswith(".md"):
-            continue
-        if not (d.is_error or d.message.startswith("front matter ignored")):
-            continue
-        try:
-            rel = Path(d.location.path).resolve().relative_to(root).as_posix()
-        except ValueError:
-            continue
-        why.setdefault(rel, " ".join(d.message.split()))
+    vault = load_vault(vault_root, Reporter())
+    why = {a.path: " ".join(next(d for d in a.problems if d.is_error).message.split())
+           for a in vault.articles if any(d.is_error for d in a.problems)}
     return list(vault.articles), why
 
 
@@ -101,9 +91,6 @@ def manifest_for_vault(vault_root: Path, dest: Path) -> tuple[Path, int, int]:
     for a in articles:
         top = a.path.split("/", 1)[0] if "/" in a.path else ""
         folders.setdefault(top, []).append(a.path)
-    for path in why.keys() - {a.path for a in articles}:  # read as no article at all: still named
-        top = path.split("/", 1)[0] if "/" in path else ""
-        folders.setdefault(top, []).append(path)
     templates = _templates_folder(vault_root, folders)
     vault_root = vault_root.resolve()
     lines = [

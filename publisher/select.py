@@ -7,8 +7,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from .diagnostics import Diagnostic, ManifestError, Reporter, Severity, did_you_mean
-from .model import Article, Entry, Manifest
+from .diagnostics import ContentError, Diagnostic, ManifestError, Reporter, Severity, did_you_mean
+from .model import ENTRY_KEYS, Article, Entry, Manifest
 from .vault import Vault, fold, fold_tag
 
 
@@ -71,6 +71,7 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
                     explicit[article.path] = entry.keypath
     taken = set(explicit)
     parts = []
+    dropped = 0
     for part in manifest.parts:
         chapters = []
         for spec in part.chapters:
@@ -83,6 +84,9 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
                     elif article.path not in taken:
                         taken.add(article.path)
                         articles.append(article)
+            dropped += len(articles)
+            articles = [a for a in articles if usable(a, reporter, spec.keypath)]
+            dropped -= len(articles)
             if articles:
                 chapters.append(SelectedChapter(spec.title, tuple(articles), spec.keypath))
             elif spec.title:
@@ -91,9 +95,25 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
             parts.append((part.title, tuple(chapters)))
     if problems:
         raise ManifestError(problems)
+    if not parts and dropped:
+        raise ContentError(Diagnostic(Severity.ERROR, "every article the manifest selects is empty or cannot be read",
+                                      manifest.location, code="select.nothing-left"))
     if not parts:
         raise ManifestError(Diagnostic(Severity.ERROR, "the manifest selects no article", manifest.location))
     return Selection(tuple(parts))
+
+
+def usable(article: Article, reporter: Reporter, where: str) -> bool:
+    """Whether a selected article goes into the book. What reading it found is reported here, by the book that
+    uses it (vault.py keeps it on the article); one that cannot be read, or says nothing, is left out."""
+    reporter.extend(article.problems)
+    if not article.readable:
+        return False
+    if not article.body.strip():
+        reporter.warning(f"{where}: '{article.path}' is empty; left out", article.loc(),
+                         "write something in it, or leave it out of the manifest", code="select.empty-note")
+        return False
+    return True
 
 
 def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, problems: list[Diagnostic],
@@ -122,19 +142,30 @@ def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter,
             reporter.warning(f"{entry.keypath}: '{article.path}' is left out by the manifest's filter", entry.location)
             return []
         return [article]
-    return _query(entry, manifest, vault, reporter, fields)
+    return _query(entry, manifest, vault, reporter, problems, fields)
 
 
-def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, fields: set[str] | None = None) -> list[Article]:
+def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, problems: list[Diagnostic],
+           fields: set[str] | None = None) -> list[Article]:
     """Every article that meets all of the query's conditions and the manifest's filter, sorted. (fields: every
-    front-matter field of the vault, folded, when the caller has them already.)"""
+    front-matter field of the vault, folded, when the caller has them already.)
+
+    A query's other keys are front-matter fields; one that no note of the vault has and that is close to a key
+    of the manifest (`artciles`, `glbo`) is a misspelt key: an error with a did-you-mean (a chapter that
+    silently selects nothing otherwise). One far from every key is a field no note has: a warning."""
     wanted_tags = {fold_tag(t) for t in entry.tags}
     if entry.where and fields is None:
         fields = {fold(k) for a in vault.articles for k in a.meta if isinstance(k, str)}
     for key, _ in entry.where:
-        if fold(key) not in fields:
-            reporter.warning(f"{entry.keypath}: no article has the front-matter field '{key}'", entry.location,
-                             did_you_mean(key, ["glob", "tag", "sort", "exclude", *sorted(fields)]))
+        if fold(key) in fields:
+            continue
+        misspelt = did_you_mean(key, ENTRY_KEYS)
+        if misspelt:  # a key of the manifest written wrong, not a query on a field no note has
+            problems.append(Diagnostic(Severity.ERROR, f"{entry.keypath}: unknown key '{key}'",
+                                       dict(entry.keys).get(key, entry.location), misspelt, "manifest.unknown-key"))
+            return []
+        reporter.warning(f"{entry.keypath}: no article has the front-matter field '{key}'", entry.location,
+                         did_you_mean(key, sorted(fields)))
 
     def meets(a: Article) -> bool:
         if entry.glob and not _glob_match(a.path, entry.glob):
@@ -146,6 +177,14 @@ def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, f
         return not any(_excluded(a, name, vault) for name in entry.exclude)
 
     hits = [a for a in vault.articles if meets(a)]
+    if wanted_tags or entry.where:  # a note whose front matter cannot be read may belong here: an error, not a gap
+        for a in vault.articles:
+            if a.meta_unknown and (not entry.glob or _glob_match(a.path, entry.glob)) \
+                    and not any(_excluded(a, name, vault) for name in entry.exclude):
+                reporter.extend(a.problems)
+                reporter.error(f"{entry.keypath}: cannot tell whether the query {entry.describe()} selects '{a.path}': "
+                               "its front matter cannot be read", entry.location, "fix its front matter, or exclude it",
+                               code="select.unknown-front-matter")
     if not hits:
         reporter.warning(f"{entry.keypath}: the query {entry.describe()} selects no article", entry.location)
     chosen = [a for a in hits if passes(a, manifest)]

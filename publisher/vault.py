@@ -46,6 +46,12 @@ class Vault:
     by_path: dict[str, Article] = field(default_factory=dict)  # folded "dir/stem" -> article
     by_name: dict[str, tuple[Article, ...]] = field(default_factory=dict)  # folded stem, alias, title
     attachments: frozenset[str] = frozenset()  # POSIX paths of non-Markdown files
+    file_problems: tuple[Diagnostic, ...] = ()  # links among the other files that are not followed
+
+    @property
+    def problems(self) -> tuple[Diagnostic, ...]:
+        """What is wrong with any note of the vault, selected or not (`publisher check --vault`)."""
+        return (*(d for a in self.articles for d in a.problems), *self.file_problems)
 
     def lookup(self, name: str) -> tuple[Article, ...]:
         """Every article a name can mean, as Obsidian resolves it: path, path suffix, stem, alias, title.
@@ -68,12 +74,15 @@ class Vault:
         return sorted({a.slug for a in self.articles})
 
 
-def load_vault(root: Path, reporter: Reporter) -> Vault:
+def load_vault(root: Path, reporter: Reporter | None = None) -> Vault:
+    """Every note of the knowledge base. What is wrong with a note is kept on it (Article.problems), not
+    reported here: a note that a book does not select cannot fail that book (select.report_problems)."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise ContentError(Diagnostic(Severity.ERROR, "no such knowledge-base folder", SourceLocation(str(root))))
     articles: list[Article] = []
     attachments: set[str] = set()
+    file_problems: list[Diagnostic] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
         for name in sorted(filenames):
@@ -81,22 +90,17 @@ def load_vault(root: Path, reporter: Reporter) -> Vault:
                 continue
             file = Path(dirpath) / name
             rel = file.relative_to(root).as_posix()
+            is_md = name.lower().endswith(".md")
             if file.is_symlink():
-                try:
-                    target = file.resolve()
-                except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a loop
-                    reporter.warning("a link that cannot be followed (a loop?); skipped", SourceLocation(str(file)))
+                problem = _symlink_problem(file, root)
+                if problem is not None:
+                    if is_md:  # the name still resolves; a book that selects it is told why it is skipped
+                        articles.append(_unreadable(file, rel, problem))
+                    else:  # an image that leads out: a book that shows it finds no such image
+                        file_problems.append(problem)
                     continue
-                if not target.is_relative_to(root):
-                    reporter.warning("a link that leaves the knowledge base; skipped", SourceLocation(str(file)))
-                    continue
-                if not target.exists():
-                    reporter.warning("a link to nothing; skipped", SourceLocation(str(file)))
-                    continue
-            if name.lower().endswith(".md"):
-                article = read_article(file, rel, reporter)
-                if article is not None:
-                    articles.append(article)
+            if is_md:
+                articles.append(read_article(file, rel))
             else:
                 attachments.add(rel)
     by_path: dict[str, Article] = {}
@@ -111,36 +115,60 @@ def load_vault(root: Path, reporter: Reporter) -> Vault:
         by_path=by_path,
         by_name={k: tuple(v) for k, v in by_name.items()},
         attachments=frozenset(attachments),
+        file_problems=tuple(file_problems),
     )
 
 
-def read_article(file: Path, rel: str, reporter: Reporter) -> Article | None:
-    """One article; problems are reported with their line and the body is kept where it can be."""
+def _symlink_problem(file: Path, root: Path) -> Diagnostic | None:
+    """Why a symbolic link in the vault is not followed, or None for one that stays inside it."""
+    try:
+        target = file.resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a loop
+        message = "a link that cannot be followed (a loop?); skipped"
+    else:
+        if not target.is_relative_to(root):
+            message = "a link that leaves the knowledge base; skipped"
+        elif not target.exists():
+            message = "a link to nothing; skipped"
+        else:
+            return None
+    return Diagnostic(Severity.WARNING, message, SourceLocation(str(file)), code="vault.symlink")
+
+
+def _unreadable(file: Path, rel: str, *problems: Diagnostic) -> Article:
+    """A note that cannot be read: its name resolves (links, the manifest), its body is empty, its problems
+    are said by a book that selects it."""
+    stem = PurePosixPath(rel).stem
+    return Article(path=rel, file=file, slug=stem, title=stem, meta={}, tags=(), aliases=(), related=(),
+                   difficulty="", kb_status="", last_updated="", summary="", body="", body_line=1,
+                   problems=problems, readable=False)
+
+
+def read_article(file: Path, rel: str) -> Article:
+    """One article; problems are kept on it with their line (Article.problems) and the body is kept where it
+    can be."""
+
+    def unreadable(message: str, line: int = 0, col: int = 0, hint: str = "") -> Article:
+        return _unreadable(file, rel, Diagnostic(Severity.ERROR, message, SourceLocation(str(file), line, col), hint,
+                                                 "vault.unreadable"))
+
     try:
         if not file.is_file():  # a FIFO, a socket or a device named .md: reading could block for ever
-            reporter.error("not a regular file; skipped", SourceLocation(str(file)))
-            return None
+            return unreadable("not a regular file; skipped")
         size = file.stat().st_size
         if size > MAX_ARTICLE_BYTES:
-            reporter.error(f"too large to be an article ({size} bytes; at most {MAX_ARTICLE_BYTES} are read)", SourceLocation(str(file)))
-            return None
+            return unreadable(f"too large to be an article ({size} bytes; at most {MAX_ARTICLE_BYTES} are read)")
         raw = file.read_bytes()
     except OSError as exc:
-        reporter.error(f"cannot read: {exc.strerror}", SourceLocation(str(file)))
-        return None
+        return unreadable(f"cannot read: {exc.strerror}")
     if b"\x00" in raw:
-        reporter.error("not a text file (it contains NUL bytes)", SourceLocation(str(file), *_line_col(raw, raw.index(b"\x00"))))
-        return None
+        return unreadable("not a text file (it contains NUL bytes)", *_line_col(raw, raw.index(b"\x00")))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = _line_col(raw, exc.start)
-        reporter.error(
-            f"not valid UTF-8 at byte {exc.start} (0x{raw[exc.start]:02x})",
-            SourceLocation(str(file), line, col),
-            "save the file as UTF-8",
-        )
-        return None
+        return unreadable(f"not valid UTF-8 at byte {exc.start} (0x{raw[exc.start]:02x})", *_line_col(raw, exc.start),
+                          "save the file as UTF-8")
+    reporter = Reporter()  # what reading finds, kept on the article
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     meta: dict[str, Any] = {}
     meta_lines: dict[str, int] = {}
@@ -149,7 +177,8 @@ def read_article(file: Path, rel: str, reporter: Reporter) -> Article | None:
     try:
         split = split_front_matter(text)
     except ValueError:
-        reporter.error("front matter has no closing '---'", SourceLocation(str(file), 1, 1), "end the front matter with a line '---'")
+        reporter.error("front matter has no closing '---'", SourceLocation(str(file), 1, 1),
+                       "end the front matter with a line '---'", code="vault.front-matter")
         split = None
     if split is not None:
         fm, rest, rest_line = split
@@ -184,6 +213,8 @@ def read_article(file: Path, rel: str, reporter: Reporter) -> Article | None:
         body=body,
         body_line=body_line,
         meta_lines=meta_lines,
+        problems=tuple(reporter.diagnostics),
+        meta_unknown=bool(reporter.errors),  # the only errors of a text are its front matter's
     )
 
 
@@ -227,9 +258,10 @@ def _front_matter(fm: str, file: Path, reporter: Reporter) -> YamlDoc | None:
     """The front matter's YAML (a mapping, or a plain-text scalar the caller reads as body), or None."""
     try:
         doc, warnings = load_front_matter(fm, str(file))
-    except YamlError as exc:
+    except YamlError as exc:  # an error: a note read without its tags would silently leave tag-selected chapters
         d = exc.diagnostic
-        reporter.add(Diagnostic(Severity.WARNING, f"front matter ignored: {d.message.removeprefix('invalid YAML: ')}", d.location))
+        reporter.add(Diagnostic(Severity.ERROR, f"invalid front matter: {d.message.removeprefix('invalid YAML: ')}",
+                                d.location, d.hint, "vault.front-matter"))
         return None
     reporter.extend(warnings)
     if doc.value is None:

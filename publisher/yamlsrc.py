@@ -183,12 +183,7 @@ def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, l
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(
-            Diagnostic(Severity.ERROR, f"invalid YAML: {problem}", SourceLocation(path, line + line_offset, col))
-        ) from None
+        raise YamlError(_syntax_error(exc, text, path, line_offset)) from None
     except yaml.YAMLError as exc:
         raise YamlError(Diagnostic(Severity.ERROR, f"invalid YAML: {exc}", SourceLocation(path, 1 + line_offset, 1))) from None
     except RecursionError:  # PyYAML composes recursively
@@ -206,6 +201,30 @@ def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, l
     except RecursionError:
         raise YamlError(_too_deep(path, line_offset)) from None
     return doc, warnings
+
+
+UNCLOSED = ("while parsing a flow", "while scanning a quoted scalar")  # contexts that begin at an opener
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str, line_offset: int) -> Diagnostic:
+    """A syntax error at its cause: an unclosed `[`, `{` or quote is reported at the opener (PyYAML's context),
+    not where the parser noticed it (the next key, or the end of the file), which is named in the message."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark, hint = exc.problem_mark or exc.context_mark, ""
+    opener = exc.context_mark
+    if opener is not None and exc.problem_mark is not None and (exc.context or "").startswith(UNCLOSED):
+        char = text[opener.index] if opener.index < len(text) else ""
+        close = {"[": "]", "{": "}"}.get(char, char)
+        what = {"[": "list", "{": "mapping"}.get(char, "quoted text")
+        found = exc.problem_mark
+        if found.index >= len(text.rstrip()):
+            problem = f"this {char!r} is not closed: no {close!r} before the end of the YAML"
+        else:
+            problem = f"in the {what} this {char!r} opens, {problem} (line {found.line + 1 + line_offset}, column {found.column + 1})"
+            hint = "quote an item that holds , [ ] { } : # or ?" if char in "[{" else ""
+        mark = opener
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Diagnostic(Severity.ERROR, f"invalid YAML: {problem}", SourceLocation(path, line + line_offset, col), hint)
 
 
 def _too_deep(path: str, line_offset: int) -> Diagnostic:

@@ -122,7 +122,7 @@ def test_watch_rebuilds_on_change_and_stops_on_ctrl_c(tmp_path):
     assert code == 0, stderr.lines
     assert stdout.lines[-1] == f"{PREFIX}stopped watching"
     assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in stderr.lines + stdout.lines)
-    assert sorted(p.name for p in out.iterdir()) == [".tiny.lock", "tiny.epub"]  # no temporary file left
+    assert sorted(p.name for p in out.iterdir()) == ["tiny.epub"]  # no temporary file left, nor the lock file
 
 
 def test_what_is_ignored(tmp_path):

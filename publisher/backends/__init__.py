@@ -93,12 +93,30 @@ def check_book(book: Book, formats: Iterable[str] | None, reporter: Reporter) ->
     return backends, theme
 
 
-def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, reporter: Reporter) -> list[Path]:
+def output_folder(out_dir: Path) -> Path:
+    """The output folder, or a usage error when it (or a folder above it) is a file."""
+    probe = out_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        what = "the output folder" if probe == out_dir else f"a folder above the output folder {display_path(out_dir)}"
+        raise UsageError(Diagnostic(Severity.ERROR, f"{what} is a file, not a folder", SourceLocation(str(probe)),
+                                    "name a folder with --out or output.dir", "usage.output-not-a-folder"))
+    return out_dir
+
+
+def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, reporter: Reporter, *,
+               strict: bool = False) -> list[Path]:
+    """Check the book in each format, then write each (atomically, under the output's lock). Nothing is
+    written after an error, or after a warning when strict (--strict): the previous files stay as they were."""
     manifest = book.manifest
+    out_dir = output_folder(out if out is not None else manifest.output_dir)
     backends, theme = check_book(book, formats, reporter)
     if reporter.errors:
         raise ContentError(())
-    out_dir = out if out is not None else manifest.output_dir
+    if strict and reporter.warnings:
+        raise ContentError(Diagnostic(Severity.ERROR, f"{len(reporter.warnings)} warning(s) under --strict; nothing written",
+                                      SourceLocation(str(manifest.path)), code="build.strict"))
     jobs = [(backend, for_format(book, backend.name), out_dir / f"{manifest.output_name}{backend.suffix}")
             for backend in backends]
 
@@ -134,24 +152,44 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
 @contextlib.contextmanager
 def output_lock(out_dir: Path, name: str) -> Iterator[None]:
     """Hold `.NAME.lock` in the output folder while the book's files are written: a second build of the same
-    output stops at once with one line, rather than wait or interleave (each file is atomic anyway)."""
+    output stops at once with one line, rather than wait or interleave (each file is atomic anyway).
+
+    The lock file is removed when the build ends, while it is still held. So that a build that opened the
+    file just before it was removed cannot hold a lock on a file no longer there (beside a third build's
+    new one), a lock counts only when the name still leads to the file locked; otherwise it is taken again."""
     lock = out_dir / f".{name}.lock"
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write here: {exc.strerror or exc}",
-                                        SourceLocation(str(lock)))) from None
-    try:
+    while True:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write here: {exc.strerror or exc}",
+                                            SourceLocation(str(lock)))) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             raise PublisherError(Diagnostic(
                 Severity.ERROR, f"another build is writing '{name}' in {display_path(out_dir)} now",
                 SourceLocation(str(lock)), "try again when it has finished")) from None
+        if _same_file(fd, lock):
+            break
+        os.close(fd)  # removed (or replaced) by the build that held it: take the lock again
+    try:
         yield
     finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()  # while held: no other build holds this file
         os.close(fd)  # and the lock with it
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def normalize_zip(source: Path, target: Path, first: tuple[str, ...] = ("mimetype",)) -> None:

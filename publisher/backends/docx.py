@@ -28,6 +28,8 @@ from urllib.parse import unquote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+from lxml import etree
+
 from .. import pandoc as pd
 from .. import render
 from ..diagnostics import Diagnostic
@@ -231,11 +233,12 @@ def _properties(book: Book) -> dict:
     meta = {
         "title": pd.meta_string(m.title),
         "author": _meta_list(m.authors),
-        "date": pd.meta_string(book.build_date),
         "lang": pd.meta_string(m.language),
         "toc-title": pd.meta_string("Contents"),
         "keywords": _meta_list(g.label for g in book.tags),
     }
+    if book.build_date:  # else none: no invented date
+        meta["date"] = pd.meta_string(book.build_date)
     if m.subtitle:
         meta["subtitle"] = pd.meta_string(m.subtitle)
     if m.description or m.subtitle:
@@ -254,11 +257,22 @@ def package(data: bytes, target: Path, build_date: str) -> None:
         for name in [n for n in names if n == first] + sorted(n for n in names if n != first):
             content = zin.read(name)
             if name == "docProps/core.xml":
-                content = content.replace(b"1970-01-01T00:00:00Z", f"{build_date}T00:00:00Z".encode())
+                content = _dated(content, build_date)
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             zout.writestr(info, content)
+
+
+def _dated(core: bytes, build_date: str) -> bytes:
+    """docProps/core.xml with the book's date as created and modified (pandoc under --sandbox writes
+    1970-01-01, which is not a fact), or with neither (both are optional) when the book has no date."""
+    if build_date:
+        return core.replace(b"1970-01-01T00:00:00Z", f"{build_date}T00:00:00Z".encode())
+    root = etree.fromstring(core)
+    for el in [el for el in root if etree.QName(el).localname in ("created", "modified")]:
+        root.remove(el)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 class DocxBackend:

@@ -121,6 +121,15 @@ def _serialize(root) -> str:
 
 
 # ---------------------------------------------------------------- pages
+def sources_modified(book: Book) -> dt.datetime:
+    """When the book's sources (its manifest and articles) last changed: EPUB 3 requires dcterms:modified, and a
+    book without a date (no SOURCE_DATE_EPOCH, manifest `date` or `last_updated`) shows none, so the package's
+    last modification is that of its sources, a fact rather than an invented date (and the same on a rebuild)."""
+    files = [book.manifest.path, *(a.file for a in book.every_article)]
+    seconds = max((f.stat().st_mtime for f in files if f.exists()), default=0)
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC)
+
+
 def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
     """Every page in reading order from the title page on, and the table of contents."""
     m = book.manifest
@@ -428,8 +437,8 @@ class EpubBackend:
         eb.set_title(m.title)
         eb.set_language(m.language)
         eb.set_direction(m.direction)
-        for author in m.authors:
-            eb.add_author(author)
+        for n, author in enumerate(m.authors, 1):  # each dc:creator an id of its own (EPUBCheck RSC-005)
+            eb.add_author(author, uid="creator" if n == 1 else f"creator-{n}")
         for name, value in (("description", m.description), ("rights", m.rights), ("date", book.build_date)):
             if value:
                 eb.add_metadata("DC", name, value)
@@ -471,7 +480,7 @@ class EpubBackend:
         eb.add_item(epub.EpubNcx())
         eb.spine = spine
 
-        modified = dt.datetime.fromisoformat(book.build_date)
+        modified = dt.datetime.fromisoformat(book.build_date) if book.build_date else sources_modified(book)
         raw = target.with_suffix(".raw")
         try:
             options = {"raise_exceptions": True, "mtime": modified, "epub3_pages": False,
