@@ -219,8 +219,15 @@ def outline(manifest: Manifest, selection: Selection) -> list[str]:
                 continue
             rows.append((f"{indent}{title}", ""))
             rows += [(f"{indent}   {number}.{sn} {a.title}", a.path) for sn, a in enumerate(chapter.articles, 1)]
-    back = [item.path if item.kind == "file" else item.kind.replace("_", " ") for item in manifest.back_matter]
+    back = [item.path if item.kind == "file" else item.kind.replace("_", " ") for item in manifest.back_matter
+            if _kept(item.kind, manifest)]
     if back:
         rows.append(("  back matter", ", ".join(back)))
     width = max(len(left) for left, right in rows if right) + 2
     return [f"{left:<{width}}{right}".rstrip() for left, right in rows]
+
+
+def _kept(kind: str, manifest: Manifest) -> bool:
+    """A back matter item the manifest keeps: a file, or a generated section it has not turned off."""
+    return {"glossary": manifest.glossary.enabled, "tag_index": manifest.tag_index,
+            "index": manifest.index}.get(kind, True)
