@@ -14,6 +14,8 @@ import zipfile
 import pytest
 from conftest import DATA, XHTML, W, build_manifest, docx_xml, epub_documents, epubcheck
 
+from publisher import diagrams
+from publisher import pandoc as pd
 from publisher.cli import main
 from publisher.diagnostics import Reporter
 from publisher.paths import FOUND, MISSING, OUTSIDE, locate
@@ -167,3 +169,45 @@ def test_list_names_only_the_back_matter_the_manifest_keeps(tmp_path, capsys):
     assert main(["list", str(manifest)]) == 0
     assert capsys.readouterr().out.splitlines()[-1].split() == ["back", "matter", "topics/diary.md,", "tag", "index,", "index"]
 
+
+
+# ---------------------------------------------------------------- tabs in code, kept
+TABLE = "id\tname\tkind\n1\talpha\tx\n22\tbeta\ty"
+
+
+def test_tabs_are_kept_in_the_tree_and_in_the_epub(paths_book):
+    from publisher import load_book
+
+    loaded = load_book(MESSY / "paths.yml", Reporter())
+    codes = [n["c"][1] for a in loaded.book.articles for n in pd.walk(list(a.blocks)) if n["t"] == "CodeBlock"]
+    assert codes[0] == TABLE and codes[1].startswith("┌──┐\t\t┌──┐")
+    docs = epub_documents(paths_book.files["epub"])
+    pres = ["".join(p.itertext()) for name in sorted(docs) for p in docs[name].iter(f"{XHTML}pre")]
+    assert pres[0] == TABLE
+    with zipfile.ZipFile(paths_book.files["epub"]) as z:
+        assert "pre, code { tab-size: 4; }" in z.read("EPUB/style/book.css").decode()
+
+
+def test_tabs_are_word_tabs_at_the_theme_tab_stops_in_the_docx(paths_book):
+    paragraphs = [p for p in docx_xml(paths_book.files["docx"]).iter(f"{W}p")
+                  if p.find(f"{W}pPr/{W}pStyle") is not None and p.find(f"{W}pPr/{W}pStyle").get(f"{W}val") == "SourceCode"]
+    code = paragraphs[0]
+    text = "".join("\t" if el.tag == f"{W}tab" else "\n" if el.tag == f"{W}br" else el.text or ""
+                   for el in code.iter(f"{W}t", f"{W}tab", f"{W}br") if el.getparent().tag != f"{W}tabs")
+    assert text == TABLE
+    stops = [int(t.get(f"{W}pos")) for t in code.find(f"{W}pPr/{W}tabs")]
+    assert stops[:3] == [433, 867, 1300]  # 4 cells of 9 pt DejaVu Sans Mono (0.602 em), in twips
+
+
+def test_tabs_stand_at_the_theme_tab_stops_in_the_pdf(paths_book):
+    from conftest import pdf_text
+
+    text = pdf_text(paths_book.files["pdf"])
+    assert "id  name    kind" in text and "1   alpha   x" in text and "22  beta    y" in text
+
+
+def test_a_tab_counts_to_the_next_tab_stop_in_a_diagram_width():
+    assert diagrams.width("┌──┐\t\t┌──┐") == 16
+    assert diagrams.width("┌──┐\t\t┌──┐", 8) == 20
+    assert diagrams.width("│in│\t→\t│to│") == 16
+    assert diagrams.expand_tabs("ab\tc\n\td", 4) == "ab  c\n    d"
