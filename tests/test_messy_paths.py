@@ -10,6 +10,7 @@ import io
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 from conftest import DATA, XHTML, W, build_manifest, docx_xml, epub_documents, epubcheck
@@ -211,3 +212,49 @@ def test_a_tab_counts_to_the_next_tab_stop_in_a_diagram_width():
     assert diagrams.width("┌──┐\t\t┌──┐", 8) == 20
     assert diagrams.width("│in│\t→\t│to│") == 16
     assert diagrams.expand_tabs("ab\tc\n\td", 4) == "ab  c\n    d"
+
+
+# ---------------------------------------------------------------- exclusion by tag and by field (#24)
+def _selected(manifest: Path) -> list[str]:
+    from publisher.manifest import load_manifest
+    from publisher.select import select
+
+    reporter = Reporter()
+    m = load_manifest(manifest, reporter)
+    return [a.path for a in select(m, load_vault(m.source, reporter), reporter).articles]
+
+
+def test_a_query_and_the_filter_leave_out_by_tag_and_by_field():
+    # start: by name; private (export and no-export): the filter; diary (private/journal): the tag private
+    # with its nested tags; draft: kb_status. nested is tagged export/guides: {tag: export} takes it.
+    assert _selected(MESSY / "tags.yml") == ["notes/deeper/nested.md", "topics/other note.md"]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("{tag: export, exclude: {tag: [private, no-export]}}", ["topics/draft.md"]),
+    ("{tag: export, exclude: {kb_status: draft, tag: no-export}}", ["topics/diary.md"]),
+    ("{tag: export/guides}", []),
+    ("{tag: private}", ["topics/diary.md"]),
+    ("{glob: 'topics/*.md', exclude: [diary, '*/d*.md', {tag: export}]}", ["topics/broken.md"]),
+])
+def test_exclusion_shapes(tmp_path, query, expected):
+    """Each query after a first chapter that takes notes/deeper (tagged export/guides) and topics/other note."""
+    manifest = tmp_path / "q.yml"
+    manifest.write_text(f"title: Q\nsource: {VAULT}\nchapters:\n  - {{tag: export/guides}}\n  - other note\n"
+                        f"  - title: C\n    articles: [{query}, notes/start.md]\n", encoding="utf-8")
+    assert _selected(manifest) == ["notes/deeper/nested.md", "topics/other note.md", *expected, "notes/start.md"]
+
+
+def test_bad_exclude_shapes_are_manifest_errors_with_their_key_paths(capsys, monkeypatch):
+    monkeypatch.chdir(MESSY)
+    assert main(["list", "bad-exclude.yml"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "bad-exclude.yml:3:19: error: filter.exclude: leaves out by tag or front-matter value, not by name (e.g. "
+        "{tag: [private], kb_status: draft}; names and globs go in a query's exclude)",
+        "bad-exclude.yml:8:33: error: chapters[0].articles[1].exclude[0]: must be names or globs, or a mapping like "
+        "{tag: [private, no-export], kb_status: draft}, not a list",
+        "bad-exclude.yml:9:38: error: chapters[0].articles[2].exclude.tag: names no value",
+        "bad-exclude.yml:10:32: error: chapters[0].articles[3].exclude: an empty mapping excludes nothing: give names "
+        "or globs, or a mapping like {tag: [private, no-export], kb_status: draft}",
+    ]
