@@ -25,6 +25,7 @@ from .diagnostics import ContentError, did_you_mean
 from .ids import IdAllocator, xml_id
 from .links import SOURCE_KEY, Target, find_article, parse_target, record, same_heading
 from .model import Article, Book, map_articles
+from .paths import FOUND, OUTSIDE, Place, locate
 from .sanitize import ALT_EXAMPLE, RemoteImages, clean_blocks, warn_missing_alt
 from .vault import fold
 
@@ -49,10 +50,6 @@ class _Embedder:
         self.ids.used.update(book_ids(book))
         self.parsed: dict[str, tuple[list, dict]] = {}  # articles outside the book: prepared blocks, block ids
         self.root = ctx.vault.root.resolve()
-        self.files = {fold(p): p for p in ctx.vault.attachments}
-        self.by_name: dict[str, list[str]] = {}
-        for p in sorted(ctx.vault.attachments, key=lambda p: (p.count("/"), p)):
-            self.by_name.setdefault(fold(posixpath.basename(p)), []).append(p)
 
     def article(self, a: Article) -> Article:
         blocks = self.expand(list(a.blocks), a, a, ((a.path, None),), a.level)
@@ -127,21 +124,20 @@ class _Embedder:
         return out
 
     def kind(self, link: dict, source: Article) -> tuple[str, object]:
-        """("note", article), ("file", vault path) or ("missing", None): what an embed's target is."""
+        """("note", article), ("file", vault path), or ("missing" | "outside", the paths.Place): what an
+        embed's target is."""
         target = parse_target(link["c"][2][0], ["wikilink"])
         name = target.name if target else None
         if name is None:
             return "note", source
         suffix = PurePosixPath(name).suffix.lower()
-        if suffix not in ("", ".md"):
-            file = self.find_file(name, source)
-            if file:
-                return "file", file
-        found = self.ctx.vault.lookup(name)
-        if found:
-            return "note", found[0]
-        file = self.find_file(name, source)
-        return ("file", file) if file else ("missing", None)
+        place = locate(self.ctx.vault, name, source.path) if suffix not in ("", ".md") else None
+        if place is None or place.kind != FOUND:
+            found = self.ctx.vault.lookup(name)
+            if found:
+                return "note", found[0]
+            place = place or locate(self.ctx.vault, name, source.path)
+        return ("file", place.path) if place.kind == FOUND else (place.kind, place)
 
     def note(self, link: dict, host: Article, source: Article, stack: tuple, level: int) -> dict | None:
         """The content a note embed brings (a Div), or a placeholder Span."""
@@ -193,7 +189,7 @@ class _Embedder:
             except ContentError as exc:
                 self.ctx.reporter.extend(exc.diagnostics)
                 blocks = []
-            blocks = clean_blocks(drop_comments_in(blocks), article, self.ctx.reporter, self.ctx.manifest.source,
+            blocks = clean_blocks(drop_comments_in(blocks), article, self.ctx.reporter, self.ctx.vault,
                                   RemoteImages(self.ctx.manifest.allow_remote))
             if blocks and blocks[0].get("t") == "Header" and blocks[0]["c"][0] == 1:
                 blocks = blocks[1:]
@@ -221,40 +217,35 @@ class _Embedder:
         return one(blocks)
 
     # ------------------------------------------------------------ files
-    def find_file(self, name: str, source: Article) -> str | None:
-        """An attachment as Obsidian finds it: a path from the article's folder or the vault's root, else the
-        file of that name (or path ending) anywhere, the one beside the article or the shortest path first."""
-        name = name.strip()
-        folder = posixpath.dirname(source.path)
-        for candidate in (posixpath.join(folder, name), name.lstrip("/")):
-            key = fold(posixpath.normpath(candidate))
-            if not key.startswith("../") and key in self.files:
-                return self.files[key]
-        key = fold(posixpath.normpath(name.lstrip("/")))
-        if key.startswith("../"):
-            return None
-        matches = [p for p in self.by_name.get(posixpath.basename(key), []) if ("/" + fold(p)).endswith("/" + key)]
-        near = [p for p in matches if posixpath.dirname(p) == folder]
-        return (near or matches or [None])[0]
-
     def image(self, path: str, alt: list, attr: list, where, target: str, no_alt: str = "") -> dict:
         """An Image of a vault file (absolute path, percent-encoded, class vault-file); it must stay inside the vault.
         `no_alt`: the source gives no alt text, and this is how it would (a warning's hint)."""
         file = (self.root / path).resolve()
-        if not file.is_relative_to(self.root) or not file.is_file():
-            record(self.ctx, "broken", where, target)
-            self.ctx.reporter.warning(f"image '{target}' is outside the knowledge base; not included", where, code="link.embed")
-            return _placeholder(f"Image '{target}' is not available")
+        if not file.is_relative_to(self.root) or not file.is_file():  # gone since the vault was read
+            return self.placeholder(f"Image '{target}' is not available", where, target,
+                                    f"image '{target}' cannot be read; not included", kind="broken", code="image.missing")
         record(self.ctx, "resolved", where, target)
         if no_alt:
             warn_missing_alt(self.ctx.reporter, where, target, no_alt)
         classes = [*attr[1], "vault-file"] if "vault-file" not in attr[1] else attr[1]
         return {"t": "Image", "c": [[attr[0], classes, attr[2]], alt, [quote(file.as_posix()), ""]]}
 
-    def placeholder(self, text: str, where, target: str, message: str, hint: str = "", kind: str = "placeholder") -> dict:
+    def placeholder(self, text: str, where, target: str, message: str, hint: str = "", kind: str = "placeholder",
+                    code: str = "link.embed") -> dict:
         record(self.ctx, kind, where, target)
-        self.ctx.reporter.warning(message, where, hint, code="link.embed")
+        self.ctx.reporter.warning(message, where, hint, code=code)
         return _placeholder(text)
+
+    def unavailable(self, place: Place, label: str, where, target: str) -> dict:
+        """The placeholder of an image that names no file of the vault: one that leaves the vault (outside),
+        or one inside it that names nothing (missing, with the nearest attachment as a hint)."""
+        if place.kind == OUTSIDE:
+            return self.placeholder(f"Image '{label}' is not available", where, target,
+                                    f"image '{target}' is outside the knowledge base; not included", kind="broken",
+                                    code="image.outside")
+        return self.placeholder(f"Image '{label}' is not available", where, target,
+                                f"image '{target}' is missing: no such file in the knowledge base", place.hint,
+                                kind="broken", code="image.missing")
 
 
 class _Inline:
@@ -295,10 +286,11 @@ class _Inline:
             return link  # where no content can go (a heading): a cross-reference instead
         name = (parse_target(url, ["wikilink"]) or Target(url)).name or url
         suffix = PurePosixPath(name).suffix.lower()
-        if kind == "missing":
+        if kind in ("missing", "outside"):
+            if suffix in IMAGES:
+                return e.unavailable(found, url, where, url)
             hint = did_you_mean(PurePosixPath(name).stem, e.ctx.vault.names(), cutoff=0.75)
-            label = "Image" if suffix in IMAGES else "Embedded note"
-            return e.placeholder(f"{label} '{url}' was not found", where, url, f"unresolved embed '{url}'", hint, "broken")
+            return e.placeholder(f"Embedded note '{url}' was not found", where, url, f"unresolved embed '{url}'", hint, "broken")
         if suffix in IMAGES:
             text = pd.stringify(link["c"][1])  # the whole target when the embed has no `|`
             label, size = _alt_and_size(text) if text != url else ("", "")
@@ -324,18 +316,13 @@ class _Inline:
         if sizes:  # Obsidian's ![alt|300](path)
             alt = pd.text_inlines(label)
         label = pd.stringify(alt) or posixpath.basename(parts.path) or url
-        path = unquote(parts.path)
-        folder = posixpath.dirname(self.source.path)
-        rel = posixpath.normpath(posixpath.join(folder, path)) if not path.startswith("/") else path.lstrip("/")
-        if rel.startswith("../") or rel == "..":
-            record(e.ctx, "broken", where, url)
-            e.ctx.reporter.warning(f"image '{url}' is outside the knowledge base; not included", where, code="link.embed")
-            return _placeholder(f"Image '{label}' is not available")
-        found = e.find_file(path, self.source)
-        if found is None or PurePosixPath(found).suffix.lower() not in IMAGES:
-            kind = "broken" if found is None else "placeholder"
-            message = f"unresolved image '{url}'" if found is None else f"'{url}' is not an image; a placeholder stands in for it"
-            return e.placeholder(f"Image '{label}' is not available", where, url, message, kind=kind)
+        place = locate(e.ctx.vault, unquote(parts.path), self.source.path)
+        if place.kind != FOUND:
+            return e.unavailable(place, label, where, url)
+        found = place.path
+        if PurePosixPath(found).suffix.lower() not in IMAGES:
+            return e.placeholder(f"Image '{label}' is not available", where, url,
+                                 f"'{url}' is not an image; a placeholder stands in for it")
         example = f"![{ALT_EXAMPLE}{'|' + size.strip() if sizes else ''}]({url})" if not pd.stringify(alt).strip() else ""
         return e.image(found, alt, [attr[0], attr[1], attr[2] + sizes], where, url, example)
 

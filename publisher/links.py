@@ -20,6 +20,7 @@ from . import pandoc as pd
 from .diagnostics import SourceLocation, did_you_mean
 from .ids import gfm_slug
 from .model import Article, Book, map_articles
+from .paths import FOUND, locate
 from .vault import fold
 
 APP_PREFIX = "app://obsidian.md/"
@@ -108,14 +109,14 @@ def _obsidian_form(text: str) -> str:
 def find_article(name: str, source: Article, ctx, where: SourceLocation) -> tuple[Article | None, str]:
     """The article a name means from source, and "resolved" or "ambiguous" (reported, naming the candidates)."""
     vault = ctx.vault
-    if name.startswith("./"):  # a Markdown link: a path from the linking article's folder, else a vault path or name
-        rel = posixpath.normpath(posixpath.join(posixpath.dirname(source.path), name[2:]))
+    if name.startswith(("./", "../")):  # a Markdown link or a relative wikilink: a path from the linking
+        name = name.removeprefix("./")  # article's folder, else a vault path or name
+        rel = posixpath.normpath(posixpath.join(posixpath.dirname(source.path), name))
         if rel.startswith("../") or rel == "..":
             return None, "broken"  # outside the knowledge base: never read
         found = vault.lookup(rel)
         if len(found) == 1:
             return found[0], "resolved"
-        name = name[2:]
     found = vault.lookup(name)
     if len(found) > 1:
         stem = fold(posixpath.basename(name).removesuffix(".md"))
@@ -126,25 +127,6 @@ def find_article(name: str, source: Article, ctx, where: SourceLocation) -> tupl
                              where, "link by path to choose another", code="link.ambiguous")
         return found[0], "ambiguous"
     return (found[0], "resolved") if found else (None, "broken")
-
-
-def find_file(name: str, source: Article, ctx) -> str | None:
-    """A file of the vault that is not an article (an attachment): by path from the linking article's folder
-    or from the vault's root, else by path suffix or file name (the shortest path of those that match)."""
-    files = {fold(p): p for p in ctx.vault.attachments}
-    name = name.strip()
-    if name.startswith("./"):
-        name = name[2:]
-        rel = fold(posixpath.normpath(posixpath.join(posixpath.dirname(source.path), name)))
-        if rel in files:
-            return files[rel]
-    key = fold(posixpath.normpath(name.lstrip("/")))
-    if key.startswith("../"):
-        return None
-    if key in files:
-        return files[key]
-    matches = sorted((p for k, p in files.items() if k.endswith("/" + key)), key=lambda p: (p.count("/"), p))
-    return matches[0] if matches else None
 
 
 # ---------------------------------------------------------------- rewriting the tree
@@ -267,7 +249,8 @@ class _Rewriter:
         """A link to nothing keeps its text, is reported, and in a draft is marked; a file of the vault that
         is not an article (a PDF, a .base) leaves the book like an article the book leaves out."""
         name = target.name or ""
-        file = find_file(name, self.article, self.ctx) if name else None
+        place = locate(self.ctx.vault, name.removeprefix("./"), self.article.path) if name else None
+        file = place.path if place and place.kind == FOUND else None
         shown = text or pd.text_inlines(f"{name} \u203a {target.heading}" if target.heading else name or url)
         if file is not None:
             record(self.ctx, "outside", where, url)

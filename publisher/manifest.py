@@ -159,12 +159,19 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
                 c.error(("output", "name"), f"must be a plain file name, not {out_name!r}")
 
     filters: list[tuple[str, tuple[str, ...]]] = []
+    filter_exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()
     raw_filter = data.get("filter") or {}
     if not isinstance(raw_filter, dict):
         c.error(("filter",), "must be a mapping of front-matter field to allowed values")
     else:
         for key, values in raw_filter.items():
-            filters.append((str(key), c.string_list(values, ("filter", key))))
+            if key == "exclude":
+                names, filter_exclude = _exclude(c, values, ("filter", "exclude"))
+                if names:
+                    c.error(("filter", "exclude"), "leaves out by tag or front-matter value, not by name",
+                            "e.g. {tag: [private], kb_status: draft}; names and globs go in a query's exclude")
+            else:
+                filters.append((str(key), c.string_list(values, ("filter", key))))
 
     links = data.get("links") or {}
     outside, base_url = "footnote", ""
@@ -221,6 +228,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         output_dir=out_dir,
         output_name=out_name,
         filters=tuple(filters),
+        filter_exclude=filter_exclude,
         links_outside=outside,
         links_base_url=base_url,
         glossary=glossary,
@@ -502,7 +510,7 @@ def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
     tags = c.string_list(item.get("tag"), kp + ("tag",))
     if "tag" in item and not tags:
         c.error(kp + ("tag",), "names no tag")
-    exclude = c.string_list(item.get("exclude"), kp + ("exclude",))
+    exclude, exclude_where = _exclude(c, item.get("exclude"), kp + ("exclude",))
     conditions = []
     for key, value in item.items():
         if key in QUERY_KEYS:
@@ -515,5 +523,36 @@ def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
                 "e.g. {glob: 'ai/2_generative/*.md', sort: title}")
         return None
     keys = tuple((k, c.doc.loc(kp + (k,), key=True)) for k, _ in conditions)
-    return Entry("query", glob=glob, tags=tags, where=tuple(conditions), exclude=exclude, sort=sort, location=loc,
-                 keypath=where, keys=keys)
+    return Entry("query", glob=glob, tags=tags, where=tuple(conditions), exclude=exclude, exclude_where=exclude_where,
+                 sort=sort, location=loc, keypath=where, keys=keys)
+
+
+EXCLUDE_SHAPE = "names or globs, or a mapping like {tag: [private, no-export], kb_status: draft}"
+
+
+def _exclude(c: _Checker, value: Any, kp: KeyPath) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """A query's exclude: names and globs (a text or a list), mappings of tag or front-matter field to values
+    (alone or in the list), each value leaving out the articles that have it: (names, conditions)."""
+    if value is None:
+        return (), ()
+    names: list[str] = []
+    conditions: list[tuple[str, tuple[str, ...]]] = []
+    items = value if isinstance(value, list) else [value]
+    for i, item in enumerate(items):
+        ikp = kp + (i,) if isinstance(value, list) else kp
+        if isinstance(item, dict):
+            if not item:
+                c.error(ikp, f"an empty mapping excludes nothing: give {EXCLUDE_SHAPE}")
+            for key, values in item.items():
+                found = c.string_list(values, ikp + (key,))
+                if not isinstance(key, str) or not key.strip():
+                    c.error(ikp, f"must be {EXCLUDE_SHAPE}, not the key {key!r}")
+                elif found:
+                    conditions.append((key, found))
+                elif values is None or values == []:  # what string_list let pass without a word
+                    c.error(ikp + (key,), "names no value")
+        elif isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
+            names.extend(c.string_list(item, ikp))
+        else:
+            c.error(ikp, f"must be {EXCLUDE_SHAPE}, not {type_name(item)}")
+    return tuple(names), tuple(conditions)

@@ -21,7 +21,8 @@ class Entry:
     """One article entry of a chapter: a reference to one article, or a query that selects several.
 
     A query combines conditions, all of which must hold: a glob over paths, tags (any of them), and
-    front-matter fields (the field's value is one of those given); `exclude` drops names or globs."""
+    front-matter fields (the field's value is one of those given); `exclude` drops names or globs, and
+    articles with any of the tags or field values its mappings give."""
 
     kind: str  # "ref" | "query"
     value: str = ""  # ref: a path, slug, alias or title
@@ -29,6 +30,7 @@ class Entry:
     tags: tuple[str, ...] = ()
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = ()
+    exclude_where: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ("tag" or a field, values): any one leaves out
     sort: str | None = None
     location: SourceLocation | None = None
     keypath: str = ""
@@ -114,7 +116,8 @@ class Manifest:
     formats: tuple[str, ...] = ("pdf", "epub", "docx")
     output_dir: Path = Path("build")
     output_name: str = "book"
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ("tag" or a field, allowed values): all must hold
+    filter_exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ("tag" or a field, values): any one leaves out
     links_outside: str = "footnote"
     links_base_url: str = ""
     glossary: GlossarySettings = field(default_factory=GlossarySettings)

@@ -28,6 +28,10 @@ from typing import Any, NamedTuple
 from .diagnostics import ContentError, Diagnostic, Severity, SourceLocation
 
 READER = "commonmark_x+wikilinks_title_after_pipe+sourcepos-yaml_metadata_block"
+# pandoc turns tabs into spaces (tab stop 4) before any reader sees the text, unless told not to: a code
+# block drawn with tabs keeps them byte for byte (the themes show them at their tab stops). The batch
+# reader's pandoc.read gets the sources as the command line leaves them, so one option serves both.
+READER_OPTIONS = ("--preserve-tabs",)
 TIMEOUT = 60.0  # seconds for any pandoc run (a whole book's DOCX, a chapter's HTML)
 PARSE_TIMEOUT = 20.0  # seconds to read one article: commonmark_x reads even pathological input in a few...
 PARSE_TIMEOUT_PER_MB = 20.0  # ...and more for a long one (a 2 MB article takes 5-20 s, by the machine's load)
@@ -88,7 +92,7 @@ def parse_markdown(body: str, *, line_offset: int, where: SourceLocation, timeou
         return cached
     if timeout is None:
         timeout = PARSE_TIMEOUT + PARSE_TIMEOUT_PER_MB * len(body) / 1e6
-    out = run_pandoc(["-f", READER, "-t", "json"], body, where=where, timeout=timeout,
+    out = run_pandoc([*READER_OPTIONS, "-f", READER, "-t", "json"], body, where=where, timeout=timeout,
                      hint="is the Markdown pathological, e.g. thousands of nested '>' or '['?")
     try:
         with _collector_paused():
@@ -149,7 +153,7 @@ def parse_many(items: list[tuple[str, int]]) -> list[list[dict] | None]:
         size = sum(len(data[i]) for i in batch)
         try:
             # the input files are ours, named by number: no user text becomes an argument
-            text = run_pandoc(["-f", str(reader), "-t", "json", *files], "",
+            text = run_pandoc([*READER_OPTIONS, "-f", str(reader), "-t", "json", *files], "",
                               timeout=PARSE_TIMEOUT + PARSE_TIMEOUT_PER_MB * size / 1e6)
             with _collector_paused():
                 divs = json.loads(text)["blocks"]
@@ -195,7 +199,8 @@ def cached_tree(body: str, *, line_offset: int) -> list[dict] | None:
 # Entries are marshal data (Python's own format for code objects, read back far faster than JSON), which
 # keeps the leaves unwrap_sourcepos shares shared: read back, an article's tree takes a third of the memory
 # a JSON one would. marshal trusts its input as pickle does; the cache is the user's own, as the code is.
-CACHE_VERSION = "3"  # 2: with the Facts of each block that holds no heading (see cached_tree); 3: marshal
+CACHE_VERSION = "4"  # 2: with the Facts of each block that holds no heading (see cached_tree); 3: marshal;
+# 4: tabs kept (READER_OPTIONS, part of the key too)
 
 
 def cache_dir() -> Path | None:
@@ -232,7 +237,7 @@ def _cache_file(body: str, line_offset: int) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    digest = hashlib.sha256(f"{CACHE_VERSION}\0{sys.implementation.cache_tag}\0{marshal.version}\0{READER}\0"
+    digest = hashlib.sha256(f"{CACHE_VERSION}\0{sys.implementation.cache_tag}\0{marshal.version}\0{READER}\0{READER_OPTIONS}\0"
                             f"{MAX_NESTING}\0{_pandoc_identity()}\0{line_offset}\0".encode())
     digest.update(body.encode("utf-8", "surrogatepass"))
     key = digest.hexdigest()

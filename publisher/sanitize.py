@@ -36,13 +36,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from . import pandoc as pd
 from .diagnostics import Reporter, SourceLocation
 from .model import Article, Book, map_articles
+from .paths import MISSING, OUTSIDE, leaves, locate
+from .vault import Vault
 
 # ---------------------------------------------------------------- the allowlist
 ALLOWED = frozenset(
@@ -247,10 +248,10 @@ class _Sequence:
 class _Cleaner:
     """Cleans one article's tree (a new tree is returned; the one given is not changed)."""
 
-    def __init__(self, article: Article, reporter: Reporter, root: Path, remote: RemoteImages):
+    def __init__(self, article: Article, reporter: Reporter, vault: Vault, remote: RemoteImages):
         self.article = article
         self.reporter = reporter
-        self.root = root.resolve()
+        self.vault = vault
         self.remote = remote
         self.cursor = 0
         self._newlines: list[int] | None = None
@@ -396,7 +397,7 @@ class _Cleaner:
         attr, old_alt, (src, title) = node["c"]
         where = self.node_place(node)
         alt = self.sequence(old_alt)
-        checked = self.image_source(src, where)
+        checked = self.image_source(src, where, raw=False)
         if checked is None:
             label = pd.stringify(alt).strip() or unquote(urlsplit(src).path.rpartition("/")[2]) or "image"
             text = pd.text_inlines(f"[image: {label}]")
@@ -411,8 +412,10 @@ class _Cleaner:
             return node
         return {"t": "Image", "c": [new_attr, alt, [checked, title]]}
 
-    def image_source(self, src: str, where: SourceLocation) -> str | None:
-        """The source an image may keep (a file of the vault, a data: image, a downloaded one), or None."""
+    def image_source(self, src: str, where: SourceLocation, raw: bool = True) -> str | None:
+        """The source an image may keep (a file of the vault, a data: image, a downloaded one), or None. A
+        path inside the vault is read as the paths module reads it: a Markdown image's (raw=False) is kept for
+        embeds, a raw <img>'s becomes the file's path from the vault's root."""
         scheme = scheme_of(src)
         if scheme == "data":
             if DATA_IMAGE.match(src.strip()):
@@ -432,14 +435,18 @@ class _Cleaner:
                       code="image.outside")
             return None
         path = unquote(src.split("?", 1)[0].split("#", 1)[0])
-        try:
-            inside = not path.startswith(("/", "\\")) and (self.root / path).resolve().is_relative_to(self.root)
-        except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
-            inside = False
-        if not inside:
+        place = locate(self.vault, path, self.article.path) if raw else None
+        outside = place.kind == OUTSIDE if place else leaves(self.vault.root, path, self.article.path)
+        if outside:
             self.warn(f"image '{_short(src)}' removed: it is outside the knowledge base", where, code="image.outside")
             return None
-        return src
+        if place is None:
+            return src
+        if place.kind == MISSING:
+            self.warn(f"image '{_short(src)}' is missing: no such file in the knowledge base", where, place.hint,
+                      code="image.missing")
+            return None
+        return quote(place.path)
 
     # -------- raw content
     def raw(self, node: dict, state: _Sequence) -> str:
@@ -556,13 +563,12 @@ def _nothing_to_clean(block: dict) -> bool:
     return not found.other_kvs and not found.types & {"RawBlock", "RawInline", "Link", "Image"}
 
 
-def clean_blocks(blocks: list, article: Article, reporter: Reporter, root: Path, remote: RemoteImages) -> list:
+def clean_blocks(blocks: list, article: Article, reporter: Reporter, vault: Vault, remote: RemoteImages) -> list:
     """Any tree read from the vault (an article's, an embedded note's), cleaned: a new list."""
-    return _Cleaner(article, reporter, root, remote).blocks(list(blocks))
+    return _Cleaner(article, reporter, vault, remote).blocks(list(blocks))
 
 
 def sanitize(book: Book, ctx) -> Book:
     """Step: raw HTML, attributes, images and links of every article reduced to what is safe to render."""
     remote = RemoteImages(ctx.manifest.allow_remote)
-    root = ctx.manifest.source
-    return map_articles(book, lambda a: replace(a, blocks=tuple(clean_blocks(list(a.blocks), a, ctx.reporter, root, remote))))
+    return map_articles(book, lambda a: replace(a, blocks=tuple(clean_blocks(list(a.blocks), a, ctx.reporter, ctx.vault, remote))))

@@ -58,7 +58,8 @@ KEYS: tuple[Key, ...] = (
     # ---- which notes
     Key("filter", "mapping of field to values", "none",
         "Front-matter conditions every article must meet, whatever selects it (an article named explicitly but "
-        "filtered out is left out with a warning).", "filter: {kb_status: [published]}"),
+        "filtered out is left out with a warning); `tag:` keeps articles with one of the tags, `exclude:` leaves out "
+        "by tag or field as a query's exclude does.", "filter: {kb_status: [published], exclude: {tag: no-export}}"),
     Key("parts", "list of parts", "none (give `parts` or `chapters`)", "The level above chapters.",
         "parts:\n  - title: Foundations\n    chapters: [what-is-ai]"),
     Key("parts[].title", "text", "(required)", "The part's title.", "parts:\n  - title: Foundations\n    chapters: [what-is-ai]"),
@@ -81,9 +82,10 @@ KEYS: tuple[Key, ...] = (
         "chapters:\n  - title: Generative models\n    articles: [{glob: 'ai/2_generative/*.md'}]"),
     Key("chapters[].articles[].tag", "tag or list of tags", "none", "A query: the articles with any of these tags.",
         "chapters:\n  - title: Language models\n    articles: [{tag: [llm, transformers]}]"),
-    Key("chapters[].articles[].exclude", "list of names or globs", "none",
-        "Leaves these articles out of the query's result.",
-        "chapters:\n  - title: Generative models\n    articles: [{glob: 'ai/**/*.md', exclude: [history-of-ai]}]"),
+    Key("chapters[].articles[].exclude", "names or globs, and mappings of tag or field to values", "none",
+        "Leaves articles out of the query's result: by name or glob, by tag (a tag takes its nested tags: "
+        "`private` leaves out `private/draft` too) or by front-matter value; any one of them leaves an article out.",
+        "chapters:\n  - title: Generative models\n    articles:\n      - {glob: 'ai/**/*.md', exclude: [history-of-ai, {tag: private, kb_status: draft}]}"),
     Key("chapters[].articles[].sort", "title | difficulty | last_updated | path", "the vault's order (path)",
         "The order of a query's articles (difficulty: beginner < intermediate < advanced); ties fall back to title, then path.",
         "chapters:\n  - title: Generative models\n    articles: [{glob: 'ai/2_generative/*.md', sort: title}]"),

@@ -42,7 +42,22 @@ def sort_key(field: str):
 
 
 def passes(article: Article, manifest: Manifest) -> bool:
-    return all(_field_matches(article, key, allowed) for key, allowed in manifest.filters)
+    """The manifest's filter: every condition holds (a tag, a front-matter value), and no exclude matches."""
+    return (all(_matches(article, key, allowed) for key, allowed in manifest.filters)
+            and not any(_matches(article, key, values) for key, values in manifest.filter_exclude))
+
+
+def has_tag(article: Article, tags: set[str]) -> bool:
+    """Whether the article has one of the (folded) tags, or a tag nested under one: `export` is met by
+    `export` and by `export/draft`."""
+    return any(t in tags or any(t.startswith(w + "/") for w in tags) for t in map(fold_tag, article.tags))
+
+
+def _matches(article: Article, key: str, values: tuple[str, ...]) -> bool:
+    """A condition of a filter or a query's exclude: `tag` (nested tags too), else a front-matter field."""
+    if key == "tag":
+        return has_tag(article, {fold_tag(v) for v in values})
+    return _field_matches(article, key, values)
 
 
 def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
@@ -170,9 +185,11 @@ def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, p
     def meets(a: Article) -> bool:
         if entry.glob and not _glob_match(a.path, entry.glob):
             return False
-        if wanted_tags and not wanted_tags & {fold_tag(t) for t in a.tags}:
+        if wanted_tags and not has_tag(a, wanted_tags):
             return False
         if not all(_field_matches(a, key, values) for key, values in entry.where):
+            return False
+        if any(_matches(a, key, values) for key, values in entry.exclude_where):
             return False
         return not any(_excluded(a, name, vault) for name in entry.exclude)
 
@@ -258,8 +275,15 @@ def outline(manifest: Manifest, selection: Selection) -> list[str]:
                 continue
             rows.append((f"{indent}{title}", ""))
             rows += [(f"{indent}   {number}.{sn} {a.title}", a.path) for sn, a in enumerate(chapter.articles, 1)]
-    back = [item.path if item.kind == "file" else item.kind.replace("_", " ") for item in manifest.back_matter]
+    back = [item.path if item.kind == "file" else item.kind.replace("_", " ") for item in manifest.back_matter
+            if _kept(item.kind, manifest)]
     if back:
         rows.append(("  back matter", ", ".join(back)))
     width = max(len(left) for left, right in rows if right) + 2
     return [f"{left:<{width}}{right}".rstrip() for left, right in rows]
+
+
+def _kept(kind: str, manifest: Manifest) -> bool:
+    """A back matter item the manifest keeps: a file, or a generated section it has not turned off."""
+    return {"glossary": manifest.glossary.enabled, "tag_index": manifest.tag_index,
+            "index": manifest.index}.get(kind, True)

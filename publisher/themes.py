@@ -27,6 +27,7 @@ def _builtin_themes() -> Path:
 
 
 BUILTIN_THEMES = _builtin_themes()
+TAB_SIZE = 4
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,17 @@ class Theme:
         return [self.file(n) for n in names]
 
     def css(self, fmt: str) -> str:
-        return "\n".join(p.read_text(encoding="utf-8") for p in self.stylesheets(fmt))
+        """The format's stylesheets, then the theme's tab stop for code (a tab shown where the diagrams'
+        measurement counts it)."""
+        sheets = [p.read_text(encoding="utf-8") for p in self.stylesheets(fmt)]
+        return "\n".join([*sheets, f"pre, code {{ tab-size: {self.tab_size}; }}\n"])
+
+    @property
+    def tab_size(self) -> int:
+        """Where code blocks and diagrams set their tab stops, in characters: theme.toml's `[code] tab_size`,
+        else 4 (as Obsidian's editor shows them)."""
+        value = self.config.get("code", {}).get("tab_size", TAB_SIZE)
+        return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 16 else TAB_SIZE
 
     @functools.cached_property
     def env(self) -> jinja2.Environment:

@@ -30,11 +30,11 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from .. import diagrams, render
 from .. import pandoc as pd
-from .. import render
 from ..diagnostics import Diagnostic
 from ..model import Book
-from ..themes import Theme
+from ..themes import TAB_SIZE, Theme
 from . import ZIP_TIME
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -44,6 +44,8 @@ PAGE_BREAK = {"t": "RawBlock", "c": ["openxml", (
 TOC_DEPTH = 2
 MAX_BOOKMARK = 40  # Word drops the rest of a longer bookmark name, and the links to it break
 MONO_ADVANCE_EM = 0.602  # DejaVu Sans Mono: every glyph is 0.602 em wide
+CODE_HALF_POINTS = 18  # the Source Code style's size in the reference.docx (9 pt)
+MAX_TAB_STOPS = 64  # Word keeps at most 64 tab stops in a paragraph
 DIAGRAM_MIN_PT, DIAGRAM_MAX_PT = 5.0, 9.0
 DEFAULT_TEXT_WIDTH_PT = (11906 - 2 * 1440) / 20  # A4 with 1-inch margins, when the reference has no page size
 ATTR_AT = {"Header": 1, "Link": 0, "Image": 0, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0, "Table": 0, "Figure": 0}
@@ -93,7 +95,7 @@ def _unlisted_letter(block: dict) -> dict:
 
 
 # ---------------------------------------------------------------- the tree, made ready for Word
-def for_word(blocks: list[dict], text_width_pt: float, root: Path) -> list[dict]:
+def for_word(blocks: list[dict], text_width_pt: float, root: Path, tab_size: int = TAB_SIZE) -> list[dict]:
     """The book's tree made ready for Word in one walk: short bookmark names, diagrams, callouts and the
     vault's images (each below). Only what changes is copied; the book's own tree is shared, never changed."""
     root = root.resolve()
@@ -111,7 +113,7 @@ def for_word(blocks: list[dict], text_width_pt: float, root: Path) -> list[dict]
         if at is not None:
             node = _short_id(node, at, ids, short)
             if t == "CodeBlock":
-                node = _diagram(node, text_width_pt)
+                node = _diagram(node, text_width_pt, tab_size)
             elif t == "Div":
                 node = _callout(node)
             elif t == "Image":
@@ -158,21 +160,43 @@ def diagram_half_points(columns: int, text_width_pt: float) -> int:
     return max(round(2 * DIAGRAM_MIN_PT), min(round(2 * DIAGRAM_MAX_PT), math.floor(2 * fit)))
 
 
-def diagram_paragraph(text: str, columns: int, text_width_pt: float) -> dict:
+def diagram_paragraph(text: str, columns: int, text_width_pt: float, tab_size: int = TAB_SIZE) -> dict:
     """One "Diagram" paragraph: a single run, its lines separated by breaks, every character kept."""
     half = diagram_half_points(columns, text_width_pt)
     rpr = f'<w:rPr><w:sz w:val="{half}"/><w:szCs w:val="{half}"/></w:rPr>'
+    ppr = f'<w:pPr><w:pStyle w:val="Diagram"/>{_tab_stops(text, half, tab_size)}{rpr}</w:pPr>'
+    return {"t": "RawBlock", "c": ["openxml", f'<w:p>{ppr}<w:r>{rpr}{_code_text(text)}</w:r></w:p>']}
+
+
+def _code_text(text: str) -> str:
+    """Lines of code as the text of one run: breaks between lines, and a tab as Word's own <w:tab/> (pandoc
+    leaves the tab character inside <w:t>)."""
     lines = "<w:br/>".join(f'<w:t xml:space="preserve">{escape(line)}</w:t>' for line in text.split("\n"))
-    lines = lines.replace("\t", '</w:t><w:tab/><w:t xml:space="preserve">')
-    return {"t": "RawBlock", "c": ["openxml", f'<w:p><w:pPr><w:pStyle w:val="Diagram"/>{rpr}</w:pPr><w:r>{rpr}{lines}</w:r></w:p>']}
+    return lines.replace("\t", '</w:t><w:tab/><w:t xml:space="preserve">')
 
 
-def _diagram(node: dict, text_width_pt: float) -> dict:
-    """A diagram as a Diagram paragraph (in a Div keeping its id, which pandoc makes a bookmark)."""
-    if "diagram" not in node["c"][0][1]:
-        return node
+def _tab_stops(text: str, half_points: int, tab_size: int) -> str:
+    """Tab stops every `tab_size` monospace cells at this size, as far as the text reaches (Word's own stand
+    every half inch); nothing for text without a tab."""
+    if "\t" not in text:
+        return ""
+    step = half_points / 2 * MONO_ADVANCE_EM * tab_size * 20  # twips
+    count = min(MAX_TAB_STOPS, diagrams.width(text, tab_size) // tab_size + 1)
+    return "<w:tabs>" + "".join(f'<w:tab w:val="left" w:pos="{round(step * i)}"/>' for i in range(1, count + 1)) + "</w:tabs>"
+
+
+def _diagram(node: dict, text_width_pt: float, tab_size: int = TAB_SIZE) -> dict:
+    """A diagram as a Diagram paragraph, code with a tab as a Source Code paragraph with tab stops (each in a
+    Div keeping its id, which pandoc makes a bookmark); other code is pandoc's."""
     attr, text = node["c"]
-    paragraph = diagram_paragraph(text, int(pd.get_kv(attr, "data-columns") or 0), text_width_pt)
+    if "diagram" in attr[1]:
+        paragraph = diagram_paragraph(text, int(pd.get_kv(attr, "data-columns") or 0), text_width_pt, tab_size)
+    elif "\t" in text:
+        ppr = f'<w:pPr><w:pStyle w:val="SourceCode"/>{_tab_stops(text, CODE_HALF_POINTS, tab_size)}</w:pPr>'
+        run = f'<w:r><w:rPr><w:rStyle w:val="VerbatimChar"/></w:rPr>{_code_text(text)}</w:r>'
+        paragraph = {"t": "RawBlock", "c": ["openxml", f"<w:p>{ppr}{run}</w:p>"]}
+    else:
+        return node
     return pd.div([paragraph], ident=attr[0]) if attr[0] else paragraph
 
 
@@ -289,7 +313,7 @@ class DocxBackend:
         if reference is not None:
             args.append(f"--reference-doc={reference}")
         with pd._collector_paused():  # millions of small objects made and dropped: see pandoc._collector_paused
-            blocks = for_word(book_blocks(book), text_width_pt(reference), book.manifest.source)
+            blocks = for_word(book_blocks(book), text_width_pt(reference), book.manifest.source, theme.tab_size)
             document = pd.document(pd.join_words(blocks), _properties(book))  # one run where there were many
             del blocks
         data = pd.run_pandoc(args, document, binary=True, timeout=pd.TIMEOUT + pd.WRITE_TIMEOUT_PER_MB * len(document) / 1e6)

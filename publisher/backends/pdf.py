@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .. import diagrams, render
 from .. import pandoc as pd
-from .. import render
 from ..diagnostics import Diagnostic, Severity
 from ..editions import for_format
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Article, Book
-from ..themes import Theme
+from ..themes import TAB_SIZE, Theme
 from . import pdfparts
 from .weasy import tuned
 
@@ -92,9 +92,10 @@ def diagram_setting(columns: int, page_size: str, indent_pt: float = 0.0) -> tup
 CONTAINERS = ("BulletList", "OrderedList", "BlockQuote", "Div", "DefinitionList")
 
 
-def prepare(blocks: list, page_size: str) -> list:
+def prepare(blocks: list, page_size: str, tab_size: int = TAB_SIZE) -> list:
     """Print-only changes: notes become footnote spans (set at the foot of the page), diagrams get a size
-    and, when too wide for the page, a landscape page of their own."""
+    and, when too wide for the page, a landscape page of their own; tabs in code become the spaces up to
+    the theme's next tab stop (WeasyPrint 70 gives a tab that starts at a tab stop no width at all)."""
 
     def go(node, indent: float):
         if isinstance(node, list):
@@ -111,6 +112,9 @@ def prepare(blocks: list, page_size: str) -> list:
             return pd.span(inlines, classes=["footnote"])
         if t == "CodeBlock":
             attr, text = node["c"]
+            if "\t" in text:
+                text = diagrams.expand_tabs(text, tab_size)
+                node = {"t": t, "c": [attr, text]}
             if "diagram" not in attr[1]:
                 return node
             size, landscape = diagram_setting(int(pd.get_kv(attr, "data-columns") or 0), page_size, indent)
@@ -295,9 +299,9 @@ class PdfBackend:
             chapters = []
         else:
             chapters = list(chunk.chapters) if kind == "body" else list(book.chapters)
-        fragments = [prepare(blocks, m.page_size) for _, _, blocks in front]
-        fragments += [prepare(render.chapter_blocks(c), m.page_size) for c in chapters]
-        fragments += [prepare(blocks, m.page_size) for _, _, blocks in back]
+        fragments = [prepare(blocks, m.page_size, theme.tab_size) for _, _, blocks in front]
+        fragments += [prepare(render.chapter_blocks(c), m.page_size, theme.tab_size) for c in chapters]
+        fragments += [prepare(blocks, m.page_size, theme.tab_size) for _, _, blocks in back]
         html = render.to_html(fragments) if fragments else []
         front_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(front, html[: len(front)], strict=True)]
         html = html[len(front):]
