@@ -26,11 +26,12 @@ from conftest import (
     docx_paragraph_text,
     docx_xml,
     epub_broken_links,
-    epub_documents,
+    epub_document,
     epub_link_targets,
     fenced_blocks,
     pdf_destination_pages,
     pdf_pages_text,
+    squash,
 )
 
 from publisher import load_book, pandoc
@@ -124,24 +125,20 @@ def links_book(tmp_path_factory):
     return build_manifest(LINKS / "book.yml", tmp_path_factory.mktemp("links"))
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _epub_doc(built, ident: str) -> tuple[str, object]:
-    return next((n, d) for n, d in epub_documents(built.files["epub"]).items() if any(el.get("id") == ident for el in d.iter()))
+    return epub_document(built.files["epub"], ident)
 
 
 def _epub_text(built, ident: str) -> str:
-    return _squash("".join(_epub_doc(built, ident)[1].itertext()))
+    return squash("".join(_epub_doc(built, ident)[1].itertext()))
 
 
 def _docx_text(built) -> str:
-    return _squash(" ".join(docx_paragraph_lines(built)))
+    return squash(" ".join(docx_paragraph_lines(built)))
 
 
 def _pdf_text(built) -> str:
-    return _squash(" ".join(pdf_pages_text(built.files["pdf"])))
+    return squash(" ".join(pdf_pages_text(built.files["pdf"])))
 
 
 # ---------------------------------------------------------------- where each link lands
@@ -156,7 +153,7 @@ def test_every_link_form_lands_in_the_epub(links_book):
         if expected is None:
             assert el.find(f".//{XHTML}table") is not None
         else:
-            assert _squash("".join(el.itertext())).startswith(expected), (text, href)
+            assert squash("".join(el.itertext())).startswith(expected), (text, href)
     assert epub_broken_links(links_book.files["epub"]) == []
 
 
@@ -167,13 +164,13 @@ def test_every_link_form_lands_in_the_docx(links_book):
     for text, ident in FORMS:
         assert (text, ident) in landed, (text, ident)
         if LANDS_ON[ident] is not None:
-            assert _squash(landed[text, ident]).startswith(LANDS_ON[ident]), (text, ident, landed[text, ident])
+            assert squash(landed[text, ident]).startswith(LANDS_ON[ident]), (text, ident, landed[text, ident])
     assert docx_bookmark_paragraphs(path)["target--table-id"] is not None
 
 
 def test_every_link_form_lands_in_the_pdf(links_book):
     links, pages = pdf_destination_pages(links_book.files["pdf"])
-    texts = [_squash(t) for t in pdf_pages_text(links_book.files["pdf"])]
+    texts = [squash(t) for t in pdf_pages_text(links_book.files["pdf"])]
     assert {dest for _, dest in links} <= set(pages)
     for _, ident in FORMS:
         assert ident in {dest for _, dest in links}, ident
@@ -311,7 +308,7 @@ def docx_paragraph_lines(built) -> list[str]:
 
 def test_callouts_are_boxes_in_every_format(links_book):
     _, doc = _epub_doc(links_book, "callouts")
-    boxes = [(d.get("class"), _squash("".join(d.find(f"{XHTML}div").itertext())))
+    boxes = [(d.get("class"), squash("".join(d.find(f"{XHTML}div").itertext())))
              for d in doc.iter(f"{XHTML}div") if "callout " in (d.get("class") or "") + " "]
     assert boxes == [
         ("callout callout-note", "A plain note"), ("callout callout-question", "Folded question"),
