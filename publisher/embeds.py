@@ -1,8 +1,9 @@
 """Embeds: `![[note]]`, `![[note#Heading]]` and `![[note#^block]]` bring that content into the article;
 `![[image.png|alt|300]]` and `![alt](path)` become images of files inside the vault (one without alt text
 is a warning: an image says what it shows); whatever a printed book
-cannot show (`![[x.base]]`, `![[x.canvas]]`, a PDF, a missing target, an embed that includes itself)
-becomes a visible placeholder (class "embed-placeholder") and a warning. Remote images are sanitize's.
+cannot show (`![[x.base]]`, `![[x.canvas]]`, a PDF, a missing target) becomes a visible placeholder (class
+"embed-placeholder") and a warning. An embed that would include itself, directly or through others, becomes a
+link to the note it would repeat, with one warning naming the cycle. Remote images are sanitize's.
 
 pandoc's wikilinks know no embeds: one arrives as a Str ending in "!" just before a Link of class "wikilink".
 Embedded content keeps the links of the article it comes from (a Div with data-source, which
@@ -18,15 +19,17 @@ from pathlib import PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
 from . import pandoc as pd
+from .aliases import format_aliases_in
 from .blockids import book_ids, mark_block_ids
 from .callouts import convert_callouts_in
 from .comments import drop_comments_in
 from .diagnostics import ContentError, did_you_mean
 from .ids import IdAllocator, xml_id
-from .links import SOURCE_KEY, Target, find_article, parse_target, record, same_heading
+from .links import SOURCE_KEY, Target, did_you_mean_block, find_article, parse_target, record, same_heading
 from .model import Article, Book, map_articles
 from .paths import FOUND, OUTSIDE, Place, locate
 from .sanitize import ALT_EXAMPLE, RemoteImages, clean_blocks, warn_missing_alt
+from .titles import drop_title_heading, titled_by_heading
 from .vault import fold
 
 MAX_DEPTH = 3
@@ -49,6 +52,9 @@ class _Embedder:
         self.ids = IdAllocator()
         self.ids.used.update(book_ids(book))
         self.parsed: dict[str, tuple[list, dict]] = {}  # articles outside the book: prepared blocks, block ids
+        dropped = getattr(ctx, "title_headings", {})  # article id -> its opening H1 dropped as the title
+        self.dropped = {a.path: dropped[a.id] for a in book.every_article if a.id in dropped}
+        self.cycles: set[tuple[str, ...]] = set()  # each embed cycle reported, from the note it comes first to
         self.root = ctx.vault.root.resolve()
 
     def article(self, a: Article) -> Article:
@@ -108,7 +114,7 @@ class _Embedder:
                 bang = inlines[i]["c"][:-1]
                 run.extend([{"t": "Str", "c": bang}] if bang else [])
                 content = self.note(inlines[i + 1], host, source, stack, level)
-                if content is None or content.get("t") == "Span":  # a placeholder stays in the running text
+                if content is None or content.get("t") in ("Span", "Link"):  # a placeholder or link stays in the text
                     run.append(content or inlines[i + 1])
                 else:
                     if _visible(run):
@@ -140,7 +146,7 @@ class _Embedder:
         return ("file", place.path) if place.kind == FOUND else (place.kind, place)
 
     def note(self, link: dict, host: Article, source: Article, stack: tuple, level: int) -> dict | None:
-        """The content a note embed brings (a Div), or a placeholder Span."""
+        """The content a note embed brings (a Div), a placeholder Span, or (a cycle) the embed's own link."""
         url = link["c"][2][0]
         target = parse_target(url, ["wikilink"]) or Target(None)
         where = _where(source, link)
@@ -151,9 +157,10 @@ class _Embedder:
         if article is None:
             return None
         fragment = ("^" + target.block) if target.block else target.heading
-        if any(path == article.path and (frag is None or fragment is None or frag == fragment) for path, frag in stack):
-            return self.placeholder(f"Embedded note '{url}' includes itself", where, url,
-                                    f"embed of '{url}' includes itself; a placeholder stands in for it")
+        start = next((i for i, (path, frag) in enumerate(stack)
+                      if path == article.path and (frag is None or fragment is None or frag == fragment)), None)
+        if start is not None:
+            return self.cycle(link, [path for path, _ in stack[start:]] + [article.path], where)
         if len(stack) > MAX_DEPTH:
             return self.placeholder(f"Embedded note '{url}' is nested too deeply", where, url,
                                     f"embed of '{url}' is nested more than {MAX_DEPTH} deep; a placeholder stands in for it")
@@ -161,15 +168,20 @@ class _Embedder:
         if target.block:
             chosen = _block(blocks, table.get("^" + fold(target.block)))
         elif target.heading:
-            chosen = _section(blocks, target.heading)
+            dropped = self.dropped.get(article.path)  # the opening H1 dropped as the title: the whole note
+            chosen = blocks if dropped and same_heading(dropped, target.heading) else _section(blocks, target.heading)
         else:
             chosen = blocks
         if chosen is None:
-            what = f"^{target.block}" if target.block else target.heading
             record(self.ctx, "broken", where, url)
-            self.ctx.reporter.warning(f"no heading '{what}' in '{article.path}' to embed; a placeholder stands in for it",
-                                      where, did_you_mean(what or "", [pd.stringify(b["c"][2]) for b in pd.walk(blocks)
-                                                                       if b["t"] == "Header"]), code="link.heading")
+            if target.block:
+                self.ctx.reporter.warning(f"no block '^{target.block}' in '{article.path}' to embed; a placeholder stands "
+                                          "in for it", where, did_you_mean_block(target.block, table), code="link.block")
+            else:
+                self.ctx.reporter.warning(f"no heading '{target.heading}' in '{article.path}' to embed; a placeholder "
+                                          "stands in for it", where, did_you_mean(target.heading or "", [
+                                              pd.stringify(b["c"][2]) for b in pd.walk(blocks) if b["t"] == "Header"]),
+                                          code="link.heading")
             return _placeholder(f"Embedded section '{url}' was not found")
         record(self.ctx, outcome, where, url)
         chosen = self.new_ids(_relevel(chosen, level), host)
@@ -189,14 +201,27 @@ class _Embedder:
             except ContentError as exc:
                 self.ctx.reporter.extend(exc.diagnostics)
                 blocks = []
-            blocks = clean_blocks(drop_comments_in(blocks), article, self.ctx.reporter, self.ctx.vault,
+            blocks = clean_blocks(format_aliases_in(drop_comments_in(blocks), article, self.ctx.reporter), article, self.ctx.reporter, self.ctx.vault,
                                   RemoteImages(self.ctx.manifest.allow_remote))
-            if blocks and blocks[0].get("t") == "Header" and blocks[0]["c"][0] == 1:
-                blocks = blocks[1:]
+            blocks, dropped = drop_title_heading(blocks, titled_by_heading(article, blocks).title)
+            if dropped is not None:
+                self.dropped[article.path] = dropped
             table: dict[str, str] = {}
             blocks = mark_block_ids(convert_callouts_in(blocks), lambda name: f"embedded--{xml_id(name, 'b')}", table)
             self.parsed[article.path] = (blocks, table)
         return self.parsed[article.path]
+
+    def cycle(self, link: dict, paths: list[str], where) -> dict:
+        """An embed that would include itself: a link to the note it would repeat, and one warning for each
+        cycle (the same cycle met from another of its notes is not reported again)."""
+        names = [PurePosixPath(p).stem for p in paths]
+        ring = tuple(paths[:-1])
+        turn = min(range(len(ring)), key=lambda i: ring[i:] + ring[:i])
+        if ring[turn:] + ring[:turn] not in self.cycles:
+            self.cycles.add(ring[turn:] + ring[:turn])
+            self.ctx.reporter.warning(f"embed cycle: {' -> '.join(names)}; a link to '{names[-1]}' stands in for the "
+                                      "repeated embed", where, code="link.embed-cycle")
+        return link
 
     def new_ids(self, blocks: list, host: Article) -> list:
         """Every id in embedded content made new (and every heading given one): ids stay unique in the book."""

@@ -210,13 +210,17 @@ class _Rewriter:
             return self.outside(dest, text, where)
         anchor = self.anchor(in_book, target)
         if anchor is None:
-            wanted = f"^{target.block}" if target.block else target.heading
-            self.ctx.reporter.warning(
-                f"no heading '{wanted}' in '{dest.path}'; the link lands on the article",
-                where,
-                did_you_mean(target.heading or "", [t for t, _ in self.headings.get(in_book.id, [])]),
-                code="link.heading",
-            )
+            if target.block:
+                self.ctx.reporter.warning(f"no block '^{target.block}' in '{dest.path}'; the link lands on the article",
+                                          where, did_you_mean_block(target.block, self.ctx.anchors.get(in_book.id, {})),
+                                          code="link.block")
+            else:
+                self.ctx.reporter.warning(
+                    f"no heading '{target.heading}' in '{dest.path}'; the link lands on the article",
+                    where,
+                    did_you_mean(target.heading or "", [t for t, _ in self.headings.get(in_book.id, [])]),
+                    code="link.heading",
+                )
             kind = "broken"
         record(self.ctx, kind, where, url)
         text = inlines if explicit else pd.text_inlines(self.label(in_book, target, anchor))
@@ -237,8 +241,11 @@ class _Rewriter:
         return next((ident for text, ident in self.headings.get(article.id, []) if same_heading(text, target.heading)), None)
 
     def label(self, dest: Article, target: Target, anchor: str | None) -> str:
-        """Bare links show the target's title, and the heading as the target writes it."""
-        heading = target.heading
+        """Bare links show the target's title, and the heading as the target writes it (none for the opening
+        heading dropped as the title); a block link the block's id, as Obsidian does: `Title › ^id`, `^id`."""
+        if target.block:
+            return f"^{target.block}" if target.name is None else f"{dest.title} \u203a ^{target.block}"
+        heading = target.heading if anchor != dest.id else None
         if heading and anchor:
             heading = next((text for text, ident in self.headings.get(dest.id, []) if ident == anchor), heading)
         if heading and target.name is None:
@@ -251,7 +258,8 @@ class _Rewriter:
         name = target.name or ""
         place = locate(self.ctx.vault, name.removeprefix("./"), self.article.path) if name else None
         file = place.path if place and place.kind == FOUND else None
-        shown = text or pd.text_inlines(f"{name} \u203a {target.heading}" if target.heading else name or url)
+        fragment = target.heading or (target.block and "^" + target.block)
+        shown = text or pd.text_inlines(f"{name} \u203a {fragment}" if fragment else name or url)
         if file is not None:
             record(self.ctx, "outside", where, url)
             self.ctx.outside.append((where, file))
@@ -275,6 +283,11 @@ class _Rewriter:
             return text
         note = pd.para([{"t": "Emph", "c": pd.text_inlines(dest.title)}, {"t": "Space"}, *pd.text_inlines("is not in this edition.")])
         return [*text, {"t": "Note", "c": [note]}]
+
+
+def did_you_mean_block(block: str, anchors: dict[str, str]) -> str:
+    """A hint naming the nearest block id of an article (its anchors, as Context.anchors holds them)."""
+    return did_you_mean("^" + fold(block), [k for k in anchors if k.startswith("^")])
 
 
 def related_article(article: Article, name: str, ctx) -> Article | None:

@@ -1,7 +1,7 @@
 """The normalizer: selected articles -> a complete book, in named steps called in order from one place.
 
-    STEPS = (drop_comments, sanitize, drop_title_headings, shift_headings, assign_ids, assign_block_ids,
-             convert_callouts, embed_notes, resolve_links, add_see_also, mark_diagrams, collect_glossary,
+    STEPS = (drop_comments, apply_conditions, format_aliases, sanitize, drop_title_headings, shift_headings,
+             assign_ids, assign_block_ids, convert_callouts, embed_notes, resolve_links, add_see_also, mark_diagrams, collect_glossary,
              collect_tags, build_index, strip_positions)
 
 Each step takes the book and returns a new one; diagrams (code blocks) are never rewritten.
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from . import pandoc as pd
 from . import progress
+from .aliases import format_aliases
 from .blockids import assign_block_ids
 from .callouts import convert_callouts
 from .comments import drop_comments
@@ -31,6 +32,7 @@ from .model import Article, Book, Chapter, Manifest, Part, map_articles
 from .sanitize import sanitize
 from .select import Selection, numbered, passes, usable
 from .tags import collect_tags
+from .titles import drop_title_heading, titled_by_heading
 from .vault import Vault, fold
 
 MAX_LEVEL = 6
@@ -50,6 +52,7 @@ class Context:
     anchors: dict[str, dict[str, str]] = field(default_factory=dict)  # article id -> heading key -> id
     outside: list = field(default_factory=list)  # (location, path) of links that leave the book
     links: dict = field(default_factory=dict)  # (location, target) -> links.Outcome: what each link and embed became
+    title_headings: dict[str, str] = field(default_factory=dict)  # article id -> its opening H1, dropped as the title
 
     def anchor(self, article: Article, target: Target) -> str | None:
         if target.block:
@@ -121,7 +124,8 @@ def assemble(manifest: Manifest, selection: Selection, reporter: Reporter, vault
             single = spec.title is None and len(spec.articles) == 1
             level = chapter_level if single else chapter_level + 1
             articles = tuple(
-                replace(a, blocks=trees.get(a.path, ()), id=ids.take(xml_id(a.slug, "a")), level=level)
+                replace(titled_by_heading(a, trees.get(a.path, ())), blocks=trees.get(a.path, ()),
+                        id=ids.take(xml_id(a.slug, "a")), level=level)
                 for a in spec.articles
             )
             title = spec.title or articles[0].title
@@ -134,7 +138,8 @@ def assemble(manifest: Manifest, selection: Selection, reporter: Reporter, vault
         parts.append(Part(part_title, part_id, tuple(built)))
 
     def placed(articles: tuple[Article, ...]) -> tuple[Article, ...]:
-        return tuple(replace(a, blocks=trees.get(a.path, ()), id=ids.take(xml_id(a.slug, "a")), level=1) for a in articles)
+        return tuple(replace(titled_by_heading(a, trees.get(a.path, ())), blocks=trees.get(a.path, ()),
+                             id=ids.take(xml_id(a.slug, "a")), level=1) for a in articles)
 
     return Book(manifest=manifest, parts=tuple(parts), build_date=build_date(manifest, selection),
                 front=placed(front), back=placed(back))
@@ -184,12 +189,14 @@ def build_date(manifest: Manifest, selection: Selection) -> str:
 
 # ---------------------------------------------------------------- steps
 def drop_title_headings(book: Book, ctx: Context) -> Book:
-    """The book sets each article's title itself: an opening level-1 heading is dropped."""
+    """The book sets each article's title itself: an opening level-1 heading that repeats the title is
+    dropped (links to it land on the article, see assign_ids); any other is the article's first section."""
 
     def one(a: Article) -> Article:
-        blocks = list(a.blocks)
-        if blocks and blocks[0].get("t") == "Header" and blocks[0]["c"][0] == 1:
-            blocks.pop(0)
+        blocks, dropped = drop_title_heading(a.blocks, a.title)
+        if dropped is None:
+            return a
+        ctx.title_headings[a.id] = dropped
         return replace(a, blocks=tuple(blocks))
 
     return map_articles(book, one)
@@ -231,7 +238,9 @@ def assign_ids(book: Book, ctx: Context) -> Book:
         ids.used.add(p.id)
 
     def one(a: Article) -> Article:
-        table: dict[str, str] = {}
+        # the opening H1 dropped as the title: a link to it lands on the article (first, as Obsidian's would)
+        dropped = ctx.title_headings.get(a.id)
+        table: dict[str, str] = {key: a.id for key in (fold(dropped), gfm_slug(dropped)) if key} if dropped else {}
 
         def visit(node):
             if isinstance(node, list):
@@ -299,6 +308,7 @@ def strip_positions(book: Book, ctx: Context) -> Book:
 STEPS = (
     drop_comments,
     apply_conditions,  # before sanitize, which keeps no unknown key=value attribute
+    format_aliases,  # before sanitize too: an alias's raw HTML is cleaned as the article's
     sanitize,  # raw HTML, attributes, images and links of the untrusted vault made safe
     drop_title_headings,
     shift_headings,

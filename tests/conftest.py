@@ -61,6 +61,16 @@ def epub_documents(path: Path) -> dict[str, etree._Element]:
         return {n: etree.fromstring(z.read(n)) for n in z.namelist() if n.endswith(".xhtml")}
 
 
+def epub_document(path: Path, ident: str) -> tuple[str, etree._Element]:
+    """(name, document) of the EPUB's XHTML document that holds the element with id ident."""
+    return next((n, d) for n, d in epub_documents(path).items() if any(el.get("id") == ident for el in d.iter()))
+
+
+def squash(text: str) -> str:
+    """Text with every run of white space one space."""
+    return " ".join(text.split())
+
+
 def epub_broken_links(path: Path) -> list[str]:
     docs = epub_documents(path)
     ids = {name: {el.get("id") for el in doc.iter() if el.get("id")} for name, doc in docs.items()}

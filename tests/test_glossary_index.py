@@ -117,7 +117,9 @@ def test_lead_in_names_the_term_and_its_expansion():
     book = _book(GLOSSARY / "book.yml")
     entry = next(e for e in book.glossary if e.term == "Generative AI")
     assert (entry.article_id, entry.anchor) == ("intro", "intro--g6")  # after the five bullets
-    first = book.article("intro").blocks[0]
+    # the opening `# Introduction` is not the title ("Introduction: Where Gadgets Come From"): a section of its own
+    heading, first = book.article("intro").blocks[:2]
+    assert heading["t"] == "Header" and pd.stringify(heading["c"][2]) == "Introduction"
     assert first["t"] == "Para" and pd.attr_of(first["c"][0])[0] == "intro--g6"
 
 

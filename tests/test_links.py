@@ -27,11 +27,12 @@ from conftest import (
     docx_paragraph_text,
     docx_xml,
     epub_broken_links,
-    epub_documents,
+    epub_document,
     epub_link_targets,
     fenced_blocks,
     pdf_destination_pages,
     pdf_pages_text,
+    squash,
 )
 
 from publisher import load_book, pandoc
@@ -52,7 +53,7 @@ FORMS = [
     ("section text", "target--first-section"),
     ("Target Note \u203a Sub Part", "target--sub-part"),  # [[target#First Section#Sub Part]]
     ("Local Heading", "forms--local-heading"),  # [[#Local Heading]]
-    ("Target Note", "target--para-id"),  # [[target#^para-id]]
+    ("Target Note \u203a ^para-id", "target--para-id"),  # [[target#^para-id]]: as Obsidian shows it
     ("item text", "target--item-id"),
     ("alias text", "target"),
     ("title text", "target"),
@@ -103,9 +104,11 @@ REPORT = [
     "vault/forms.md:24:3: warning: unresolved link to 'nowhere'",
     "vault/forms.md:25:3: warning: no heading 'No Such Heading' in 'notes/target.md'; the link lands on the article",
     "vault/forms.md:41:3: warning: link to 'data.base', which is not in this book",
-    "vault/more/cycle-b.md:6:1: warning: embed of 'cycle-a' includes itself; a placeholder stands in for it",
+    "vault/more/cycle-b.md:6:1: warning: embed cycle: cycle-a -> cycle-b -> cycle-a; a link to 'cycle-a' stands in for "
+    "the repeated embed",
+    "vault/more/cycle-b.md:6:2: warning: link to 'more/cycle-a.md', which is not in this book",  # that link
     "vault/more/deep-3.md:6:1: warning: embed of 'deep-4' is nested more than 3 deep; a placeholder stands in for it",
-    "book.yml: links: 41 resolved, 2 outside, 5 broken, 1 ambiguous, 5 placeholder(s)",
+    "book.yml: links: 41 resolved, 3 outside, 5 broken, 1 ambiguous, 4 placeholder(s)",
 ]
 PLACEHOLDERS = [
     "[Embedded view 'data.base' is not available in print]",
@@ -113,7 +116,6 @@ PLACEHOLDERS = [
     "[Embedded note 'missing-note' was not found]",
     "[Embedded section 'target#Missing Section' was not found]",
     "[Embedded view 'data.base#View' is not available in print]",
-    "[Embedded note 'cycle-a' includes itself]",
     "[Embedded note 'deep-4' is nested too deeply]",
 ]
 HIDDEN = ["hidden inline", "Hidden block", "spanning paragraphs", "still hidden"]
@@ -125,24 +127,20 @@ def links_book(tmp_path_factory):
     return build_manifest(LINKS / "book.yml", tmp_path_factory.mktemp("links"))
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _epub_doc(built, ident: str) -> tuple[str, object]:
-    return next((n, d) for n, d in epub_documents(built.files["epub"]).items() if any(el.get("id") == ident for el in d.iter()))
+    return epub_document(built.files["epub"], ident)
 
 
 def _epub_text(built, ident: str) -> str:
-    return _squash("".join(_epub_doc(built, ident)[1].itertext()))
+    return squash("".join(_epub_doc(built, ident)[1].itertext()))
 
 
 def _docx_text(built) -> str:
-    return _squash(" ".join(docx_paragraph_lines(built)))
+    return squash(" ".join(docx_paragraph_lines(built)))
 
 
 def _pdf_text(built) -> str:
-    return _squash(" ".join(pdf_pages_text(built.files["pdf"])))
+    return squash(" ".join(pdf_pages_text(built.files["pdf"])))
 
 
 # ---------------------------------------------------------------- where each link lands
@@ -157,7 +155,7 @@ def test_every_link_form_lands_in_the_epub(links_book):
         if expected is None:
             assert el.find(f".//{XHTML}table") is not None
         else:
-            assert _squash("".join(el.itertext())).startswith(expected), (text, href)
+            assert squash("".join(el.itertext())).startswith(expected), (text, href)
     assert epub_broken_links(links_book.files["epub"]) == []
 
 
@@ -168,13 +166,13 @@ def test_every_link_form_lands_in_the_docx(links_book):
     for text, ident in FORMS:
         assert (text, ident) in landed, (text, ident)
         if LANDS_ON[ident] is not None:
-            assert _squash(landed[text, ident]).startswith(LANDS_ON[ident]), (text, ident, landed[text, ident])
+            assert squash(landed[text, ident]).startswith(LANDS_ON[ident]), (text, ident, landed[text, ident])
     assert docx_bookmark_paragraphs(path)["target--table-id"] is not None
 
 
 def test_every_link_form_lands_in_the_pdf(links_book):
     links, pages = pdf_destination_pages(links_book.files["pdf"])
-    texts = [_squash(t) for t in pdf_pages_text(links_book.files["pdf"])]
+    texts = [squash(t) for t in pdf_pages_text(links_book.files["pdf"])]
     assert {dest for _, dest in links} <= set(pages)
     for _, ident in FORMS:
         assert ident in {dest for _, dest in links}, ident
@@ -236,7 +234,9 @@ def test_check_prints_the_link_report(capsys, monkeypatch):
 
 # ---------------------------------------------------------------- block ids, embeds, images
 def test_block_ids_leave_no_text(links_book):
+    # a bare link to a block shows its id (`Target Note › ^para-id`, as Obsidian does): that is the only place
     for text in (_epub_text(links_book, "target"), _docx_text(links_book), _pdf_text(links_book)):
+        text = text.replace("Target Note \u203a ^para-id", "")
         assert "^para-id" not in text and "^item-id" not in text and "^table-id" not in text and "^local-block" not in text
 
 
@@ -310,7 +310,7 @@ def docx_paragraph_lines(built) -> list[str]:
 
 def test_callouts_are_boxes_in_every_format(links_book):
     _, doc = _epub_doc(links_book, "callouts")
-    boxes = [(d.get("class"), _squash("".join(d.find(f"{XHTML}div").itertext())))
+    boxes = [(d.get("class"), squash("".join(d.find(f"{XHTML}div").itertext())))
              for d in doc.iter(f"{XHTML}div") if "callout " in (d.get("class") or "") + " "]
     assert boxes == [
         ("callout callout-note", "A plain note"), ("callout callout-question", "Folded question"),
