@@ -1,7 +1,8 @@
 """The normalizer: selected articles -> a complete book, in named steps called in order from one place.
 
     STEPS = (drop_comments, sanitize, drop_title_headings, shift_headings, assign_ids, assign_block_ids,
-             convert_callouts, embed_notes, resolve_links, add_see_also, mark_diagrams, collect_glossary,
+             convert_callouts, embed_notes, render_obsidian, check_math,
+             resolve_links, add_see_also, mark_diagrams, collect_glossary,
              collect_tags, build_index, strip_positions)
 
 Each step takes the book and returns a new one; diagrams (code blocks) are never rewritten.
@@ -23,11 +24,13 @@ from .diagnostics import ContentError, Reporter
 from .diagrams import mark_diagrams
 from .editions import add_lesson_features, apply_conditions
 from .embeds import embed_notes
+from .formulas import check_math
 from .glossary import collect_glossary
 from .ids import IdAllocator, gfm_slug, xml_id
 from .index import build_index
 from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
+from .obsidian import render_obsidian
 from .sanitize import sanitize
 from .select import Selection, numbered, passes
 from .tags import collect_tags
@@ -303,6 +306,8 @@ STEPS = (
     assign_block_ids,
     convert_callouts,
     embed_notes,
+    render_obsidian,  # ==highlights==, tasks, inline #tags (which join the article's tags)
+    check_math,  # a formula that cannot be read: a warning, and its TeX shown
     resolve_links,
     add_see_also,
     add_lesson_features,

@@ -102,7 +102,7 @@ def tag_index_blocks(book: Book, level: int) -> list[dict]:
     for group in book.tags:
         links = [[pd.plain([pd.link(pd.text_inlines(titles[i]), "#" + i, ["xref"])])] for i in group.article_ids]
         blocks.append(pd.div([pd.para([pd.span(pd.text_inlines(group.label), ident=group.id, classes=["tag"])]), pd.bullet_list(links)],
-                             classes=["tag-group"]))
+                             classes=["tag-group", "nested"] if "/" in group.key else ["tag-group"]))
     return blocks
 
 

@@ -9,6 +9,8 @@ from pathlib import PurePosixPath
 
 from .diagnostics import Diagnostic, ManifestError, Reporter, Severity, did_you_mean
 from .model import Article, Entry, Manifest
+from .obsidian import inline_tags_of
+from .tags import tag_keys
 from .vault import Vault, fold, fold_tag
 
 
@@ -129,6 +131,7 @@ def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, f
     """Every article that meets all of the query's conditions and the manifest's filter, sorted. (fields: every
     front-matter field of the vault, folded, when the caller has them already.)"""
     wanted_tags = {fold_tag(t) for t in entry.tags}
+    inline = inline_tags_of(a for a in vault.articles if not wanted_tags & tag_keys(a.tags)) if wanted_tags else {}
     if entry.where and fields is None:
         fields = {fold(k) for a in vault.articles for k in a.meta if isinstance(k, str)}
     for key, _ in entry.where:
@@ -139,7 +142,7 @@ def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, f
     def meets(a: Article) -> bool:
         if entry.glob and not _glob_match(a.path, entry.glob):
             return False
-        if wanted_tags and not wanted_tags & {fold_tag(t) for t in a.tags}:
+        if wanted_tags and not wanted_tags & tag_keys((*a.tags, *inline.get(a.path, ()))):
             return False
         if not all(_field_matches(a, key, values) for key, values in entry.where):
             return False

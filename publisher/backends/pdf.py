@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .. import formulas, render
 from .. import pandoc as pd
-from .. import render
 from ..diagnostics import Diagnostic, Severity
 from ..editions import for_format
 from ..index import ANCHOR as INDEX_ANCHOR
@@ -93,8 +93,8 @@ CONTAINERS = ("BulletList", "OrderedList", "BlockQuote", "Div", "DefinitionList"
 
 
 def prepare(blocks: list, page_size: str) -> list:
-    """Print-only changes: notes become footnote spans (set at the foot of the page), diagrams get a size
-    and, when too wide for the page, a landscape page of their own."""
+    """Print-only changes: notes become footnote spans (set at the foot of the page), formulas images,
+    diagrams get a size and, when too wide for the page, a landscape page of their own."""
 
     def go(node, indent: float):
         if isinstance(node, list):
@@ -109,6 +109,8 @@ def prepare(blocks: list, page_size: str) -> list:
                     inlines.append({"t": "Space"})
                 inlines.extend(block["c"] if block.get("t") in ("Para", "Plain") else pd.text_inlines(pd.stringify(block)))
             return pd.span(inlines, classes=["footnote"])
+        if t == "Math":
+            return formulas.as_image(node)
         if t == "CodeBlock":
             attr, text = node["c"]
             if "diagram" not in attr[1]:
