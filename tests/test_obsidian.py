@@ -107,3 +107,17 @@ def test_every_script_prints_with_real_glyphs(built):
     text = pdftotext(built.files["pdf"])
     for sample in ("今天的天气很好", "東京の春は桜", "Съешь же ещё", "γρήγορη καφέ", "🎉"):
         assert sample in text
+
+
+def test_code_in_a_language_is_coloured_and_diagrams_are_untouched(built):
+    doc = _page(built, "chapter-03.xhtml")
+    pres = list(doc.iter(f"{XHTML}pre"))
+    python = next(p for p in pres if "python" in _classes(p))
+    assert [s.text for s in python.iter(f"{XHTML}span") if "hl-k" in _classes(s)] == ["def", "return"]
+    assert "".join(python.itertext()) == ('def greet(name: str) -> str:\n    """Say hello."""\n'
+                                          '    return f"Hello, {name}!"  # a comment')  # every character kept
+    diagram = next(p for p in pres if "diagram" in _classes(p))
+    assert not list(diagram.iter(f"{XHTML}span"))
+    assert "".join(diagram.itertext()) == "┌──────┐     ┌──────┐\n│ read │ ──► │ walk │\n└──────┘     └──────┘"
+    runs = docx_xml(built.files["docx"]).iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}rStyle")
+    assert {"KeywordTok", "CommentTok"} <= {r.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val") for r in runs}

@@ -31,6 +31,7 @@ from xml.sax.saxutils import escape
 from .. import pandoc as pd
 from .. import render
 from ..diagnostics import Diagnostic
+from ..highlight import DOCX_STYLE
 from ..model import Book
 from ..themes import Theme
 from . import ZIP_TIME
@@ -271,7 +272,7 @@ class DocxBackend:
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         reference = _reference(theme)
         toc = [] if book.front else ["--toc", f"--toc-depth={TOC_DEPTH}"]  # with front matter, book_blocks places it
-        args = ["-f", "json", "-t", "docx", "-o", "-", *toc, "--syntax-highlighting=none"]
+        args = ["-f", "json", "-t", "docx", "-o", "-", *toc, f"--syntax-highlighting={DOCX_STYLE}"]
         if reference is not None:
             args.append(f"--reference-doc={reference}")
         with pd._collector_paused():  # millions of small objects made and dropped: see pandoc._collector_paused
