@@ -1,7 +1,7 @@
 """The normalizer: selected articles -> a complete book, in named steps called in order from one place.
 
     STEPS = (drop_comments, sanitize, drop_title_headings, shift_headings, assign_ids, assign_block_ids,
-             convert_callouts, embed_notes, render_obsidian, check_math,
+             convert_callouts, embed_notes, render_obsidian, check_math, mark_direction,
              resolve_links, add_see_also, mark_diagrams, collect_glossary,
              collect_tags, build_index, strip_positions)
 
@@ -32,6 +32,7 @@ from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
 from .obsidian import render_obsidian
 from .sanitize import sanitize
+from .scripts import mark_direction
 from .select import Selection, numbered, passes
 from .tags import collect_tags
 from .vault import Vault, fold
@@ -308,6 +309,7 @@ STEPS = (
     embed_notes,
     render_obsidian,  # ==highlights==, tasks, inline #tags (which join the article's tags)
     check_math,  # a formula that cannot be read: a warning, and its TeX shown
+    mark_direction,  # a right-to-left paragraph in a left-to-right book (or the reverse) gets its dir
     resolve_links,
     add_see_also,
     add_lesson_features,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import zipfile
+from dataclasses import replace
 
 import pytest
 from conftest import DATA, XHTML, build_manifest, docx_xml, epub_documents, epubcheck, pdftotext
 from lxml import etree
 
 from publisher import load_book
+from publisher import pandoc as pd
+from publisher.scripts import check_glyphs
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 OMML = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
@@ -93,8 +96,6 @@ def test_math_is_mathml_in_the_epub_and_word_equations_in_the_docx(built):
 def test_math_in_the_pdf_is_drawn_not_typed(built):
     text = pdftotext(built.files["pdf"])
     assert "\\frac" not in text and "\\int" not in text  # no formula left as TeX
-    images = subprocess.run(["pdfimages", "-list", str(built.files["pdf"])], capture_output=True, text=True).stdout
-    del images  # SVG is drawn as vector paths, not images: checked by looking, see the report
 
 
 def _notdef_free(built) -> None:
@@ -104,6 +105,7 @@ def _notdef_free(built) -> None:
 
 def test_every_script_prints_with_real_glyphs(built):
     _notdef_free(built)
+    assert check_glyphs(load_book(MANIFEST).book) == []  # every character of the book has an installed font
     text = pdftotext(built.files["pdf"])
     for sample in ("今天的天气很好", "東京の春は桜", "Съешь же ещё", "γρήγορη καφέ", "🎉"):
         assert sample in text
@@ -121,3 +123,23 @@ def test_code_in_a_language_is_coloured_and_diagrams_are_untouched(built):
     assert "".join(diagram.itertext()) == "┌──────┐     ┌──────┐\n│ read │ ──► │ walk │\n└──────┘     └──────┘"
     runs = docx_xml(built.files["docx"]).iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}rStyle")
     assert {"KeywordTok", "CommentTok"} <= {r.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val") for r in runs}
+
+
+def test_a_character_no_font_draws_is_a_warning_with_its_place():
+    book = load_book(MANIFEST).book
+    article = book.chapters[3].articles[0]
+    odd = "\U000F0041"  # private use: no installed font has it
+    changed = replace(article, body=article.body + f"Odd: {odd}\n", blocks=(*article.blocks, pd.para([{"t": "Str", "c": odd}])))
+    book = replace(book, parts=(replace(book.parts[0], chapters=(*book.chapters[:3], replace(book.chapters[3], articles=(changed,)),
+                                                                   *book.chapters[4:])),))
+    found = check_glyphs(book)
+    assert [(d.location.line, d.location.col, d.code) for d in found] == [(18, 6, "pdf.glyph")]
+    assert "no installed font draws" in found[0].message and "another font" not in found[0].message
+
+
+def test_right_to_left_paragraphs_get_their_direction(built):
+    doc = _page(built, "chapter-04.xhtml")
+    rtl = ["".join(d.itertext()).strip()[:6] for d in doc.iter(f"{XHTML}div") if d.get("dir") == "rtl"]
+    assert rtl == ["مرحبا ", "שלום ל"]
+    bidi = docx_xml(built.files["docx"]).iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}bidi")
+    assert len(list(bidi)) == 2

@@ -22,6 +22,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..editions import for_format
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Article, Book
+from ..scripts import check_glyphs, installed_coverage
 from ..themes import Theme
 from . import pdfparts
 from .weasy import tuned
@@ -182,10 +183,12 @@ def check_diagrams(book: Book) -> list[Diagnostic]:
                     if ch in seen or ch.isspace() or ord(ch) in covered:
                         continue
                     seen.add(ch)
+                    fallback = ord(ch) in installed_coverage()
                     problems.append(Diagnostic(
                         Severity.WARNING,
                         f"diagram character '{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, '?')}) is not in {MONO_FAMILY} ({path.name}):"
-                        " another font would draw it and shift the columns",
+                        + (" another font would draw it and shift the columns" if fallback else
+                           " no installed font draws it: it prints as an empty box"),
                         article.loc(line + row if line else 0, col if line else 0), code="pdf.diagram-glyph"))
             size, _ = diagram_setting(columns, book.manifest.page_size)
             if size < DIAGRAM_MIN_PT:
@@ -274,7 +277,8 @@ class PdfBackend:
     suffix = ".pdf"
 
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
-        return check_diagrams(for_format(book, self.name))
+        book = for_format(book, self.name)
+        return [*check_diagrams(book), *check_glyphs(book)]
 
     def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0,
              chunk=None, chunk_first: int = 0) -> str:
