@@ -25,13 +25,24 @@ def _lexer(language: str):
         return None
 
 
+def _lexer_of(classes: list[str]):
+    if not classes or classes[0].lower() in PLAIN or "diagram" in classes:
+        return None
+    return _lexer(classes[0].lower())
+
+
+def has_coloured_code(blocks: list) -> bool:
+    """Whether any code block here is in a language that gets colours (else the DOCX is written without
+    highlighting: pandoc would add its token styles to every document)."""
+    return any(node["t"] == "CodeBlock" and _lexer_of(node["c"][0][1]) is not None
+               for block in blocks if "CodeBlock" in pd.facts(block).types for node in pd.walk(block))
+
+
 def _coloured(node: dict) -> dict:
     if node["t"] != "CodeBlock":
         return pd.rebuild_children(node, _coloured)
     (ident, classes, _), text = node["c"]
-    if not classes or classes[0].lower() in PLAIN or "diagram" in classes:
-        return node
-    lexer = _lexer(classes[0].lower())
+    lexer = _lexer_of(classes)
     if lexer is None:
         return node
     from pygments import highlight
