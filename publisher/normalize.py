@@ -68,9 +68,10 @@ class Context:
 
 
 # ---------------------------------------------------------------- assembling
-def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[str, tuple]:
+def parse_articles(articles: tuple[Article, ...], reporter: Reporter, *, stage: bool = True) -> dict[str, tuple]:
     """Parse every selected article once: from the parse cache, else a batch at a time (pandoc.parse_many)
-    in a few parallel pandoc runs; an article a batch cannot take is parsed alone."""
+    in a few parallel pandoc runs; an article a batch cannot take is parsed alone. `stage`: shown as the
+    "parse" stage of the progress display."""
 
     def alone(a: Article) -> tuple:
         try:
@@ -102,7 +103,7 @@ def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[st
             for future in futures:
                 yield from future.result()
 
-        for path, tree in progress.counted(each(), "parse", len(articles)):
+        for path, tree in progress.counted(each(), "parse", len(articles)) if stage else each():
             found[path] = tree
     return {a.path: found[a.path] for a in articles}
 

@@ -214,5 +214,5 @@ def inline_tags_of(articles: Iterable[Article]) -> dict[str, list[str]]:
     from .diagnostics import Reporter
     from .normalize import parse_articles  # (normalize runs this module's step)
 
-    trees = parse_articles(tuple(a for a in articles if TAG.search(a.body)), Reporter())
+    trees = parse_articles(tuple(a for a in articles if TAG.search(a.body)), Reporter(), stage=False)
     return {path: inline_tags(tree) for path, tree in trees.items()}
