@@ -8,11 +8,13 @@ BIN    := $(VENV)/bin
 BOOKS  := books/handbook.yml books/ereader.yml books/course-intro.yml books/course-genai.yml books/course-ethics.yml
 STAMP  := $(VENV)/.installed
 
-# Debian packages: what WeasyPrint needs to render, the fonts the theme uses, and for the tests
+# Debian packages: what WeasyPrint needs to render, the fonts the theme uses (Chinese, Japanese and Korean from
+# Noto CJK, emoji in colour from Noto Color Emoji; DejaVu draws Arabic, Hebrew, Cyrillic and Greek), and for the tests
 # poppler (pdftotext, pdftoppm) and a Java runtime for EPUBCheck.
 BOOK_DEBS := libpango-1.0-0:libpango-1.0-0 libpangoft2-1.0-0:libpangoft2-1.0-0 \
              fonts-dejavu-core:fonts-dejavu-core fonts-dejavu-extra:fonts-dejavu-extra \
              fonts-linuxlibertine:fonts-linuxlibertine \
+             fonts-noto-cjk:fonts-noto-cjk fonts-noto-color-emoji:fonts-noto-color-emoji \
              libharfbuzz-subset0:libharfbuzz-subset0
 TEST_DEBS := pdftotext:poppler-utils java:default-jre-headless
 

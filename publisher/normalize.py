@@ -1,7 +1,8 @@
 """The normalizer: selected articles -> a complete book, in named steps called in order from one place.
 
     STEPS = (drop_comments, apply_conditions, format_aliases, sanitize, drop_title_headings, shift_headings,
-             assign_ids, assign_block_ids, convert_callouts, embed_notes, resolve_links, add_see_also, mark_diagrams, collect_glossary,
+             assign_ids, assign_block_ids, convert_callouts, embed_notes, render_obsidian, check_math, mark_direction,
+             resolve_links, add_see_also, mark_diagrams, collect_glossary,
              collect_tags, build_index, strip_positions)
 
 Each step takes the book and returns a new one; diagrams (code blocks) are never rewritten.
@@ -24,12 +25,15 @@ from .diagnostics import ContentError, Reporter
 from .diagrams import mark_diagrams
 from .editions import add_lesson_features, apply_conditions
 from .embeds import embed_notes
+from .formulas import check_math
 from .glossary import collect_glossary
 from .ids import IdAllocator, gfm_slug, xml_id
 from .index import build_index
 from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
+from .obsidian import render_obsidian
 from .sanitize import sanitize
+from .scripts import mark_direction
 from .select import Selection, numbered, passes, usable
 from .tags import collect_tags
 from .titles import drop_title_heading, titled_by_heading
@@ -67,9 +71,10 @@ class Context:
 
 
 # ---------------------------------------------------------------- assembling
-def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[str, tuple]:
+def parse_articles(articles: tuple[Article, ...], reporter: Reporter, *, stage: bool = True) -> dict[str, tuple]:
     """Parse every selected article once: from the parse cache, else a batch at a time (pandoc.parse_many)
-    in a few parallel pandoc runs; an article a batch cannot take is parsed alone."""
+    in a few parallel pandoc runs; an article a batch cannot take is parsed alone. `stage`: shown as the
+    "parse" stage of the progress display."""
 
     def alone(a: Article) -> tuple:
         try:
@@ -101,7 +106,7 @@ def parse_articles(articles: tuple[Article, ...], reporter: Reporter) -> dict[st
             for future in futures:
                 yield from future.result()
 
-        for path, tree in progress.counted(each(), "parse", len(articles)):
+        for path, tree in progress.counted(each(), "parse", len(articles)) if stage else each():
             found[path] = tree
     return {a.path: found[a.path] for a in articles}
 
@@ -316,6 +321,9 @@ STEPS = (
     assign_block_ids,
     convert_callouts,
     embed_notes,
+    render_obsidian,  # ==highlights==, tasks, inline #tags (which join the article's tags)
+    check_math,  # a formula that cannot be read: a warning, and its TeX shown
+    mark_direction,  # a right-to-left paragraph in a left-to-right book (or the reverse) gets its dir
     resolve_links,
     add_see_also,
     add_lesson_features,

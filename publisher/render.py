@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import pandoc as pd
 from .collate import letter_of
+from .highlight import colour_code
 from .ids import xml_id
 from .model import Article, Book, Chapter
 
@@ -102,7 +103,7 @@ def tag_index_blocks(book: Book, level: int) -> list[dict]:
     for group in book.tags:
         links = [[pd.plain([pd.link(pd.text_inlines(titles[i]), "#" + i, ["xref"])])] for i in group.article_ids]
         blocks.append(pd.div([pd.para([pd.span(pd.text_inlines(group.label), ident=group.id, classes=["tag"])]), pd.bullet_list(links)],
-                             classes=["tag-group"]))
+                             classes=["tag-group", "nested"] if "/" in group.key else ["tag-group"]))
     return blocks
 
 
@@ -187,7 +188,10 @@ def to_html(fragments: list[list[dict]], *, extra: list[str] | None = None) -> l
     with pd._collector_paused():  # a walk over millions of small objects: see pandoc._collector_paused
         for i, blocks in enumerate(fragments):
             fingerprint = pd.tree_bytes(blocks)
-            if b"Note" in fingerprint:  # (or a word in the text: then nothing is changed)
+            if b"CodeBlock" in fingerprint:  # (or a word in the text: then nothing is changed)
+                fragments[i] = blocks = colour_code(blocks)
+                fingerprint = pd.tree_bytes(blocks)
+            if b"Note" in fingerprint:
                 fragments[i] = notes_at_end(blocks)
                 fingerprint = pd.tree_bytes(fragments[i])
             fingerprints.append(fingerprint)

@@ -9,6 +9,8 @@ from pathlib import PurePosixPath
 
 from .diagnostics import ContentError, Diagnostic, ManifestError, Reporter, Severity, did_you_mean
 from .model import ENTRY_KEYS, Article, Entry, Manifest
+from .obsidian import inline_tags_of
+from .tags import tag_keys
 from .vault import Vault, fold, fold_tag
 
 
@@ -47,10 +49,10 @@ def passes(article: Article, manifest: Manifest) -> bool:
             and not any(_matches(article, key, values) for key, values in manifest.filter_exclude))
 
 
-def has_tag(article: Article, tags: set[str]) -> bool:
-    """Whether the article has one of the (folded) tags, or a tag nested under one: `export` is met by
-    `export` and by `export/draft`."""
-    return any(t in tags or any(t.startswith(w + "/") for w in tags) for t in map(fold_tag, article.tags))
+def has_tag(article: Article, tags: set[str], inline=()) -> bool:
+    """Whether the article (its front-matter tags, and the inline tags given) has one of the (folded) tags,
+    or a tag nested under one: `export` is met by `export` and by `export/draft`."""
+    return bool(tags & tag_keys((*article.tags, *inline)))
 
 
 def _matches(article: Article, key: str, values: tuple[str, ...]) -> bool:
@@ -169,6 +171,7 @@ def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, p
     of the manifest (`artciles`, `glbo`) is a misspelt key: an error with a did-you-mean (a chapter that
     silently selects nothing otherwise). One far from every key is a field no note has: a warning."""
     wanted_tags = {fold_tag(t) for t in entry.tags}
+    inline = inline_tags_of(a for a in vault.articles if not wanted_tags & tag_keys(a.tags)) if wanted_tags else {}
     if entry.where and fields is None:
         fields = {fold(k) for a in vault.articles for k in a.meta if isinstance(k, str)}
     for key, _ in entry.where:
@@ -185,7 +188,7 @@ def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, p
     def meets(a: Article) -> bool:
         if entry.glob and not _glob_match(a.path, entry.glob):
             return False
-        if wanted_tags and not has_tag(a, wanted_tags):
+        if wanted_tags and not has_tag(a, wanted_tags, inline.get(a.path, ())):
             return False
         if not all(_field_matches(a, key, values) for key, values in entry.where):
             return False

@@ -48,8 +48,13 @@ def test_only_the_planted_links_are_reported(sample_books):
         assert not built.reporter.errors, name
         for d in built.reporter.warnings:
             place = f"{Path(d.location.path).resolve().relative_to(kb)}:{d.location.line}"
+            if d.code == "render.mermaid":  # the one mermaid block, said once per book that holds it
+                assert place == "ai/2_generative/transformers.md:112", (name, d.format())
+                continue
             assert place in planted and "unresolved link" in d.message, (name, d.format())
-    handbook = {f"{Path(d.location.path).resolve().relative_to(kb)}:{d.location.line}" for d in sample_books["handbook"].reporter.warnings}
+    handbook = {f"{Path(d.location.path).resolve().relative_to(kb)}:{d.location.line}"
+                for d in sample_books["handbook"].reporter.warnings if d.code != "render.mermaid"}
+    assert [d.code for d in sample_books["handbook"].reporter.warnings].count("render.mermaid") == 1
     assert handbook == planted
 
 

@@ -33,6 +33,7 @@ from lxml import etree
 from .. import diagrams, render
 from .. import pandoc as pd
 from ..diagnostics import Diagnostic
+from ..highlight import DOCX_STYLE, has_coloured_code
 from ..model import Book
 from ..themes import TAB_SIZE, Theme
 from . import ZIP_TIME
@@ -309,11 +310,13 @@ class DocxBackend:
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         reference = _reference(theme)
         toc = [] if book.front else ["--toc", f"--toc-depth={TOC_DEPTH}"]  # with front matter, book_blocks places it
-        args = ["-f", "json", "-t", "docx", "-o", "-", *toc, "--syntax-highlighting=none"]
-        if reference is not None:
-            args.append(f"--reference-doc={reference}")
         with pd._collector_paused():  # millions of small objects made and dropped: see pandoc._collector_paused
             blocks = for_word(book_blocks(book), text_width_pt(reference), book.manifest.source, theme.tab_size)
+        style = DOCX_STYLE if has_coloured_code(blocks) else "none"
+        args = ["-f", "json", "-t", "docx", "-o", "-", *toc, f"--syntax-highlighting={style}"]
+        if reference is not None:
+            args.append(f"--reference-doc={reference}")
+        with pd._collector_paused():
             document = pd.document(pd.join_words(blocks), _properties(book))  # one run where there were many
             del blocks
         data = pd.run_pandoc(args, document, binary=True, timeout=pd.TIMEOUT + pd.WRITE_TIMEOUT_PER_MB * len(document) / 1e6)

@@ -88,7 +88,11 @@ LINK_SCHEMES = ("http", "https", "mailto")
 URL_SAFE = ":/?#@!$&'()*+,;=%~"
 RASTER = {b"\x89PNG": ("image/png", ".png"), b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"GIF8": ("image/gif", ".gif")}
 SVG = "{http://www.w3.org/2000/svg}"
-
+MATHML = "{http://www.w3.org/1998/Math/MathML}"
+MATHML_ELEMENTS = frozenset(
+    "math semantics annotation mrow mi mn mo ms mtext mspace mfrac msqrt mroot mstyle merror mpadded mphantom "
+    "mfenced menclose msub msup msubsup munder mover munderover mmultiscripts mprescripts none mtable mtr mtd "
+    "mlabeledtr".split())
 
 def book_identifier(book: Book) -> str:
     """Stable across rebuilds: derived from the manifest's title and file name."""
@@ -136,7 +140,7 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
     front = render.front_matter(book)
     back = render.back_matter(book, 1)
     html = iter(render.to_html([b for _, _, b in front] + [render.chapter_blocks(c) for c in book.chapters]
-                               + [b for _, _, b in back]))
+                               + [b for _, _, b in back], extra=["--mathml"]))
     lines = "".join(f'<p class="{cls}">{_esc(text)}</p>' for cls, text in (
         ("subtitle", m.subtitle), ("authors", ", ".join(m.authors)), ("edition", m.edition), ("rights", m.rights)) if text)
     pages = [Page("titlepage.xhtml", m.title, "frontmatter",
@@ -240,10 +244,29 @@ def image_type(data: bytes) -> tuple[str, str] | None:
     return ("image/svg+xml", ".svg") if svg.tag == SVG + "svg" else None
 
 
+def mathml(el) -> etree._Element:
+    """pandoc's MathML, read by the HTML parser as HTML elements, as elements of the MathML namespace: known
+    elements and plain attributes only (no event, link or style attribute), the rest as its text."""
+    tag = el.tag if el.tag in MATHML_ELEMENTS else "mtext"
+    out = etree.Element(MATHML + tag, {k: v for k, v in el.attrib.items()
+                                       if k.isalpha() and not k.startswith("on") and k not in ("href", "src", "style", "xmlns")},
+                        nsmap={None: MATHML[1:-1]} if tag == "math" else None)
+    out.text = el.text if tag == el.tag else el.text_content()
+    if tag == el.tag:
+        for child in el:
+            if isinstance(child.tag, str):
+                out.append(mathml(child))
+    out.tail = el.tail
+    return out
+
+
 def clean(root: lxml.html.HtmlElement, images: Images) -> None:
-    """Keep what XHTML in an EPUB allows; show what cannot come along (remote images, embeds) as placeholders."""
+    """Keep what XHTML in an EPUB allows; show what cannot come along (remote images, embeds) as placeholders.
+    pandoc's MathML is kept, in its own namespace."""
+    for el in list(root.iter("math")):
+        el.getparent().replace(el, mathml(el))
     for el in list(root.iter()):
-        if el is root:
+        if el is root or (isinstance(el.tag, str) and el.tag.startswith(MATHML)):
             continue
         if not isinstance(el.tag, str) or el.tag in DROP:
             el.drop_tree()
@@ -473,9 +496,13 @@ class EpubBackend:
         landmarks += [(kind, f"{ident}.xhtml", title) for kind, ident, title in (
             ("glossary", render.GLOSSARY_ID, "Glossary"), ("index", index, "Index" if index == render.INDEX_ID else "Tag index"))
             if ident and f"{ident}.xhtml" in present]
-        spine = [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in (cover, *pages[:opening])]
+        def page(p: Page):
+            has_math = next(p.tree.iter(MATHML + "math"), None) is not None
+            return add(Path(p.file).stem, p.file, XHTML, document(p), *(["mathml"] if has_math else []))
+
+        spine = [page(p) for p in (cover, *pages[:opening])]
         spine.append(add("nav", nav.file, XHTML, document(nav, "epub-nav.xhtml.j2", toc=toc, landmarks=landmarks), "nav"))
-        spine += [add(Path(p.file).stem, p.file, XHTML, document(p)) for p in pages[opening:]]
+        spine += [page(p) for p in pages[opening:]]
         eb.toc = _ncx(toc, itertools.count(1))
         eb.add_item(epub.EpubNcx())
         eb.spine = spine

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .. import diagrams, render
+from .. import diagrams, formulas, render
 from .. import pandoc as pd
 from ..diagnostics import Diagnostic, Severity
 from ..editions import for_format
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Article, Book
+from ..scripts import check_glyphs, installed_coverage
 from ..themes import TAB_SIZE, Theme
 from . import pdfparts
 from .weasy import tuned
@@ -93,9 +94,9 @@ CONTAINERS = ("BulletList", "OrderedList", "BlockQuote", "Div", "DefinitionList"
 
 
 def prepare(blocks: list, page_size: str, tab_size: int = TAB_SIZE) -> list:
-    """Print-only changes: notes become footnote spans (set at the foot of the page), diagrams get a size
-    and, when too wide for the page, a landscape page of their own; tabs in code become the spaces up to
-    the theme's next tab stop (WeasyPrint 70 gives a tab that starts at a tab stop no width at all)."""
+    """Print-only changes: notes become footnote spans (set at the foot of the page), formulas images,
+    diagrams get a size and, when too wide for the page, a landscape page of their own; tabs in code become
+    the spaces up to the theme's next tab stop (WeasyPrint 70 gives a tab that starts at a tab stop no width)."""
 
     def go(node, indent: float):
         if isinstance(node, list):
@@ -110,6 +111,8 @@ def prepare(blocks: list, page_size: str, tab_size: int = TAB_SIZE) -> list:
                     inlines.append({"t": "Space"})
                 inlines.extend(block["c"] if block.get("t") in ("Para", "Plain") else pd.text_inlines(pd.stringify(block)))
             return pd.span(inlines, classes=["footnote"])
+        if t == "Math":
+            return formulas.as_image(node)
         if t == "CodeBlock":
             attr, text = node["c"]
             if "\t" in text:
@@ -184,10 +187,12 @@ def check_diagrams(book: Book) -> list[Diagnostic]:
                     if ch in seen or ch.isspace() or ord(ch) in covered:
                         continue
                     seen.add(ch)
+                    fallback = ord(ch) in installed_coverage()
                     problems.append(Diagnostic(
                         Severity.WARNING,
                         f"diagram character '{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, '?')}) is not in {MONO_FAMILY} ({path.name}):"
-                        " another font would draw it and shift the columns",
+                        + (" another font would draw it and shift the columns" if fallback else
+                           " no installed font draws it: it prints as an empty box"),
                         article.loc(line + row if line else 0, col if line else 0), code="pdf.diagram-glyph"))
             size, _ = diagram_setting(columns, book.manifest.page_size)
             if size < DIAGRAM_MIN_PT:
@@ -276,7 +281,8 @@ class PdfBackend:
     suffix = ".pdf"
 
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
-        return check_diagrams(for_format(book, self.name))
+        book = for_format(book, self.name)
+        return [*check_diagrams(book), *check_glyphs(book)]
 
     def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0,
              chunk=None, chunk_first: int = 0) -> str:
