@@ -173,7 +173,8 @@ class _Embedder:
             record(self.ctx, "broken", where, url)
             self.ctx.reporter.warning(f"no heading '{what}' in '{article.path}' to embed; a placeholder stands in for it",
                                       where, did_you_mean(what or "", [pd.stringify(b["c"][2]) for b in pd.walk(blocks)
-                                                                       if b["t"] == "Header"]), code="link.heading")
+                                                                       if b["t"] == "Header"]), code="link.heading",
+                                      target=url, resolution="placeholder")
             return _placeholder(f"Embedded section '{url}' was not found")
         record(self.ctx, outcome, where, url)
         chosen = self.new_ids(_relevel(chosen, level), host)
@@ -243,7 +244,8 @@ class _Embedder:
         file = (self.root / path).resolve()
         if not file.is_relative_to(self.root) or not file.is_file():
             record(self.ctx, "broken", where, target)
-            self.ctx.reporter.warning(f"image '{target}' is outside the knowledge base; not included", where, code="link.embed")
+            self.ctx.reporter.warning(f"image '{target}' is outside the knowledge base; not included", where, code="link.embed",
+                                      target=target, resolution="placeholder")
             return _placeholder(f"Image '{target}' is not available")
         record(self.ctx, "resolved", where, target)
         if no_alt:
@@ -253,7 +255,7 @@ class _Embedder:
 
     def placeholder(self, text: str, where, target: str, message: str, hint: str = "", kind: str = "placeholder") -> dict:
         record(self.ctx, kind, where, target)
-        self.ctx.reporter.warning(message, where, hint, code="link.embed")
+        self.ctx.reporter.warning(message, where, hint, code="link.embed", target=target, resolution="placeholder")
         return _placeholder(text)
 
 
@@ -329,7 +331,8 @@ class _Inline:
         rel = posixpath.normpath(posixpath.join(folder, path)) if not path.startswith("/") else path.lstrip("/")
         if rel.startswith("../") or rel == "..":
             record(e.ctx, "broken", where, url)
-            e.ctx.reporter.warning(f"image '{url}' is outside the knowledge base; not included", where, code="link.embed")
+            e.ctx.reporter.warning(f"image '{url}' is outside the knowledge base; not included", where, code="link.embed",
+                                   target=url, resolution="placeholder")
             return _placeholder(f"Image '{label}' is not available")
         found = e.find_file(path, self.source)
         if found is None or PurePosixPath(found).suffix.lower() not in IMAGES:

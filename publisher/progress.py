@@ -154,6 +154,7 @@ class Display:
     def __init__(self) -> None:
         self.trackers: list[Tracker] = []
         self._lock = threading.Lock()
+        self._printing = threading.RLock()
         self._logger_state: tuple | None = None
 
     def tracker(self, name: str) -> Tracker:
@@ -167,6 +168,12 @@ class Display:
 
     def note(self, text: str) -> None:
         """A line about the run itself (watch mode: what changed, that it waits)."""
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """While a build that is done prints its lines: one build at a time, nothing of the display between."""
+        with self._printing:
+            yield
 
     def __enter__(self) -> Display:
         self.trackers = []
@@ -222,6 +229,11 @@ class LineDisplay(Display):
 
     def note(self, text: str) -> None:
         self._write(text)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._printing, self._lock:  # no progress line of another build between a build's lines
+            yield
 
     def __enter__(self) -> LineDisplay:
         super().__enter__()
@@ -279,6 +291,23 @@ class LiveDisplay(Display):
 
     def note(self, text: str) -> None:
         self.console.print(text, style="dim", markup=False, highlight=False)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The live rows are erased while a build that is done prints its lines, and drawn again below them."""
+        with self._printing:
+            live, self._live = self._live, None
+            if live is None:
+                yield
+                return
+            live.transient = True
+            live.stop()
+            try:
+                yield
+            finally:
+                live.transient = False
+                self._live = live
+                live.start(refresh=True)
 
     def __enter__(self) -> LiveDisplay:
         from rich.live import Live

@@ -71,7 +71,7 @@ class Vault:
 def load_vault(root: Path, reporter: Reporter) -> Vault:
     root = Path(root).resolve()
     if not root.is_dir():
-        raise ContentError(Diagnostic(Severity.ERROR, "no such knowledge-base folder", SourceLocation(str(root))))
+        raise ContentError(Diagnostic(Severity.ERROR, "no such knowledge-base folder", SourceLocation(str(root)), code="vault.missing"))
     articles: list[Article] = []
     attachments: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -85,13 +85,13 @@ def load_vault(root: Path, reporter: Reporter) -> Vault:
                 try:
                     target = file.resolve()
                 except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a loop
-                    reporter.warning("a link that cannot be followed (a loop?); skipped", SourceLocation(str(file)))
+                    reporter.warning("a link that cannot be followed (a loop?); skipped", SourceLocation(str(file)), code="vault.symlink")
                     continue
                 if not target.is_relative_to(root):
-                    reporter.warning("a link that leaves the knowledge base; skipped", SourceLocation(str(file)))
+                    reporter.warning("a link that leaves the knowledge base; skipped", SourceLocation(str(file)), code="vault.symlink")
                     continue
                 if not target.exists():
-                    reporter.warning("a link to nothing; skipped", SourceLocation(str(file)))
+                    reporter.warning("a link to nothing; skipped", SourceLocation(str(file)), code="vault.symlink")
                     continue
             if name.lower().endswith(".md"):
                 article = read_article(file, rel, reporter)
@@ -118,18 +118,18 @@ def read_article(file: Path, rel: str, reporter: Reporter) -> Article | None:
     """One article; problems are reported with their line and the body is kept where it can be."""
     try:
         if not file.is_file():  # a FIFO, a socket or a device named .md: reading could block for ever
-            reporter.error("not a regular file; skipped", SourceLocation(str(file)))
+            reporter.error("not a regular file; skipped", SourceLocation(str(file)), code="vault.unreadable")
             return None
         size = file.stat().st_size
         if size > MAX_ARTICLE_BYTES:
-            reporter.error(f"too large to be an article ({size} bytes; at most {MAX_ARTICLE_BYTES} are read)", SourceLocation(str(file)))
+            reporter.error(f"too large to be an article ({size} bytes; at most {MAX_ARTICLE_BYTES} are read)", SourceLocation(str(file)), code="vault.unreadable")
             return None
         raw = file.read_bytes()
     except OSError as exc:
-        reporter.error(f"cannot read: {exc.strerror}", SourceLocation(str(file)))
+        reporter.error(f"cannot read: {exc.strerror}", SourceLocation(str(file)), code="vault.unreadable")
         return None
     if b"\x00" in raw:
-        reporter.error("not a text file (it contains NUL bytes)", SourceLocation(str(file), *_line_col(raw, raw.index(b"\x00"))))
+        reporter.error("not a text file (it contains NUL bytes)", SourceLocation(str(file), *_line_col(raw, raw.index(b"\x00"))), code="vault.encoding")
         return None
     try:
         text = raw.decode("utf-8")
@@ -139,6 +139,7 @@ def read_article(file: Path, rel: str, reporter: Reporter) -> Article | None:
             f"not valid UTF-8 at byte {exc.start} (0x{raw[exc.start]:02x})",
             SourceLocation(str(file), line, col),
             "save the file as UTF-8",
+            code="vault.encoding",
         )
         return None
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -149,14 +150,14 @@ def read_article(file: Path, rel: str, reporter: Reporter) -> Article | None:
     try:
         split = split_front_matter(text)
     except ValueError:
-        reporter.error("front matter has no closing '---'", SourceLocation(str(file), 1, 1), "end the front matter with a line '---'")
+        reporter.error("front matter has no closing '---'", SourceLocation(str(file), 1, 1), "end the front matter with a line '---'", code="vault.front-matter-unclosed")
         split = None
     if split is not None:
         fm, rest, rest_line = split
         doc = _front_matter(fm, file, reporter)
         if doc is not None and isinstance(doc.value, str):
             reporter.warning("the opening '---' starts no front matter (plain text, not 'key: value' lines); "
-                             "read as part of the article", SourceLocation(str(file), 1, 1))
+                             "read as part of the article", SourceLocation(str(file), 1, 1), code="vault.front-matter")
         else:
             body, body_line = rest, rest_line
             if doc is not None:
@@ -196,13 +197,13 @@ def _check_text_fields(doc: YamlDoc, reporter: Reporter) -> None:
     for key, value in doc.value.items():
         if key in TEXT_FIELDS and isinstance(value, (dict, list)):
             reporter.warning(f"front matter '{key}' ignored: it is a {'list' if isinstance(value, list) else 'mapping'}, "
-                             "not text", doc.loc((key,)), "quote it")
+                             "not text", doc.loc((key,)), "quote it", code="vault.front-matter")
         elif isinstance(key, str) and key.lower() in LIST_FIELDS and isinstance(value, list):
             for i, item in enumerate(value):
                 if isinstance(item, (dict, list)):
                     reporter.warning(f"front matter '{key}' item {i + 1} ignored: it is a "
                                      f"{'list' if isinstance(item, list) else 'mapping'}, not text", doc.loc((key, i)),
-                                     "quote it: an unquoted [[link]] is a list in YAML")
+                                     "quote it: an unquoted [[link]] is a list in YAML", code="vault.front-matter")
 
 
 _FM = frontmatter.YAMLHandler()
@@ -229,14 +230,15 @@ def _front_matter(fm: str, file: Path, reporter: Reporter) -> YamlDoc | None:
         doc, warnings = load_front_matter(fm, str(file))
     except YamlError as exc:
         d = exc.diagnostic
-        reporter.add(Diagnostic(Severity.WARNING, f"front matter ignored: {d.message.removeprefix('invalid YAML: ')}", d.location))
+        reporter.add(Diagnostic(Severity.WARNING, f"front matter ignored: {d.message.removeprefix('invalid YAML: ')}", d.location,
+                                code="vault.front-matter"))
         return None
     reporter.extend(warnings)
     if doc.value is None:
         return None
     if not isinstance(doc.value, (dict, str)):
         what = "a list" if isinstance(doc.value, list) else "a single value"
-        reporter.warning(f"front matter ignored: it is {what}, not a mapping of keys", doc.loc(()), "write 'key: value' lines")
+        reporter.warning(f"front matter ignored: it is {what}, not a mapping of keys", doc.loc(()), "write 'key: value' lines", code="vault.front-matter")
         return None
     return doc
 

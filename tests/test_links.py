@@ -393,7 +393,7 @@ def unresolvable_wikilinks(root: Path) -> set[tuple[str, int]]:
 
 def test_corpus_unresolved_links_are_in_the_report(corpus, capsys):
     root, manifest, _ = corpus
-    main(["check", str(manifest)])
+    main(["check", str(manifest), "--verbose"])  # every line: each unresolved link
     err = capsys.readouterr().err.splitlines()
     reported = set()
     for line in err:
