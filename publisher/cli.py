@@ -1,11 +1,12 @@
 """The command line: a thin shell over publisher.build() and publisher.load_book().
 
     publisher build MANIFEST... [--format pdf|epub|docx]... [--out DIR] [--strict] [--draft] [--jobs N] [--quiet] [--watch]
-    publisher check MANIFEST... [--strict]
+    publisher check MANIFEST... [--strict] [--verbose] [--report FILE]
     publisher formats
 
 stderr carries the diagnostics only. `build` shows its progress (progress.py) live on stderr when that is a
 terminal, else as a few `[publisher] ...` lines on stdout beside its `wrote ...` lines; --quiet, neither.
+How the diagnostics are grouped, summarized and reported: report.py.
 """
 
 from __future__ import annotations

@@ -246,8 +246,8 @@ class LineDisplay(Display):
 
 class LiveDisplay(Display):
     """A rich live display on stderr, one row per manifest: status, name, stage, a bar (articles parsed;
-    a pulse while a stage has no count), the counts, the time. Stopped (its last state left on screen)
-    before any diagnostic is printed; what else is written meanwhile is printed above it."""
+    a pulse while a stage has no count), the counts, the time. Erased while a book that is done prints its
+    lines (paused), drawn again below them; stopped at the end, its last state left on screen."""
 
     def __init__(self) -> None:
         super().__init__()
