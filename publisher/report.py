@@ -49,15 +49,15 @@ class Run:
             if book not in books:
                 books.append(book)
             if len(books) > 1:
-                repeated[books[0]] += 1
+                repeated[books[0]] += d.severity is not Severity.INFO
             elif self.verbose or d.is_error or (d.severity is Severity.WARNING and shown[d.code] < self.limit):
                 shown[d.code] += 1
                 lines.append(d.format())
             elif d.severity is Severity.WARNING:
                 more[d.code] += 1
         lines += [f"... and {n:,} more [{code}]" for code, n in more.items()]
-        lines += [f"{book}: {n:,} {_plural(n, 'diagnostic')} printed above for {first} also "
-                  f"{'concern' if n != 1 else 'concerns'} this book" for first, n in repeated.items()]
+        lines += [f"{book}: {n:,} {_plural(n, 'diagnostic')} reported above for {first} also "
+                  f"{'concern' if n != 1 else 'concerns'} this book" for first, n in repeated.items() if n]
         self.left_out += sum(more.values()) + sum(repeated.values())
         return lines
 

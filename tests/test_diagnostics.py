@@ -139,7 +139,7 @@ def test_two_books_sharing_a_diagnostic_show_it_once_naming_the_books():
     run = Run()
     shared, own = _link(1, "Shared"), _link(2, "Own")
     assert run.book_lines("a.yml", [shared]) == [shared.format()]
-    assert run.book_lines("b.yml", [shared, own]) == [own.format(), "b.yml: 1 diagnostic printed above for a.yml also concerns this book"]
+    assert run.book_lines("b.yml", [shared, own]) == [own.format(), "b.yml: 1 diagnostic reported above for a.yml also concerns this book"]
     summary = run.summary_lines()
     assert summary[0] == "publisher: 2 diagnostics in 2 books: 2 warnings"
     assert summary[-1] == "  1 diagnostic shared by a.yml, b.yml, printed once"
