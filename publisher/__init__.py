@@ -39,6 +39,7 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
     reporter = reporter if reporter is not None else Reporter()
     progress.stage("load")
     manifest = load_manifest(Path(manifest_path), reporter)
+    reporter.set_policy(manifest.diagnostics_ignore, manifest.diagnostics_error)
     vault = load_vault(manifest.source, reporter)
     selection = select(manifest, vault, reporter)
     with pandoc.facts_memo():  # open before the trees are read: the parse cache keeps their blocks' facts

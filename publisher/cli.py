@@ -1,12 +1,13 @@
 """The command line: a thin shell over publisher.build() and publisher.load_book().
 
     publisher build MANIFEST... [--format pdf|epub|docx]... [--out DIR] [--strict] [--draft] [--jobs N] [--quiet] [--watch]
-    publisher check MANIFEST... [--strict] [--vault]
+    publisher check MANIFEST... [--strict] [--vault] [--verbose] [--report FILE]
     publisher formats
     publisher new DIR [--from VAULT]
 
 stderr carries the diagnostics only. `build` shows its progress (progress.py) live on stderr when that is a
 terminal, else as a few `[publisher] ...` lines on stdout beside its `wrote ...` lines; --quiet, neither.
+How the diagnostics are grouped, summarized and reported: report.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import __version__, progress
+from . import __version__, progress, report
 from .diagnostics import Diagnostic, PublisherError, Reporter, Severity, SourceLocation, UsageError, display_path
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
@@ -25,7 +26,7 @@ EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as every other usage error
-        raise UsageError(Diagnostic(Severity.ERROR, message, hint=f"see '{self.prog} --help'"))
+        raise UsageError(Diagnostic(Severity.ERROR, message, hint=f"see '{self.prog} --help'", code="usage.arguments"))
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -40,6 +41,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--draft", action="store_true", help="mark broken links visibly in the output")
     b.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="build N manifests at once")
     b.add_argument("--quiet", "-q", action="store_true", help="print nothing but diagnostics")
+    _report_options(b)
     b.add_argument("--watch", "-w", action="store_true",
                    help="build, then rebuild whenever the manifest, its knowledge base or its theme changes (Ctrl-C stops)")
     c = sub.add_parser("check", help="validate manifests and their knowledge base; write nothing")
@@ -47,6 +49,7 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument("--strict", action="store_true", help="fail (exit 1) on any warning")
     c.add_argument("--vault", action="store_true",
                    help="also report what is wrong with every note of the knowledge base, selected or not")
+    _report_options(c)
     ls = sub.add_parser("list", help="print the table of contents a manifest selects; write nothing")
     ls.add_argument("manifests", nargs="+", metavar="MANIFEST")
     sub.add_parser("formats", help="list the installed backends")
@@ -54,6 +57,12 @@ def make_parser() -> argparse.ArgumentParser:
     n.add_argument("dir", metavar="DIR", help="a new (or empty) folder; with --from, where book.yml is written")
     n.add_argument("--from", dest="source", metavar="VAULT", help="write a manifest for this existing vault instead")
     return p
+
+
+def _report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help=f"print every diagnostic (else the first {report.LIMIT} of each code, and no information)")
+    p.add_argument("--report", metavar="FILE", help="write every diagnostic of the run to FILE as JSON Lines")
 
 
 def _print(diagnostics) -> None:
@@ -102,7 +111,7 @@ def _run_one_tracked(manifest: str, args, reporter: Reporter) -> tuple:
         if os.environ.get("PUBLISHER_DEBUG"):
             raise
         reporter.error(f"internal error: {type(exc).__name__}: {exc}", SourceLocation(manifest),
-                       "please report this; PUBLISHER_DEBUG=1 shows the traceback")
+                       "please report this; PUBLISHER_DEBUG=1 shows the traceback", code="internal.error")
         return EXIT_CONTENT, []
 
 
@@ -133,8 +142,6 @@ def _link_report(loaded, reporter: Reporter) -> str:
     the order of their lines (after the other diagnostics); returns the line that counts them."""
     from .links import summary
 
-    for where, path in loaded.outside_links:
-        reporter.add(Diagnostic(Severity.WARNING, f"link to '{path}', which is not in this book", where, code="link.outside"))
     links = [d for d in reporter.diagnostics if d.code.startswith("link.")]
     others = [d for d in reporter.diagnostics if not d.code.startswith("link.")]
     reporter.diagnostics[:] = others + sorted(links, key=_place)
@@ -145,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = make_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError(Diagnostic(Severity.ERROR, "no command given", hint="try 'publisher build books/handbook.yml'"))
+            raise UsageError(Diagnostic(Severity.ERROR, "no command given", hint="try 'publisher build books/handbook.yml'", code="usage.arguments"))
         if args.command == "formats":
             from .backends import available
 
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_new(args.dir, args.source)
         if getattr(args, "jobs", 1) < 1:
-            raise UsageError(Diagnostic(Severity.ERROR, "--jobs must be at least 1"))
+            raise UsageError(Diagnostic(Severity.ERROR, "--jobs must be at least 1", code="usage.arguments"))
     except PublisherError as exc:
         _print(exc.diagnostics)
         return exc.exit_code
@@ -190,33 +197,67 @@ def entry() -> None:
 
 
 def run(args, display: progress.Display) -> int:
-    """Build (or check, or list) every manifest of args, print their diagnostics; the exit code."""
+    """Build (or check, or list) every manifest of args, print each one's diagnostics when it is done (the
+    display paused meanwhile), then the run's summary; write --report; the exit code."""
     jobs = getattr(args, "jobs", 1)
-    reporters = [Reporter() for _ in args.manifests]
-    pairs = list(zip(args.manifests, reporters, strict=True))
-    with display:  # a live display stops here, before any diagnostic is printed
+    pairs = [(m, Reporter()) for m in args.manifests]
+    shown = report.Run(verbose=getattr(args, "verbose", False))
+
+    def one(pair: tuple[str, Reporter]) -> int:
+        manifest, reporter = pair
+        result = _run_one(manifest, args, reporter, display)
+        with display.paused():
+            return _done(manifest, reporter, result, args, shown)
+
+    with display:  # a live display stops here, before the summary is printed
         if jobs == 1 or len(pairs) == 1:  # in this thread: Ctrl-C stops the build at once
-            results = [_run_one(m, args, r, display) for m, r in pairs]
+            statuses = [one(pair) for pair in pairs]
         else:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                results = list(pool.map(lambda mr: _run_one(mr[0], args, mr[1], display), pairs))
-    code = EXIT_OK
-    for manifest, reporter, (status, written, *report) in zip(args.manifests, reporters, results, strict=True):
-        sys.stdout.flush()  # stdout and stderr into one log: whole lines, in order
-        _print(reporter.diagnostics)
-        for line in report:
-            print(f"{display_path(manifest)}: {line}", file=sys.stderr)
-        errors, warnings = len(reporter.errors), len(reporter.warnings)
-        if status == EXIT_OK and errors:
-            status = EXIT_CONTENT
-        if status == EXIT_OK and getattr(args, "strict", False) and warnings:
-            print(f"{display_path(manifest)}: error: {warnings} warning(s) under --strict", file=sys.stderr)
-            status = EXIT_CONTENT
-        code = max(code, status)
-        if args.command == "check":
-            print(f"{display_path(manifest)}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
-        elif not getattr(args, "quiet", False):
-            for path in written:
-                print(f"wrote {display_path(path)}")
+                statuses = list(pool.map(one, pairs))
+    code = max(statuses, default=EXIT_OK)
+    target = getattr(args, "report", None)
+    if target:
+        code = max(code, _write_report(Path(target), shown))
+    for line in shown.summary_lines(display_path(target) if target else None):
+        print(line, file=sys.stderr)
     sys.stdout.flush()
     return code
+
+
+def _done(manifest: str, reporter: Reporter, result: tuple, args, shown: report.Run) -> int:
+    """Print what one manifest's run wrote and reported (its diagnostics grouped by report.Run); its status."""
+    status, written, *link_report = result
+    name = display_path(manifest)
+    if args.command == "build" and not getattr(args, "quiet", False):
+        for path in written:
+            print(f"wrote {display_path(path)}")
+    sys.stdout.flush()  # stdout and stderr into one log: whole lines, in order
+    for line in shown.book_lines(name, reporter.diagnostics):
+        print(line, file=sys.stderr)
+    for line in link_report:
+        print(f"{name}: {line}", file=sys.stderr)
+    errors, warnings, infos = len(reporter.errors), len(reporter.warnings), len(reporter.infos)
+    if status == EXIT_OK and errors:
+        status = EXIT_CONTENT
+    if status == EXIT_OK and getattr(args, "strict", False) and warnings:
+        print(f"{name}: error: {warnings} warning(s) under --strict", file=sys.stderr)
+        status = EXIT_CONTENT
+    if args.command == "check":
+        print(f"{name}: {errors} error(s), {warnings} warning(s)" + (f", {infos} info" if infos else ""), file=sys.stderr)
+    sys.stderr.flush()
+    return status
+
+
+def _write_report(target: Path, shown: report.Run) -> int:
+    """--report FILE, written whole or not at all; a status (EXIT_CONTENT when it cannot be written)."""
+    from .backends import write_atomic
+
+    text = "".join(line + "\n" for line in shown.report_lines())
+    try:
+        write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        _print([Diagnostic(Severity.ERROR, f"cannot write the report: {exc.strerror or exc}", SourceLocation(str(target)),
+                           code="output.write")])
+        return EXIT_CONTENT
+    return EXIT_OK

@@ -38,7 +38,7 @@ def drop_comments(book: Book, ctx) -> Book:
         blocks = _blocks(list(a.blocks), state)
         if state.inside:
             ctx.reporter.warning("a '%%' comment is never closed; it hides the rest of the article", a.loc(),
-                                 "close it with another '%%'")
+                                 "close it with another '%%'", code="comment.unclosed")
         return replace(a, blocks=tuple(blocks))
 
     return map_articles(book, one)

@@ -6,13 +6,14 @@ import difflib
 import enum
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # in the report and the summary; not counted by --strict, not printed line by line by default
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -46,12 +47,15 @@ class Diagnostic:
     message: str
     location: SourceLocation | None = None
     hint: str = ""
-    code: str = ""
+    code: str = ""  # codes.CODES names every one
+    target: str = ""  # a link's target as written
+    resolution: str = ""  # what became of the link: "unresolved", "outside: footnote", ...
 
     def format(self) -> str:
         head = f"{self.location}: " if self.location else "publisher: "
         tail = f" ({self.hint})" if self.hint else ""
-        return f"{head}{self.severity.value}: {self.message}{tail}"
+        code = f" [{self.code}]" if self.code else ""
+        return f"{head}{self.severity.value}: {self.message}{tail}{code}"
 
     @property
     def is_error(self) -> bool:
@@ -92,19 +96,46 @@ class UsageError(PublisherError):
 
 @dataclass(slots=True)
 class Reporter:
-    """Collects diagnostics from every stage; the CLI prints them together."""
+    """Collects diagnostics from every stage; the CLI prints them together. A manifest's `diagnostics:`
+    (set_policy) drops the codes it ignores (never an error) and makes the codes it lists under `error` errors."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    ignore: frozenset[str] = frozenset()
+    promote: frozenset[str] = frozenset()
+    _seen: set[Diagnostic] = field(default_factory=set)
 
     def add(self, diagnostic: Diagnostic) -> None:
-        if diagnostic not in self.diagnostics:
+        diagnostic = self._applied(diagnostic)
+        if diagnostic is None:
+            return
+        if len(self._seen) != len(self.diagnostics):  # the list was changed from outside
+            self._seen = set(self.diagnostics)
+        if diagnostic not in self._seen:
+            self._seen.add(diagnostic)
             self.diagnostics.append(diagnostic)
 
-    def error(self, message: str, location: SourceLocation | None = None, hint: str = "", code: str = "") -> None:
-        self.add(Diagnostic(Severity.ERROR, message, location, hint, code))
+    def _applied(self, d: Diagnostic) -> Diagnostic | None:
+        if d.code in self.ignore and not d.is_error:
+            return None
+        if d.code in self.promote and not d.is_error:
+            return replace(d, severity=Severity.ERROR)
+        return d
 
-    def warning(self, message: str, location: SourceLocation | None = None, hint: str = "", code: str = "") -> None:
-        self.add(Diagnostic(Severity.WARNING, message, location, hint, code))
+    def set_policy(self, ignore: Iterable[str] = (), error: Iterable[str] = ()) -> None:
+        """A manifest's `diagnostics: {ignore: [...], error: [...]}`, applied to what is here and what comes."""
+        self.ignore, self.promote = frozenset(ignore), frozenset(error)
+        kept = [a for d in self.diagnostics if (a := self._applied(d)) is not None]
+        self.diagnostics[:] = list(dict.fromkeys(kept))
+        self._seen = set(self.diagnostics)
+
+    def error(self, message: str, location: SourceLocation | None = None, hint: str = "", code: str = "", **link: str) -> None:
+        self.add(Diagnostic(Severity.ERROR, message, location, hint, code, **link))
+
+    def warning(self, message: str, location: SourceLocation | None = None, hint: str = "", code: str = "", **link: str) -> None:
+        self.add(Diagnostic(Severity.WARNING, message, location, hint, code, **link))
+
+    def info(self, message: str, location: SourceLocation | None = None, hint: str = "", code: str = "", **link: str) -> None:
+        self.add(Diagnostic(Severity.INFO, message, location, hint, code, **link))
 
     def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
         for d in diagnostics:
@@ -116,7 +147,11 @@ class Reporter:
 
     @property
     def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if not d.is_error]
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    @property
+    def infos(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.INFO]
 
 
 def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:

@@ -43,7 +43,7 @@ def _condition(words: list[str], article: Article, ctx) -> tuple[tuple[str, ...]
             formats.append(FORMAT_NAMES.get(word.lower(), word.lower()))
         else:
             ctx.reporter.warning(f"'{word}' in a conditional block is neither a format nor edition=NAME", article.loc(),
-                                 did_you_mean(word, sorted(FORMAT_NAMES)))
+                                 did_you_mean(word, sorted(FORMAT_NAMES)), code="edition.condition")
     return tuple(formats), tuple(editions)
 
 

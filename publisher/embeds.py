@@ -176,12 +176,13 @@ class _Embedder:
             record(self.ctx, "broken", where, url)
             if target.block:
                 self.ctx.reporter.warning(f"no block '^{target.block}' in '{article.path}' to embed; a placeholder stands "
-                                          "in for it", where, did_you_mean_block(target.block, table), code="link.block")
+                                          "in for it", where, did_you_mean_block(target.block, table), code="link.block",
+                                          target=url, resolution="placeholder")
             else:
                 self.ctx.reporter.warning(f"no heading '{target.heading}' in '{article.path}' to embed; a placeholder "
                                           "stands in for it", where, did_you_mean(target.heading or "", [
                                               pd.stringify(b["c"][2]) for b in pd.walk(blocks) if b["t"] == "Header"]),
-                                          code="link.heading")
+                                          code="link.heading", target=url, resolution="placeholder")
             return _placeholder(f"Embedded section '{url}' was not found")
         record(self.ctx, outcome, where, url)
         chosen = self.new_ids(_relevel(chosen, level), host)
@@ -258,7 +259,7 @@ class _Embedder:
     def placeholder(self, text: str, where, target: str, message: str, hint: str = "", kind: str = "placeholder",
                     code: str = "link.embed") -> dict:
         record(self.ctx, kind, where, target)
-        self.ctx.reporter.warning(message, where, hint, code=code)
+        self.ctx.reporter.warning(message, where, hint, code=code, target=target, resolution="placeholder")
         return _placeholder(text)
 
     def unavailable(self, place: Place, label: str, where, target: str) -> dict:

@@ -168,7 +168,7 @@ class Glossary:
             if not same_text(pd.stringify(list(e.definition)), pd.stringify(list(old.entry.definition))):
                 self.reporter.warning(
                     f"glossary term '{e.term}' is defined differently at {old.where}; that definition is kept",
-                    found.where)
+                    found.where, code="glossary.conflict")
             return
         if e.article_id and (e.article_id, e.anchor) != (old.entry.article_id, old.entry.anchor):
             also = (*old.entry.also, (e.article_id, e.anchor))
@@ -335,7 +335,7 @@ def _curated(book: Book, ctx) -> list[tuple[str, str, Place]]:
         return []
     file = (book.manifest.source / name)
     if not file.resolve().is_relative_to(Path(book.manifest.source).resolve()) or not file.is_file():
-        ctx.reporter.error(f"glossary: no file '{name}' in the knowledge base", book.manifest.glossary.location)
+        ctx.reporter.error(f"glossary: no file '{name}' in the knowledge base", book.manifest.glossary.location, code="glossary.file")
         return []
     try:
         doc, warnings = load_yaml(file.read_text(encoding="utf-8"), str(file))
@@ -343,17 +343,17 @@ def _curated(book: Book, ctx) -> list[tuple[str, str, Place]]:
         ctx.reporter.add(exc.diagnostic)
         return []
     except (OSError, UnicodeDecodeError) as exc:
-        ctx.reporter.error(f"cannot read the glossary: {exc}", book.manifest.glossary.location)
+        ctx.reporter.error(f"cannot read the glossary: {exc}", book.manifest.glossary.location, code="glossary.file")
         return []
     ctx.reporter.extend(warnings)
     if not isinstance(doc.value, dict):
-        ctx.reporter.error("a glossary file is a mapping of term to definition", doc.loc(()))
+        ctx.reporter.error("a glossary file is a mapping of term to definition", doc.loc(()), code="glossary.file")
         return []
     out = []
     for term, definition in doc.value.items():
         where = doc.loc((term,), key=True)
         if not isinstance(definition, str) or not definition.strip():
-            ctx.reporter.warning(f"glossary term '{term}' has no definition", where)
+            ctx.reporter.warning(f"glossary term '{term}' has no definition", where, code="glossary.definition")
             continue
         out.append((str(term), " ".join(definition.split()), Place("", where)))
     return out

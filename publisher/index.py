@@ -38,7 +38,7 @@ def index_terms(book: Book, ctx) -> list[tuple[str, list[str]]]:
             continue
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             ctx.reporter.warning("front matter 'index' must be a list of terms; ignored",
-                                 article.loc(article.meta_lines.get("index", 0)))
+                                 article.loc(article.meta_lines.get("index", 0)), code="index.front-matter")
             continue
         for term in (" ".join(v.split()) for v in value):
             if term and not any(term_key(n) in terms for n in names_of(term)):

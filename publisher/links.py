@@ -51,6 +51,12 @@ def record(ctx, kind: str, where: SourceLocation, target: str) -> None:
     ctx.links.setdefault((where, target), Outcome(kind, where, target))
 
 
+def outside_info(ctx, where: SourceLocation, path: str, url: str) -> None:
+    """A link to a note or file the edition leaves out: information (the manifest's links.outside handles it)."""
+    ctx.reporter.info(f"link to '{path}', which is not in this book", where, code="link.outside", target=url,
+                      resolution=f"outside: {ctx.manifest.links_outside}")
+
+
 def summary(outcomes: Iterable[Outcome]) -> str:
     counts = Counter(o.kind for o in outcomes)
     return (f"links: {counts['resolved']} resolved, {counts['outside']} outside, {counts['broken']} broken, "
@@ -124,7 +130,8 @@ def find_article(name: str, source: Article, ctx, where: SourceLocation) -> tupl
         found = tuple(by_file) if by_file else found
     if len(found) > 1:
         ctx.reporter.warning(f"'{name}' is ambiguous: {', '.join(a.path for a in found)}; using '{found[0].path}'",
-                             where, "link by path to choose another", code="link.ambiguous")
+                             where, "link by path to choose another", code="link.ambiguous", target=name,
+                             resolution=f"ambiguous: {found[0].path}")
         return found[0], "ambiguous"
     return (found[0], "resolved") if found else (None, "broken")
 
@@ -206,6 +213,7 @@ class _Rewriter:
         in_book = self.ctx.in_book.get(dest.path)
         if in_book is None:
             record(self.ctx, "ambiguous" if kind == "ambiguous" else "outside", where, url)
+            outside_info(self.ctx, where, dest.path, url)
             text = inlines if explicit else pd.text_inlines(self.label(dest, target, None))
             return self.outside(dest, text, where)
         anchor = self.anchor(in_book, target)
@@ -213,13 +221,15 @@ class _Rewriter:
             if target.block:
                 self.ctx.reporter.warning(f"no block '^{target.block}' in '{dest.path}'; the link lands on the article",
                                           where, did_you_mean_block(target.block, self.ctx.anchors.get(in_book.id, {})),
-                                          code="link.block")
+                                          code="link.block", target=url, resolution=f"article: {dest.path}")
             else:
                 self.ctx.reporter.warning(
                     f"no heading '{target.heading}' in '{dest.path}'; the link lands on the article",
                     where,
                     did_you_mean(target.heading or "", [t for t, _ in self.headings.get(in_book.id, [])]),
                     code="link.heading",
+                    target=url,
+                    resolution=f"article: {dest.path}",
                 )
             kind = "broken"
         record(self.ctx, kind, where, url)
@@ -262,6 +272,7 @@ class _Rewriter:
         shown = text or pd.text_inlines(f"{name} \u203a {fragment}" if fragment else name or url)
         if file is not None:
             record(self.ctx, "outside", where, url)
+            outside_info(self.ctx, where, file, url)
             self.ctx.outside.append((where, file))
             if self.ctx.manifest.links_outside == "keep":
                 return [pd.link(shown, f"{self.ctx.manifest.links_base_url.rstrip('/')}/{file}", classes=["outside"])]
@@ -269,7 +280,7 @@ class _Rewriter:
         record(self.ctx, "broken", where, url)
         stem = posixpath.basename(name).removesuffix(".md")
         self.ctx.reporter.warning(f"unresolved link to '{url}'", where, did_you_mean(stem, self.ctx.vault.names(), cutoff=0.75),
-                                  code="link.unresolved")
+                                  code="link.unresolved", target=url, resolution="unresolved")
         return [pd.span(shown, classes=["broken-link"])] if self.ctx.draft else shown
 
     def outside(self, dest: Article, text: list, where) -> list:
@@ -302,7 +313,8 @@ def related_article(article: Article, name: str, ctx) -> Article | None:
         where = article.loc(_front_matter_line(article, text), 0)
         record(ctx, "broken", where, text)
         ctx.reporter.warning(f"unresolved link to '{text}' in related_topics", where,
-                             did_you_mean(text, ctx.vault.names(), cutoff=0.75), code="link.unresolved")
+                             did_you_mean(text, ctx.vault.names(), cutoff=0.75), code="link.unresolved",
+                             target=text, resolution="unresolved")
         return None
     target = ctx.in_book.get(dest.path)
     if target is not None:

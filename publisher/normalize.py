@@ -164,14 +164,14 @@ def matter_articles(manifest: Manifest, selection: Selection, vault: Vault | Non
                 continue
             found = [a for a in vault.lookup(item.path) if a.path == item.path]
             if not found:
-                reporter.error(f"{key}: no article '{item.path}' in the knowledge base", item.location)
+                reporter.error(f"{key}: no article '{item.path}' in the knowledge base", item.location, code="select.not-found")
                 continue
             article = found[0]
             if article.path in seen:
-                reporter.warning(f"{key}: '{article.path}' is already in the book; it is placed once", item.location)
+                reporter.warning(f"{key}: '{article.path}' is already in the book; it is placed once", item.location, code="select.placed-once")
                 continue
             if not passes(article, manifest):
-                reporter.warning(f"{key}: '{article.path}' is left out by the manifest's filter", item.location)
+                reporter.warning(f"{key}: '{article.path}' is left out by the manifest's filter", item.location, code="select.filtered")
                 continue
             seen.add(article.path)
             if not usable(article, reporter, key):

@@ -65,10 +65,10 @@ def run_pandoc(args: list[str], text: str, *, binary: bool = False, timeout: flo
         except subprocess.TimeoutExpired:
             _kill(proc)
             raise ContentError(Diagnostic(Severity.ERROR, f"pandoc took longer than {timeout:g} s and was stopped",
-                                          where, hint)) from None
+                                          where, hint, code="pandoc.timeout")) from None
     if proc.returncode != 0:
         message = err.decode("utf-8", "replace").strip().splitlines()
-        raise ContentError(Diagnostic(Severity.ERROR, f"pandoc failed: {' '.join(message)[:300]}", where))
+        raise ContentError(Diagnostic(Severity.ERROR, f"pandoc failed: {' '.join(message)[:300]}", where, code="pandoc.failed"))
     return out if binary else out.decode("utf-8")
 
 
@@ -104,7 +104,7 @@ def parse_markdown(body: str, *, line_offset: int, where: SourceLocation, timeou
         raise ContentError(Diagnostic(
             Severity.ERROR, f"the Markdown nests more than {MAX_NESTING} levels deep",
             SourceLocation(where.path, line) if line else where,
-            "block quotes, lists or emphasis inside each other: flatten them")) from None
+            "block quotes, lists or emphasis inside each other: flatten them", code="markdown.too-deep")) from None
 
 
 # ---------------------------------------------------------------- many articles in one pandoc run

@@ -154,6 +154,7 @@ class Display:
     def __init__(self) -> None:
         self.trackers: list[Tracker] = []
         self._lock = threading.Lock()
+        self._printing = threading.RLock()
         self._logger_state: tuple | None = None
 
     def tracker(self, name: str) -> Tracker:
@@ -167,6 +168,12 @@ class Display:
 
     def note(self, text: str) -> None:
         """A line about the run itself (watch mode: what changed, that it waits)."""
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """While a build that is done prints its lines: one build at a time, nothing of the display between."""
+        with self._printing:
+            yield
 
     def __enter__(self) -> Display:
         self.trackers = []
@@ -223,6 +230,11 @@ class LineDisplay(Display):
     def note(self, text: str) -> None:
         self._write(text)
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._printing, self._lock:  # no progress line of another build between a build's lines
+            yield
+
     def __enter__(self) -> LineDisplay:
         super().__enter__()
         self._listen_to_weasyprint()
@@ -234,8 +246,8 @@ class LineDisplay(Display):
 
 class LiveDisplay(Display):
     """A rich live display on stderr, one row per manifest: status, name, stage, a bar (articles parsed;
-    a pulse while a stage has no count), the counts, the time. Stopped (its last state left on screen)
-    before any diagnostic is printed; what else is written meanwhile is printed above it."""
+    a pulse while a stage has no count), the counts, the time. Erased while a book that is done prints its
+    lines (paused), drawn again below them; stopped at the end, its last state left on screen."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -279,6 +291,23 @@ class LiveDisplay(Display):
 
     def note(self, text: str) -> None:
         self.console.print(text, style="dim", markup=False, highlight=False)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The live rows are erased while a build that is done prints its lines, and drawn again below them."""
+        with self._printing:
+            live, self._live = self._live, None
+            if live is None:
+                yield
+                return
+            live.transient = True
+            live.stop()
+            try:
+                yield
+            finally:
+                live.transient = False
+                self._live = live
+                live.start(refresh=True)
 
     def __enter__(self) -> LiveDisplay:
         from rich.live import Live

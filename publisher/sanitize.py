@@ -420,7 +420,7 @@ class _Cleaner:
         if scheme == "data":
             if DATA_IMAGE.match(src.strip()):
                 return src
-            self.warn(f"image '{_short(src)}' removed: a data: URL that is not a PNG, JPEG, GIF or WebP image", where)
+            self.warn(f"image '{_short(src)}' removed: a data: URL that is not a PNG, JPEG, GIF or WebP image", where, code="image.data-url")
             return None
         if scheme in ("http", "https") or src.startswith("//"):
             url = src if scheme else "https:" + src

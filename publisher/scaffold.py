@@ -21,7 +21,8 @@ MANIFEST = "book.yml"
 
 
 def _usage(message: str, where: Path | None = None, hint: str = "") -> UsageError:
-    return UsageError(Diagnostic(Severity.ERROR, message, SourceLocation(str(where)) if where else None, hint))
+    return UsageError(Diagnostic(Severity.ERROR, message, SourceLocation(str(where)) if where else None, hint,
+                                 code="usage.arguments"))
 
 
 def _fresh_folder(dest: Path, *, manifest_only: bool) -> None:

@@ -141,6 +141,12 @@ KEYS: tuple[Key, ...] = (
         "pdf: {tagged: true}"),
     Key("pdf.part_pages", "whole number", "automatic (parts of about 150 pages past about 600)",
         "Render the PDF in parts of about this many pages, merged into one file.", "pdf: {part_pages: 300}"),
+    Key("diagnostics", "mapping", "{}", "Codes (README lists them) to leave out of the report or to make errors.",
+        "diagnostics: {ignore: [image.alt], error: [link.unresolved]}"),
+    Key("diagnostics.ignore", "list of codes", "none", "Diagnostics left out of the build's report (an error cannot be ignored).",
+        "diagnostics: {ignore: [image.alt]}"),
+    Key("diagnostics.error", "list of codes", "none", "Diagnostics that fail the build as errors.",
+        "diagnostics: {error: [link.unresolved]}"),
     Key("allow_remote", "boolean", "false", "Download http(s) images (5 MB, 10 s each); otherwise a placeholder stands in.",
         "allow_remote: true"),
 )

@@ -83,6 +83,7 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
                         f"{entry.keypath}: '{article.path}' is already selected at {explicit[article.path]}",
                         entry.location,
                         "an article can appear once in a book",
+                        code="select.duplicate",
                     ))
                 else:
                     explicit[article.path] = entry.keypath
@@ -107,7 +108,7 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
             if articles:
                 chapters.append(SelectedChapter(spec.title, tuple(articles), spec.keypath))
             elif spec.title:
-                reporter.warning(f"{spec.keypath}: the chapter '{spec.title}' selects no article", spec.location)
+                reporter.warning(f"{spec.keypath}: the chapter '{spec.title}' selects no article", spec.location, code="select.empty")
         if chapters:
             parts.append((part.title, tuple(chapters)))
     if problems:
@@ -116,7 +117,7 @@ def select(manifest: Manifest, vault: Vault, reporter: Reporter) -> Selection:
         raise ContentError(Diagnostic(Severity.ERROR, "every article the manifest selects is empty or cannot be read",
                                       manifest.location, code="select.nothing-left"))
     if not parts:
-        raise ManifestError(Diagnostic(Severity.ERROR, "the manifest selects no article", manifest.location))
+        raise ManifestError(Diagnostic(Severity.ERROR, "the manifest selects no article", manifest.location, code="select.nothing"))
     return Selection(tuple(parts))
 
 
@@ -144,6 +145,7 @@ def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter,
                 entry.location,
                 did_you_mean(PurePosixPath(entry.value).stem if "/" in entry.value else entry.value,
                              vault.names() + [a.path for a in vault.articles]),
+                code="select.not-found",
             ))
             return []
         if len(found) > 1:
@@ -152,11 +154,12 @@ def _resolve(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter,
                 f"{entry.keypath}: '{entry.value}' is ambiguous: {', '.join(a.path for a in found)}",
                 entry.location,
                 "name the article by its path",
+                code="select.ambiguous",
             ))
             return []
         article = found[0]
         if not passes(article, manifest):
-            reporter.warning(f"{entry.keypath}: '{article.path}' is left out by the manifest's filter", entry.location)
+            reporter.warning(f"{entry.keypath}: '{article.path}' is left out by the manifest's filter", entry.location, code="select.filtered")
             return []
         return [article]
     return _query(entry, manifest, vault, reporter, problems, fields)
@@ -183,7 +186,7 @@ def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, p
                                        dict(entry.keys).get(key, entry.location), misspelt, "manifest.unknown-key"))
             return []
         reporter.warning(f"{entry.keypath}: no article has the front-matter field '{key}'", entry.location,
-                         did_you_mean(key, sorted(fields)))
+                         did_you_mean(key, sorted(fields)), code="select.unknown-field")
 
     def meets(a: Article) -> bool:
         if entry.glob and not _glob_match(a.path, entry.glob):
@@ -206,7 +209,7 @@ def _query(entry: Entry, manifest: Manifest, vault: Vault, reporter: Reporter, p
                                "its front matter cannot be read", entry.location, "fix its front matter, or exclude it",
                                code="select.unknown-front-matter")
     if not hits:
-        reporter.warning(f"{entry.keypath}: the query {entry.describe()} selects no article", entry.location)
+        reporter.warning(f"{entry.keypath}: the query {entry.describe()} selects no article", entry.location, code="select.empty")
     chosen = [a for a in hits if passes(a, manifest)]
     return sorted(chosen, key=sort_key(entry.sort or "path"))
 

@@ -82,17 +82,17 @@ def load_theme(name: str, manifest_path: Path) -> Theme:
     current: str | None = name
     while current:
         if current in seen:
-            raise ManifestError(Diagnostic(Severity.ERROR, f"theme '{current}' inherits from itself", SourceLocation(str(manifest_path))))
+            raise ManifestError(Diagnostic(Severity.ERROR, f"theme '{current}' inherits from itself", SourceLocation(str(manifest_path)), code="manifest.theme"))
         seen.add(current)
         if current.startswith(".") or "/" in current or "\\" in current:  # a name, not a path out of themes/
-            raise ManifestError(Diagnostic(Severity.ERROR, f"theme: '{current}' is not a theme's name", SourceLocation(str(manifest_path))))
+            raise ManifestError(Diagnostic(Severity.ERROR, f"theme: '{current}' is not a theme's name", SourceLocation(str(manifest_path)), code="manifest.theme"))
         folder = next((f for f in (manifest_path.parent / "themes" / current, BUILTIN_THEMES / current) if (f / "theme.toml").is_file()), None)
         if folder is None:
-            raise ManifestError(Diagnostic(Severity.ERROR, f"theme: no theme '{current}'", SourceLocation(str(manifest_path))))
+            raise ManifestError(Diagnostic(Severity.ERROR, f"theme: no theme '{current}'", SourceLocation(str(manifest_path)), code="manifest.theme"))
         try:
             data = tomllib.loads((folder / "theme.toml").read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ManifestError(Diagnostic(Severity.ERROR, f"invalid theme.toml: {exc}", SourceLocation(str(folder / "theme.toml")))) from None
+            raise ManifestError(Diagnostic(Severity.ERROR, f"invalid theme.toml: {exc}", SourceLocation(str(folder / "theme.toml")), code="manifest.theme")) from None
         folders.append(folder)
         for key, value in data.items():
             config.setdefault(key, value)

@@ -79,7 +79,7 @@ def load_vault(root: Path, reporter: Reporter | None = None) -> Vault:
     reported here: a note that a book does not select cannot fail that book (select.report_problems)."""
     root = Path(root).resolve()
     if not root.is_dir():
-        raise ContentError(Diagnostic(Severity.ERROR, "no such knowledge-base folder", SourceLocation(str(root))))
+        raise ContentError(Diagnostic(Severity.ERROR, "no such knowledge-base folder", SourceLocation(str(root)), code="vault.missing"))
     articles: list[Article] = []
     attachments: set[str] = set()
     file_problems: list[Diagnostic] = []
@@ -148,9 +148,8 @@ def read_article(file: Path, rel: str) -> Article:
     """One article; problems are kept on it with their line (Article.problems) and the body is kept where it
     can be."""
 
-    def unreadable(message: str, line: int = 0, col: int = 0, hint: str = "") -> Article:
-        return _unreadable(file, rel, Diagnostic(Severity.ERROR, message, SourceLocation(str(file), line, col), hint,
-                                                 "vault.unreadable"))
+    def unreadable(message: str, line: int = 0, col: int = 0, hint: str = "", code: str = "vault.unreadable") -> Article:
+        return _unreadable(file, rel, Diagnostic(Severity.ERROR, message, SourceLocation(str(file), line, col), hint, code))
 
     try:
         if not file.is_file():  # a FIFO, a socket or a device named .md: reading could block for ever
@@ -162,12 +161,12 @@ def read_article(file: Path, rel: str) -> Article:
     except OSError as exc:
         return unreadable(f"cannot read: {exc.strerror}")
     if b"\x00" in raw:
-        return unreadable("not a text file (it contains NUL bytes)", *_line_col(raw, raw.index(b"\x00")))
+        return unreadable("not a text file (it contains NUL bytes)", *_line_col(raw, raw.index(b"\x00")), code="vault.encoding")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return unreadable(f"not valid UTF-8 at byte {exc.start} (0x{raw[exc.start]:02x})", *_line_col(raw, exc.start),
-                          "save the file as UTF-8")
+                          "save the file as UTF-8", code="vault.encoding")
     reporter = Reporter()  # what reading finds, kept on the article
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     meta: dict[str, Any] = {}
@@ -178,14 +177,14 @@ def read_article(file: Path, rel: str) -> Article:
         split = split_front_matter(text)
     except ValueError:
         reporter.error("front matter has no closing '---'", SourceLocation(str(file), 1, 1),
-                       "end the front matter with a line '---'", code="vault.front-matter")
+                       "end the front matter with a line '---'", code="vault.front-matter-unclosed")
         split = None
     if split is not None:
         fm, rest, rest_line = split
         doc = _front_matter(fm, file, reporter)
         if doc is not None and isinstance(doc.value, str):
             reporter.warning("the opening '---' starts no front matter (plain text, not 'key: value' lines); "
-                             "read as part of the article", SourceLocation(str(file), 1, 1))
+                             "read as part of the article", SourceLocation(str(file), 1, 1), code="vault.front-matter")
         else:
             body, body_line = rest, rest_line
             if doc is not None:
@@ -227,13 +226,13 @@ def _check_text_fields(doc: YamlDoc, reporter: Reporter) -> None:
     for key, value in doc.value.items():
         if key in TEXT_FIELDS and isinstance(value, (dict, list)):
             reporter.warning(f"front matter '{key}' ignored: it is a {'list' if isinstance(value, list) else 'mapping'}, "
-                             "not text", doc.loc((key,)), "quote it")
+                             "not text", doc.loc((key,)), "quote it", code="vault.front-matter")
         elif isinstance(key, str) and key.lower() in LIST_FIELDS and isinstance(value, list):
             for i, item in enumerate(value):
                 if isinstance(item, (dict, list)):
                     reporter.warning(f"front matter '{key}' item {i + 1} ignored: it is a "
                                      f"{'list' if isinstance(item, list) else 'mapping'}, not text", doc.loc((key, i)),
-                                     "quote it: an unquoted [[link]] is a list in YAML")
+                                     "quote it: an unquoted [[link]] is a list in YAML", code="vault.front-matter")
 
 
 _FM = frontmatter.YAMLHandler()
@@ -261,14 +260,14 @@ def _front_matter(fm: str, file: Path, reporter: Reporter) -> YamlDoc | None:
     except YamlError as exc:  # an error: a note read without its tags would silently leave tag-selected chapters
         d = exc.diagnostic
         reporter.add(Diagnostic(Severity.ERROR, f"invalid front matter: {d.message.removeprefix('invalid YAML: ')}",
-                                d.location, d.hint, "vault.front-matter"))
+                                d.location, d.hint, "vault.front-matter-invalid"))
         return None
     reporter.extend(warnings)
     if doc.value is None:
         return None
     if not isinstance(doc.value, (dict, str)):
         what = "a list" if isinstance(doc.value, list) else "a single value"
-        reporter.warning(f"front matter ignored: it is {what}, not a mapping of keys", doc.loc(()), "write 'key: value' lines")
+        reporter.warning(f"front matter ignored: it is {what}, not a mapping of keys", doc.loc(()), "write 'key: value' lines", code="vault.front-matter")
         return None
     return doc
 

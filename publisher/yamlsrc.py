@@ -123,13 +123,14 @@ class _Builder:
                     Severity.ERROR,
                     f"YAML expands to more than {MAX_NODES} values (an alias bomb?)",
                     SourceLocation(self.doc.path, line + self.doc.line_offset, col),
+                    code="yaml.too-large",
                 )
             )
         self.doc.marks.setdefault(path, self.mark(node))
         if not isinstance(node, yaml.ScalarNode) and node.tag not in (MAP_TAG, SEQ_TAG):
             line, col = self.mark(node)  # as yaml.safe_load: `!!python/object/apply:os.system [...]` is refused
             raise YamlError(Diagnostic(Severity.ERROR, f"invalid YAML: unknown tag '{node.tag.replace('tag:yaml.org,2002:', '!!')}'",
-                                       SourceLocation(self.doc.path, line + self.doc.line_offset, col)))
+                                       SourceLocation(self.doc.path, line + self.doc.line_offset, col), code="yaml.syntax"))
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
             for key_node, value_node in node.value:
@@ -153,6 +154,7 @@ class _Builder:
                             Severity.WARNING,
                             f"duplicate key '{key}' (the last value is used)",
                             SourceLocation(self.doc.path, line + self.doc.line_offset, col),
+                            code="yaml.duplicate-key",
                         )
                     )
                 self.doc.key_marks[sub] = self.mark(key_node)
@@ -172,6 +174,7 @@ class _Builder:
                     Severity.ERROR,
                     f"invalid YAML value {node.value!r}: {exc}",
                     SourceLocation(self.doc.path, line + self.doc.line_offset, col),
+                    code="yaml.syntax",
                 )
             ) from None
 
@@ -185,7 +188,7 @@ def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, l
     except yaml.MarkedYAMLError as exc:
         raise YamlError(_syntax_error(exc, text, path, line_offset)) from None
     except yaml.YAMLError as exc:
-        raise YamlError(Diagnostic(Severity.ERROR, f"invalid YAML: {exc}", SourceLocation(path, 1 + line_offset, 1))) from None
+        raise YamlError(Diagnostic(Severity.ERROR, f"invalid YAML: {exc}", SourceLocation(path, 1 + line_offset, 1), code="yaml.syntax")) from None
     except RecursionError:  # PyYAML composes recursively
         raise YamlError(_too_deep(path, line_offset)) from None
     if node is None:
@@ -196,7 +199,7 @@ def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, l
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise YamlError(
-            Diagnostic(Severity.ERROR, f"invalid YAML: {exc.problem}", SourceLocation(path, line + line_offset, col))
+            Diagnostic(Severity.ERROR, f"invalid YAML: {exc.problem}", SourceLocation(path, line + line_offset, col), code="yaml.syntax")
         ) from None
     except RecursionError:
         raise YamlError(_too_deep(path, line_offset)) from None
@@ -224,8 +227,10 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str, line_offset: 
             hint = "quote an item that holds , [ ] { } : # or ?" if char in "[{" else ""
         mark = opener
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    return Diagnostic(Severity.ERROR, f"invalid YAML: {problem}", SourceLocation(path, line + line_offset, col), hint)
+    return Diagnostic(Severity.ERROR, f"invalid YAML: {problem}", SourceLocation(path, line + line_offset, col), hint,
+                      code="yaml.syntax")
 
 
 def _too_deep(path: str, line_offset: int) -> Diagnostic:
-    return Diagnostic(Severity.ERROR, "invalid YAML: lists or mappings nested too deeply", SourceLocation(path, 1 + line_offset, 1))
+    return Diagnostic(Severity.ERROR, "invalid YAML: lists or mappings nested too deeply", SourceLocation(path, 1 + line_offset, 1),
+                      code="yaml.syntax")

@@ -13,7 +13,7 @@ from publisher.cli import main
 def test_no_command_is_a_usage_error(capsys):
     assert main([]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["publisher: error: no command given (try 'publisher build books/handbook.yml')"]
+    assert err == ["publisher: error: no command given (try 'publisher build books/handbook.yml') [usage.arguments]"]
 
 
 def test_unknown_option_is_one_line(capsys):
@@ -25,14 +25,14 @@ def test_unknown_option_is_one_line(capsys):
 def test_unknown_format_suggests_the_nearest(capsys, tmp_path):
     assert main(["build", str(DATA / "tiny.yml"), "--format", "dcox", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "publisher: error: no backend for format 'dcox' (available: docx, epub, pdf) (did you mean 'docx'?)"
+    assert err == "publisher: error: no backend for format 'dcox' (available: docx, epub, pdf) (did you mean 'docx'?) [usage.format]"
     assert not list(tmp_path.iterdir())
 
 
 def test_missing_manifest(capsys, monkeypatch):
     monkeypatch.chdir(DATA)
     assert main(["check", "nope.yml"]) == 2
-    assert capsys.readouterr().err.splitlines()[0] == "nope.yml: error: no such manifest"
+    assert capsys.readouterr().err.splitlines()[0] == "nope.yml: error: no such manifest [manifest.read]"
 
 
 def test_formats_lists_the_builtin_backends(capsys):
@@ -59,6 +59,6 @@ def test_the_command_keeps_its_exit_code_and_output_when_it_skips_the_teardown()
 
     ok, strict, usage = run("check", "tiny.yml"), run("check", "tiny.yml", "--strict"), run("check", "nope.yml")
     assert (ok.returncode, strict.returncode, usage.returncode) == (0, 1, 2)
-    assert ok.stderr.splitlines()[-1] == "tiny.yml: 0 error(s), 2 warning(s)"
-    assert "tiny.yml: error: 2 warning(s) under --strict" in strict.stderr.splitlines()
-    assert usage.stderr.splitlines()[0] == "nope.yml: error: no such manifest"
+    assert ok.stderr.splitlines()[-1] == "tiny.yml: 0 error(s), 1 warning(s), 1 info"
+    assert "tiny.yml: error: 1 warning(s) under --strict" in strict.stderr.splitlines()
+    assert usage.stderr.splitlines()[0] == "nope.yml: error: no such manifest [manifest.read]"

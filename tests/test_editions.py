@@ -31,7 +31,7 @@ def test_extends_cycle_is_reported_at_its_place(monkeypatch):
     with pytest.raises(ManifestError) as exc:
         load_manifest(EDITIONS / "cycle-a.yml")
     assert [d.format() for d in exc.value.diagnostics] == [
-        "cycle-b.yml:2:10: error: extends: the manifests extend each other in a cycle: cycle-a.yml -> cycle-b.yml -> cycle-a.yml"
+        "cycle-b.yml:2:10: error: extends: the manifests extend each other in a cycle: cycle-a.yml -> cycle-b.yml -> cycle-a.yml [manifest.extends]"
     ]
 
 
@@ -39,7 +39,7 @@ def test_extends_a_missing_parent(monkeypatch):
     monkeypatch.chdir(EDITIONS)
     with pytest.raises(ManifestError) as exc:
         load_manifest(EDITIONS / "orphan.yml")
-    assert exc.value.diagnostics[0].format() == "orphan.yml:1:10: error: extends: no manifest 'no-such-parent.yml'"
+    assert exc.value.diagnostics[0].format() == "orphan.yml:1:10: error: extends: no manifest 'no-such-parent.yml' [manifest.extends]"
     assert exc.value.exit_code == 2
 
 
@@ -52,9 +52,9 @@ def test_queries_combine_conditions_and_exclude(monkeypatch):
     assert chapters[0] == ["basics/beta.md", "advanced/gamma.md"]  # intermediate < advanced; draft delta is not published
     assert chapters[1] == ["basics/alpha.md"]  # beta and the delta glob excluded; gamma taken by chapter 1
     assert [d.format() for d in reporter.diagnostics] == [
-        "queries.yml:13:9: warning: chapters[2].articles[0]: no article has the front-matter field 'dificulty' (did you mean 'difficulty'?)",
-        "queries.yml:13:9: warning: chapters[2].articles[0]: the query {glob: basics/*.md; dificulty: beginner} selects no article",
-        "queries.yml:11:5: warning: chapters[2]: the chapter 'Typo' selects no article",
+        "queries.yml:13:9: warning: chapters[2].articles[0]: no article has the front-matter field 'dificulty' (did you mean 'difficulty'?) [select.unknown-field]",
+        "queries.yml:13:9: warning: chapters[2].articles[0]: the query {glob: basics/*.md; dificulty: beginner} selects no article [select.empty]",
+        "queries.yml:11:5: warning: chapters[2]: the chapter 'Typo' selects no article [select.empty]",
     ]
 
 

@@ -128,9 +128,9 @@ def test_conflicting_curated_definitions_name_both_places(monkeypatch):
     reporter = Reporter()
     _book(GLOSSARY / "conflict.yml", reporter)
     # "3D printing ... model!" in the same file is near-identical to the curated one: not reported
-    assert [d.format() for d in reporter.diagnostics] == [
+    assert [d.format() for d in reporter.warnings] == [
         "glossary/vault/notes/conflict.md:5: warning: glossary term 'Widget' is defined differently at "
-        "glossary/vault/glossary.yml:3:1; that definition is kept"]
+        "glossary/vault/glossary.yml:3:1; that definition is kept [glossary.conflict]"]
 
 
 # ---------------------------------------------------------------- the tag index

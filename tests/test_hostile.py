@@ -112,7 +112,7 @@ def run_case(case: Path, tmp_path: Path, monkeypatch, capsys) -> tuple[str, int,
         lock = os.open(out / ".book.lock", os.O_RDWR | os.O_CREAT)
         fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        code = main(["build", "book.yml", "--quiet"])
+        code = main(["build", "book.yml", "--quiet", "--verbose"])  # every diagnostic: each is part of the case
     finally:
         if lock is not None:
             os.close(lock)

@@ -91,23 +91,23 @@ LANDS_ON = {
     "dup": "Dup in a",
 }
 REPORT = [
-    "vault/embeds.md:26:1: warning: embedded view 'data.base' cannot be shown in a book; a placeholder stands in for it",
-    "vault/embeds.md:28:1: warning: embedded canvas 'board.canvas' cannot be shown in a book; a placeholder stands in for it",
-    "vault/embeds.md:30:1: warning: unresolved embed 'missing-note'",
+    "vault/embeds.md:26:1: warning: embedded view 'data.base' cannot be shown in a book; a placeholder stands in for it [link.embed]",
+    "vault/embeds.md:28:1: warning: embedded canvas 'board.canvas' cannot be shown in a book; a placeholder stands in for it [link.embed]",
+    "vault/embeds.md:30:1: warning: unresolved embed 'missing-note' [link.embed]",
     "vault/embeds.md:32:1: warning: no heading 'Missing Section' in 'notes/target.md' to embed; a placeholder stands in "
-    "for it (did you mean 'First Section'?)",
-    "vault/embeds.md:38:8: warning: embedded view 'data.base#View' cannot be shown in a book; a placeholder stands in for it",
-    "vault/forms.md:6: warning: unresolved link to 'no-such-topic' in related_topics",
+    "for it (did you mean 'First Section'?) [link.heading]",
+    "vault/embeds.md:38:8: warning: embedded view 'data.base#View' cannot be shown in a book; a placeholder stands in for it [link.embed]",
+    "vault/forms.md:6: warning: unresolved link to 'no-such-topic' in related_topics [link.unresolved]",
     "vault/forms.md:22:3: warning: 'dup' is ambiguous: a/dup.md, b/deeper/dup.md; using 'a/dup.md' (link by path to "
-    "choose another)",
-    "vault/forms.md:23:3: warning: link to 'left-out.md', which is not in this book",
-    "vault/forms.md:24:3: warning: unresolved link to 'nowhere'",
-    "vault/forms.md:25:3: warning: no heading 'No Such Heading' in 'notes/target.md'; the link lands on the article",
-    "vault/forms.md:41:3: warning: link to 'data.base', which is not in this book",
+    "choose another) [link.ambiguous]",
+    "vault/forms.md:23:3: info: link to 'left-out.md', which is not in this book [link.outside]",
+    "vault/forms.md:24:3: warning: unresolved link to 'nowhere' [link.unresolved]",
+    "vault/forms.md:25:3: warning: no heading 'No Such Heading' in 'notes/target.md'; the link lands on the article [link.heading]",
+    "vault/forms.md:41:3: info: link to 'data.base', which is not in this book [link.outside]",
     "vault/more/cycle-b.md:6:1: warning: embed cycle: cycle-a -> cycle-b -> cycle-a; a link to 'cycle-a' stands in for "
-    "the repeated embed",
-    "vault/more/cycle-b.md:6:2: warning: link to 'more/cycle-a.md', which is not in this book",  # that link
-    "vault/more/deep-3.md:6:1: warning: embed of 'deep-4' is nested more than 3 deep; a placeholder stands in for it",
+    "the repeated embed [link.embed-cycle]",
+    "vault/more/cycle-b.md:6:2: info: link to 'more/cycle-a.md', which is not in this book [link.outside]",  # that link
+    "vault/more/deep-3.md:6:1: warning: embed of 'deep-4' is nested more than 3 deep; a placeholder stands in for it [link.embed]",
     "book.yml: links: 41 resolved, 3 outside, 5 broken, 1 ambiguous, 4 placeholder(s)",
 ]
 PLACEHOLDERS = [
@@ -224,11 +224,11 @@ def test_headings_match_as_obsidian_writes_them():
 # ---------------------------------------------------------------- the report
 def test_check_prints_the_link_report(capsys, monkeypatch):
     monkeypatch.chdir(LINKS)
-    assert main(["check", "book.yml"]) == 0
+    assert main(["check", "book.yml", "--verbose"]) == 0  # every line, the information about outside links too
     err = capsys.readouterr().err.splitlines()
     start = err.index(REPORT[0])
     assert err[start:start + len(REPORT)] == REPORT
-    assert re.fullmatch(r"book\.yml: 0 error\(s\), \d+ warning\(s\)", err[start + len(REPORT)])
+    assert re.fullmatch(r"book\.yml: 0 error\(s\), \d+ warning\(s\), 2 info", err[start + len(REPORT)])
     assert main(["check", "book.yml", "--strict"]) == 1
 
 
@@ -398,7 +398,7 @@ def unresolvable_wikilinks(root: Path) -> set[tuple[str, int]]:
 
 def test_corpus_unresolved_links_are_in_the_report(corpus, capsys):
     root, manifest, _ = corpus
-    main(["check", str(manifest)])
+    main(["check", str(manifest), "--verbose"])  # every line: each unresolved link
     err = capsys.readouterr().err.splitlines()
     reported = set()
     for line in err:

@@ -339,7 +339,7 @@ def test_diagram_too_wide_even_for_landscape_is_reported_not_clipped(tmp_path):
     path, built = tiny_pdf(tmp_path, {"huge.md": article("Huge", f"Text.\n\n```\n{wide}\n```\n")}, extra="page_size: A5\n")
     assert [d.format() for d in built.reporter.warnings] == [
         f"{tmp_path / 'kb' / 'huge.md'}:10: warning: diagram of 260 columns is set at 3.15 pt on a landscape page,"
-        " below the 5.0 pt that prints legibly (split it, or shorten its widest line)"]
+        " below the 5.0 pt that prints legibly (split it, or shorten its widest line) [pdf.diagram-width]"]
     reader = pypdf.PdfReader(path)
     number = page_of([p.extract_text() for p in reader.pages], wide.split("\n"))
     left, right = text_block(number, reader.pages[number - 1], "A5")

@@ -409,7 +409,7 @@ def test_two_builds_never_write_one_output_at_once(tmp_path, monkeypatch, capsys
         release.set()
         first.join(120)
     line = second.value.diagnostics[0].format()
-    assert line.endswith(f"error: another build is writing 'tiny' in {out} now (try again when it has finished)")
+    assert line.endswith(f"error: another build is writing 'tiny' in {out} now (try again when it has finished) [output.locked]")
     assert results and results[0][0].is_file()
     with zipfile.ZipFile(results[0][0]) as z:
         assert z.testzip() is None
@@ -429,7 +429,7 @@ def test_a_hung_pandoc_is_killed_with_what_it_started(tmp_path, monkeypatch):
     assert time.monotonic() - start < 10
     assert exc.value.diagnostics[0].format() == (
         "a.md:1:1: error: pandoc took longer than 1 s and was stopped "
-        "(is the Markdown pathological, e.g. thousands of nested '>' or '['?)")
+        "(is the Markdown pathological, e.g. thousands of nested '>' or '['?) [pandoc.timeout]")
     for pid in pids.read_text().split():
         assert not _alive(int(pid)), f"process {pid} outlived the time limit"
 

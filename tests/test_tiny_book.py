@@ -21,9 +21,10 @@ from publisher.diagnostics import Reporter
 
 def test_diagnostics_are_exactly_the_broken_link(tiny_book, monkeypatch):
     monkeypatch.chdir(DATA)
-    assert [d.format() for d in tiny_book.reporter.diagnostics] == [
-        "vault/basics/beta.md:15:77: warning: unresolved link to 'nowhere-article'"
+    assert [d.format() for d in tiny_book.reporter.errors + tiny_book.reporter.warnings] == [
+        "vault/basics/beta.md:15:77: warning: unresolved link to 'nowhere-article' [link.unresolved]"
     ]
+    assert [d.code for d in tiny_book.reporter.infos] == ["link.outside"]  # to the article the filter leaves out
 
 
 def test_structure_follows_the_manifest(tiny_book):

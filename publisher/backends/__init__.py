@@ -59,11 +59,12 @@ def load_backend(name: str) -> Backend:
             Severity.ERROR,
             f"no backend for format '{name}' (available: {', '.join(names) or 'none'})",
             hint=did_you_mean(name, names),
+            code="usage.format",
         ))
     try:
         cls = found[0].load()
     except Exception as exc:  # a broken third-party package or a missing system library
-        raise UsageError(Diagnostic(Severity.ERROR, f"backend '{name}' cannot be loaded: {exc}")) from None
+        raise UsageError(Diagnostic(Severity.ERROR, f"backend '{name}' cannot be loaded: {exc}", code="usage.format")) from None
     return cls()
 
 
@@ -125,7 +126,7 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
             write_atomic(target, lambda tmp: backend.write(view, theme, tmp))
         except OSError as exc:  # a folder in the way, a full disk, no permission
             raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write: {exc.strerror or exc}",
-                                            SourceLocation(str(target)))) from None
+                                            SourceLocation(str(target)), code="output.write")) from None
         progress.wrote(target)
         return target
 
@@ -164,14 +165,14 @@ def output_lock(out_dir: Path, name: str) -> Iterator[None]:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write here: {exc.strerror or exc}",
-                                            SourceLocation(str(lock)))) from None
+                                            SourceLocation(str(lock)), code="output.write")) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise PublisherError(Diagnostic(
                 Severity.ERROR, f"another build is writing '{name}' in {display_path(out_dir)} now",
-                SourceLocation(str(lock)), "try again when it has finished")) from None
+                SourceLocation(str(lock)), "try again when it has finished", code="output.locked")) from None
         if _same_file(fd, lock):
             break
         os.close(fd)  # removed (or replaced) by the build that held it: take the lock again
