@@ -9,12 +9,13 @@ BOOKS  := books/handbook.yml books/ereader.yml books/course-intro.yml books/cour
 STAMP  := $(VENV)/.installed
 
 # Debian packages: what WeasyPrint needs to render, the fonts the theme uses, and for the tests
-# poppler (pdftotext, pdftoppm) and a Java runtime for EPUBCheck.
+# poppler (pdftotext, pdftoppm), a Java runtime for EPUBCheck and headless Chromium with its driver for the
+# web edition's browser tests.
 BOOK_DEBS := libpango-1.0-0:libpango-1.0-0 libpangoft2-1.0-0:libpangoft2-1.0-0 \
              fonts-dejavu-core:fonts-dejavu-core fonts-dejavu-extra:fonts-dejavu-extra \
              fonts-linuxlibertine:fonts-linuxlibertine \
              libharfbuzz-subset0:libharfbuzz-subset0
-TEST_DEBS := pdftotext:poppler-utils java:default-jre-headless
+TEST_DEBS := pdftotext:poppler-utils java:default-jre-headless chromium:chromium chromedriver:chromium-driver
 
 .PHONY: all book test bench lint readme-images golden clean sysdeps-book sysdeps-test
 

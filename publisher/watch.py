@@ -54,6 +54,8 @@ def ignored(path: Path, roots: Roots) -> bool:
     for folder, name in roots.outputs:
         if path.parent == folder and path.name.startswith((f"{name}.", f".{name}.")) and path.suffix != ".md":
             return True
+        if path.is_relative_to(folder / name) and path.suffix != ".md":  # the web edition's folder
+            return True
         if path.is_relative_to(folder) and not any(root.is_relative_to(folder) for root in roots.trees):
             return True
     root = next((r for r in roots.trees if path.is_relative_to(r)), None)

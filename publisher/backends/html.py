@@ -1,0 +1,171 @@
+"""The web edition: a static site in a folder, DIR/NAME/, that works from file:// and from any static host.
+
+    index.html       the cover, the title and the contents
+    chapter-NN.html  one page per chapter; a long chapter of several articles, one page per article
+                     (chapter-NN.html, chapter-NN-02.html, ...); front and back matter, part openers, the
+                     glossary, the tag index and the index have a page each
+    search.html      client-side search over the articles: search-index.js (the index assigned to a global,
+                     so that it loads from file://, where fetch() is refused) and search-index.json (the same)
+    style/ script/ images/ fonts/   the theme's stylesheet and script, the vault's images, the diagram font
+
+Pages are made as the EPUB's are (epub.py: pandoc's HTML cleaned, images copied in under names made from
+their content, every `#id` link pointed into the page that holds its id), then written through the theme's
+`html-page.html.j2`: a header with the book's title and a search form, the contents in a sidebar, the page,
+previous/next links. Nothing is fetched from another site: every stylesheet, script and font is in the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from html import escape as _esc
+from pathlib import Path
+
+from .. import pandoc as pd
+from .. import render
+from ..diagnostics import Diagnostic
+from ..model import Book, Chapter
+from ..themes import Theme
+from .epub import FONT_FACE, Entry, Images, Page, clean, cover_image, diagram_font, fragment, link_pages, serialize
+
+LONG_CHAPTER = 3500  # words: a chapter of several articles longer than this has a page per article
+CSS = "style/book.css"
+SCRIPT = "script/site.js"
+SEARCH_INDEX = "search-index"  # .json and .js
+TEMPLATE = "html-page.html.j2"
+FILES = {render.INDEX_ID: "book-index.html"}  # generated back matter whose id would make a clashing name
+WORD = re.compile(r"\w+")  # a word of the search index (over plain text, never over Markdown or HTML)
+
+
+@dataclass(frozen=True)
+class Nav:
+    """Where a page sits: the link before it and the one after it (title, href), or None."""
+
+    previous: tuple[str, str] | None
+    next: tuple[str, str] | None
+
+
+def is_long(chapter: Chapter) -> bool:
+    return not chapter.single and sum(len(a.body.split()) for a in chapter.articles) > LONG_CHAPTER
+
+
+def lift(blocks: list[dict]) -> list[dict]:
+    """The blocks with their headings raised so that the first level is 1: each page's outline starts at h1
+    (in a book with parts a chapter's title is a level-2 heading, an article of a long chapter level 3)."""
+    delta = min((h["c"][0] for h in pd.headers_of(blocks)), default=1) - 1
+
+    def raise_(node: dict) -> dict:
+        if node["t"] == "Header":
+            level, attr, inlines = node["c"]
+            return {"t": "Header", "c": [level - delta, attr, inlines]}
+        return pd.rebuild_children(node, raise_) if node["t"] in ("BlockQuote", "Div") else node
+
+    return pd.rebuild(blocks, raise_) if delta > 0 else blocks
+
+
+def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
+    """Every page after index.html, in reading order, and the table of contents."""
+    plan: list[tuple[str, str, str, list[dict] | str]] = []  # (file, title, kind, blocks or ready HTML)
+    toc: list[Entry] = []
+    for ident, heading, blocks in render.front_matter(book):
+        plan.append((f"front-{ident}.html", heading, "frontmatter", blocks))
+        toc.append(Entry(heading, f"front-{ident}.html"))
+    n = 0
+    for part in book.parts:
+        entries, start = [], len(plan)
+        for chapter in part.chapters:
+            n += 1
+            file = f"chapter-{n:02d}.html"
+            if is_long(chapter):
+                files = [file] + [f"chapter-{n:02d}-{k:02d}.html" for k in range(2, len(chapter.articles) + 1)]
+                for k, (article, page) in enumerate(zip(chapter.articles, files, strict=True)):
+                    blocks = render.chapter_blocks(replace(chapter, articles=(article,)))
+                    plan.append((page, chapter.title if k == 0 else article.title, "bodymatter", blocks if k == 0 else blocks[1:]))
+                children = tuple(Entry(a.title, f"{p}#{a.id}" if k == 0 else p)
+                                 for k, (a, p) in enumerate(zip(chapter.articles, files, strict=True)))
+            else:
+                plan.append((file, chapter.title, "bodymatter", render.chapter_blocks(chapter)))
+                children = () if chapter.single else tuple(Entry(a.title, f"{file}#{a.id}") for a in chapter.articles)
+            entries.append(Entry(chapter.title, file, children))
+        if part.title:
+            items = "".join(f'<li><a href="{_esc(e.href)}">{_esc(e.title)}</a></li>' for e in entries)
+            plan.insert(start, (f"{part.id}.html", part.title, "part",  # the opener, before its chapters
+                                f'<section class="part-opener"><h1 id="{part.id}">{_esc(part.title)}</h1><ul>{items}</ul></section>'))
+            toc.append(Entry(part.title, f"{part.id}.html", tuple(entries)))
+        else:
+            toc.extend(entries)
+    files = {a.id for a in book.back}
+    for ident, heading, blocks in render.back_matter(book, 1):
+        file = f"back-{ident}.html" if ident in files else FILES.get(ident, f"{ident}.html")
+        plan.append((file, heading, "backmatter", blocks))
+        toc.append(Entry(heading, file))
+    html = iter(render.to_html([lift(b) for *_, b in plan if not isinstance(b, str)]))
+    pages = [Page(file, title, kind, fragment(b if isinstance(b, str) else next(html))) for file, title, kind, b in plan]
+    return pages, toc
+
+
+def search_index(book: Book, where: dict[str, str]) -> list[dict]:
+    """One entry per article: its title, the page (and place) it is on, its summary, and its words, each once."""
+    entries = []
+    for article in book.every_article:
+        if article.id not in where:
+            continue
+        text = pd.stringify(list(article.blocks))
+        words = sorted({w.lower() for w in WORD.findall(f"{article.title} {text}")})
+        summary = article.summary or " ".join(text.split()[:40])
+        entries.append({"title": article.title, "href": f"{where[article.id]}#{article.id}", "summary": summary,
+                        "words": " ".join(words)})
+    return entries
+
+
+def site_files(book: Book, theme: Theme) -> dict[str, bytes]:
+    """Every file of the site: its path inside the folder -> its bytes."""
+    m = book.manifest
+    pages, toc = make_pages(book)
+    images = Images(m.source)
+    for page in pages:
+        clean(page.tree, images)
+    where = link_pages(pages)
+    font = diagram_font(pages)
+    cover_name, _, cover_data = cover_image(book, images)
+    home = Page("index.html", m.title, "cover", fragment(theme.render("html-home.html.j2", m=m, cover=cover_name, toc=toc)))
+    search = Page("search.html", "Search", "search", fragment(theme.render("html-search.html.j2")))
+
+    files: dict[str, bytes] = {CSS: (theme.css("html") + (FONT_FACE if font else "")).encode(),
+                               SCRIPT: theme.file("js/site.js").read_bytes(), cover_name: cover_data}
+    files.update((name, data) for name, (_, data) in images.files.items())
+    if font:
+        files["fonts/diagram-mono.woff"] = font
+    index = json.dumps(search_index(book, where), ensure_ascii=False, separators=(",", ":"))
+    files[f"{SEARCH_INDEX}.json"] = index.encode()
+    files[f"{SEARCH_INDEX}.js"] = f"window.PUBLISHER_SEARCH = {index};\n".encode()
+
+    order = [home, *pages]  # the search page is outside the reading order: it links back to the cover
+    for i, page in enumerate([*order, search]):
+        before = order[i - 1] if 0 < i < len(order) else None
+        after = order[i + 1] if i + 1 < len(order) else None
+        nav = Nav((before.title, before.file) if before else None, (after.title, after.file) if after else None)
+        files[page.file] = theme.render(
+            TEMPLATE, lang=m.language, direction=m.direction, book_title=m.title, title=page.title, kind=page.kind,
+            file=page.file, toc=toc, nav=nav, css=CSS, script=SCRIPT, search_index=f"{SEARCH_INDEX}.js",
+            body=serialize(page.tree, "html")).encode()
+    return files
+
+
+class HtmlBackend:
+    name = "html"
+    suffix = ""  # the site is the folder DIR/NAME
+    folder = True  # written into an empty folder that replaces the previous site whole (write_atomic)
+
+    def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
+        return ()
+
+    def write(self, book: Book, theme: Theme, target: Path) -> None:
+        with pd._collector_paused():  # as the EPUB's: millions of small objects made and dropped
+            files = site_files(book, theme)
+        for name, data in files.items():
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)

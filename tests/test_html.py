@@ -1,0 +1,183 @@
+"""The web edition (`--format html`): the sample handbook as a static site, checked as files and in a real
+browser (Debian's headless chromium through its chromedriver; nothing is downloaded)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import lxml.html
+import pytest
+from conftest import BOOKS, build_manifest
+
+from publisher.backends import write_atomic
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+WAIT = 30  # seconds at most for anything the browser is waited for (the machine may be busy)
+LOADS = {"img": "src", "script": "src", "link": "href", "iframe": "src", "source": "src", "video": "src", "audio": "src",
+         "embed": "src", "object": "data"}  # what a browser fetches by itself
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1735689600")
+    built = build_manifest(BOOKS / "handbook.yml", tmp_path_factory.mktemp("web"), ["html"])
+    return built.files[""]  # the folder DIR/handbook (no suffix)
+
+
+def pages(site: Path) -> dict[str, lxml.html.HtmlElement]:
+    return {p.name: lxml.html.parse(str(p)).getroot() for p in sorted(site.glob("*.html"))}
+
+
+def browser(*args: str):
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        pytest.skip("needs Debian's chromium and chromium-driver (make test installs them)")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager never downloads anything
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # every request, in requests_made
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900", *args):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
+def requests_made(driver) -> list[str]:
+    """The URL of every request the browser made since the last call (Chrome's DevTools network log)."""
+    events = (json.loads(entry["message"])["message"] for entry in driver.get_log("performance"))
+    return [e["params"]["request"]["url"] for e in events if e["method"] == "Network.requestWillBeSent"]
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d = browser()
+    yield d
+    d.quit()
+
+
+def test_site_has_every_page_and_its_landmarks(site):
+    found = pages(site)
+    for name in ("index.html", "search.html", "glossary.html", "tag-index.html", "book-index.html", "chapter-01.html",
+                 "part-1.html", "chapter-10.html", "chapter-10-02.html"):  # chapter 10 is long: a page per article
+        assert name in found, name
+    for name in ("style/book.css", "script/site.js", "search-index.js", "search-index.json", "fonts/diagram-mono.woff",
+                 "images/cover.svg"):
+        assert (site / name).is_file(), name
+    for name, root in found.items():
+        assert root.get("lang") == "en", name
+        assert root.find(".//header") is not None and root.find(".//main[@id='content']") is not None, name
+        assert root.xpath("//a[@class='skip-link']/@href") == ["#content"], name
+        if name != "index.html":
+            assert root.xpath("//nav[@aria-label='Contents']//a[@aria-current='page']/@href") in ([name], []), name
+    chapter = found["chapter-04.html"]
+    assert chapter.xpath("//pre[contains(@class, 'diagram')]"), "the AI stack's diagram"
+    assert chapter.xpath("//a[@rel='prev']/@href") == ["chapter-03.html"] and chapter.xpath("//a[@rel='next']/@href") == ["chapter-05.html"]
+
+
+def test_every_link_lands_on_its_element_and_nothing_leaves_the_folder(site):
+    """Every src and href of every page is relative (or a fragment) and names a file of the site and an id on
+    it; a link to another site (a reference in an article) is only something to follow, never fetched."""
+    found = pages(site)
+    ids = {name: set(root.xpath("//@id")) for name, root in found.items()}
+    checked = 0
+    for name, root in found.items():
+        for el in root.iter():
+            attr = LOADS.get(el.tag) or ("href" if el.tag == "a" else None)
+            value = el.get(attr) if attr else None
+            if value is None:
+                continue
+            parts = urlsplit(value)
+            if el.tag == "a" and parts.scheme in ("http", "https", "mailto"):
+                continue
+            assert not parts.scheme and not parts.netloc and not parts.path.startswith("/"), f"{name}: {value}"
+            target = parts.path or name
+            assert (site / target).is_file(), f"{name}: {value}"
+            if parts.fragment:
+                assert parts.fragment in ids[target], f"{name}: {value}"
+                checked += 1
+    assert checked > 500
+    css = (site / "style/book.css").read_text(encoding="utf-8")
+    assert "url(" not in css.replace('url("../fonts/diagram-mono.woff")', "")
+
+
+def test_long_chapter_pages_and_article_links_point_to_their_page(site):
+    found = pages(site)
+    article = found["chapter-10-02.html"].xpath("//main//h1/@id")[0]  # the second article of "Language models"
+    elsewhere = [href for root in found.values() for href in root.xpath("//main//a/@href") if href.endswith("#" + article)]
+    assert elsewhere and all(href == f"chapter-10-02.html#{article}" for href in elsewhere)
+
+
+def test_a_failed_build_leaves_the_previous_site(tmp_path):
+    target = tmp_path / "book"
+    write_atomic(target, lambda tmp: (tmp / "index.html").write_text("first"), folder=True)
+
+    def fails(tmp: Path):
+        (tmp / "index.html").write_text("second")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_atomic(target, fails, folder=True)
+    assert (target / "index.html").read_text() == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["book"]  # no temporary folder left behind
+    write_atomic(target, lambda tmp: (tmp / "other.html").write_text("third"), folder=True)
+    assert [p.name for p in target.iterdir()] == ["other.html"]
+
+
+# ---------------------------------------------------------------- in the browser, from file://
+def test_cross_link_lands_on_its_element_from_file_url(site, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    requests_made(driver)
+    driver.get((site / "chapter-04.html").as_uri())
+    link = driver.find_element(By.CSS_SELECTOR, "main a[href='chapter-06.html#training-data']")  # the chapter's third article
+    driver.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", link)
+    WebDriverWait(driver, WAIT).until(lambda d: d.current_url.endswith("chapter-06.html#training-data"))
+    target = driver.find_element(By.ID, "training-data")
+    top = driver.execute_script("return arguments[0].getBoundingClientRect().top", target)
+    assert driver.execute_script("return window.scrollY") > 0 and 0 <= top < 50
+    assert target.text.startswith("Training Data")
+    urls = requests_made(driver)  # two pages, their stylesheet, script and diagram font: nothing from anywhere else
+    assert len(urls) >= 4 and all(u.startswith(site.as_uri() + "/") for u in urls), urls
+
+
+def test_search_finds_an_article_and_links_to_its_page(site, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get((site / "search.html").as_uri() + "?q=retrieval")
+    results = WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results a"))
+    first = results[0]
+    assert first.text == "Retrieval-Augmented Generation (RAG)"
+    href = first.get_attribute("href")
+    page, _, ident = href.rpartition("#")
+    assert page.startswith(site.as_uri()) and ident in set(lxml.html.parse(urlsplit(page).path).getroot().xpath("//@id"))
+    box = driver.find_element(By.ID, "search-input")
+    box.clear()
+    box.send_keys("nothing-like-this-anywhere")
+    WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "search-status").text.startswith("0 articles"))
+    first_url = href
+    driver.get(first_url)
+    WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, ident).is_displayed())
+
+
+def test_readable_without_script(site):
+    """With scripts off, a page shows its text, the contents and the previous/next links."""
+    from selenium.webdriver.common.by import By
+
+    d = browser("--blink-settings=scriptEnabled=false")
+    try:
+        d.get((site / "chapter-02.html").as_uri())
+        assert d.find_element(By.CSS_SELECTOR, "main h1").is_displayed()
+        assert len([a for a in d.find_elements(By.CSS_SELECTOR, "nav.sidebar a") if a.is_displayed()]) > 20
+        assert d.find_element(By.CSS_SELECTOR, "a[rel=next]").is_displayed()
+        d.get((site / "search.html").as_uri() + "?q=retrieval")  # scripts really are off: no results, a note instead
+        assert "Search needs JavaScript" in d.find_element(By.TAG_NAME, "main").text
+        assert not d.find_elements(By.CSS_SELECTOR, "#search-results li")
+    finally:
+        d.quit()
