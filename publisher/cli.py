@@ -47,6 +47,9 @@ def make_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="print the table of contents a manifest selects; write nothing")
     ls.add_argument("manifests", nargs="+", metavar="MANIFEST")
     sub.add_parser("formats", help="list the installed backends")
+    s = sub.add_parser("serve", help="serve the web edition on 127.0.0.1, rebuilt and reloaded as files change")
+    s.add_argument("manifest", metavar="MANIFEST")
+    s.add_argument("--port", "-p", type=int, default=8000, help="the port (default 8000)")
     return p
 
 
@@ -134,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, target in available().items():
                 print(f"{name}\t{target}")
             return EXIT_OK
+        if args.command == "serve":
+            from .serve import serve
+
+            return serve(args)
         if getattr(args, "jobs", 1) < 1:
             raise UsageError(Diagnostic(Severity.ERROR, "--jobs must be at least 1"))
     except PublisherError as exc:

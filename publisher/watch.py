@@ -176,8 +176,9 @@ def describe(paths: Iterable[Path], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def watch(args, display: Display) -> int:
-    """Build, then rebuild on every change until Ctrl-C (exit 0). A wrong --format stops at once (exit 2)."""
+def watch(args, display: Display, build=None) -> int:
+    """Build, then rebuild on every change until Ctrl-C (exit 0). A wrong --format stops at once (exit 2).
+    `build()` builds (default: cli.run of args; `publisher serve` also tells the open pages)."""
     from .backends import load_backend
     from .cli import _print, run
 
@@ -192,7 +193,7 @@ def watch(args, display: Display) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill`, or a background job (SIGINT ignored there)
     try:
         while True:
-            run(args, display)
+            build() if build else run(args, display)
             new = find_roots(args, roots)
             if new != roots or not watcher.alive():  # another source or theme now, or a watched folder removed
                 watcher.close()

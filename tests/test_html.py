@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 import lxml.html
 import pytest
-from conftest import BOOKS, build_manifest
+from conftest import BOOKS, DATA, build_manifest
+from test_watch import Reader
 
 from publisher.backends import write_atomic
+from publisher.progress import PREFIX
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 WAIT = 30  # seconds at most for anything the browser is waited for (the machine may be busy)
@@ -181,3 +189,66 @@ def test_readable_without_script(site):
         assert not d.find_elements(By.CSS_SELECTOR, "#search-results li")
     finally:
         d.quit()
+
+
+# ---------------------------------------------------------------- publisher serve
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_reloads_the_open_page_and_stops_on_ctrl_c(tmp_path, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shutil.copytree(DATA / "vault", tmp_path / "vault")
+    manifest = tmp_path / "tiny.yml"
+    shutil.copy(DATA / "tiny.yml", manifest)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "publisher", "serve", "tiny.yml", "--port", str(port)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    stdout, stderr = Reader(proc.stdout), Reader(proc.stderr)
+    try:
+        stdout.wait_for(lambda line: line.startswith(f"{PREFIX}watching "), "first build")
+        assert stdout.lines[0] == f"serving http://127.0.0.1:{port}/ (Ctrl-C stops)"
+        stderr.wait_for(lambda line: "unresolved link to 'nowhere-article'" in line, "the warning in the terminal")
+        driver.get(f"http://127.0.0.1:{port}/chapter-01.html")
+        assert driver.find_element(By.CSS_SELECTOR, "main h1").text.startswith("Alpha")
+        # the warning on the page too, in a panel that can be dismissed
+        panel = WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "publisher-serve-panel"))
+        assert "unresolved link to 'nowhere-article'" in panel.text
+        panel.find_element(By.TAG_NAME, "button").click()
+        assert not driver.find_elements(By.ID, "publisher-serve-panel")
+
+        alpha = tmp_path / "vault" / "basics" / "alpha.md"
+        alpha.write_text(alpha.read_text(encoding="utf-8") + "\nA sentence written while the page was open.\n", encoding="utf-8")
+        WebDriverWait(driver, WAIT).until(lambda d: "A sentence written while the page was open." in d.find_element(By.TAG_NAME, "main").text)
+
+        # bad input: the error on the page and in the terminal, the page as it was, the server still running
+        good = manifest.read_text(encoding="utf-8")
+        manifest.write_text(good.replace("title: Tiny Book", "title: [Tiny Book"), encoding="utf-8")
+        WebDriverWait(driver, WAIT).until(lambda d: "error:" in d.find_element(By.ID, "publisher-serve-panel").text)
+        assert "tiny.yml:2:8: error: invalid YAML" in driver.find_element(By.ID, "publisher-serve-panel").text
+        assert "A sentence written while the page was open." in driver.find_element(By.TAG_NAME, "main").text
+        stderr.wait_for(lambda line: line.startswith("tiny.yml:2:8: error: "), "the error in the terminal")
+        manifest.write_text(good.replace("title: Tiny Book", "title: Tiny Book Again"), encoding="utf-8")
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.CLASS_NAME, "site-title").text == "Tiny Book Again")
+        assert urlsplit(driver.current_url).path == "/chapter-01.html"
+        assert b"__publisher" not in urlopen(f"http://127.0.0.1:{port}/script/site.js").read()  # only pages get the script
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=WAIT)
+    assert code == 0
+    assert not [line for line in stderr.lines + stderr.drain(0.5) if "Traceback" in line or "Error" in line]
+
+
+def test_serve_reports_a_port_in_use(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "publisher", "serve", str(DATA / "tiny.yml"), "--port", str(port)],
+                              capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"publisher: error: cannot serve on 127.0.0.1:{port}: ") and done.stderr.count("\n") == 1

@@ -1,0 +1,240 @@
+"""`publisher serve MANIFEST [--port 8000]`: the web edition as you write.
+
+    serve(args):  listen on 127.0.0.1:PORT -> watch.watch(build into a temporary folder, tell the open pages) -> Ctrl-C
+
+The site is built (`--format html`) into a temporary folder, served from there by the standard library's
+ThreadingHTTPServer on 127.0.0.1 only, and rebuilt by `build --watch`'s loop (watch.py) whenever a file of the
+knowledge base, the manifest or the theme changes; unchanged articles come from the parse cache. Every HTML page
+served gets one script more, `/__publisher/live.js` (the built site never holds it): it listens to
+`/__publisher/events` (server-sent events) and reloads the page, where it was scrolled to, once a build
+succeeds; a build's diagnostics show in a panel on the page that can be dismissed, and in the terminal. A failed
+build leaves the previous site as it was (the folder is swapped in whole) and the server running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from functools import partial
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .diagnostics import Diagnostic, Reporter, Severity
+
+HOST = "127.0.0.1"
+LIVE = "/__publisher/"
+KEEPALIVE = 15.0  # seconds between comments on an idle event stream (proxies and browsers close silent ones)
+WAITING = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>publisher serve</title></head>
+<body><main><h1>Not built yet</h1><p>The book could not be built: the diagnostics are in the terminal and below.
+This page reloads once a build succeeds.</p></main></body></html>"""
+
+LIVE_JS = r"""/* publisher serve: reload when a build succeeds, show each build's diagnostics (never in the built site). */
+(function () {
+  "use strict";
+  var me = document.currentScript, seen = Number(me.getAttribute("data-build"));
+  var key = "publisher-serve-scroll:" + location.pathname + location.search;
+  var kept = sessionStorage.getItem(key);
+  if (kept !== null) {
+    sessionStorage.removeItem(key);
+    window.scrollTo(0, Number(kept));
+  }
+  function panel(state) {
+    var old = document.getElementById("publisher-serve-panel");
+    if (old) old.remove();
+    if (!state.diagnostics.length || sessionStorage.getItem("publisher-serve-dismissed") === String(state.build)) return;
+    var box = document.createElement("aside");
+    box.id = "publisher-serve-panel";
+    box.setAttribute("role", "status");
+    box.setAttribute("aria-label", "Build diagnostics");
+    box.style.cssText = "position:fixed;right:1em;bottom:1em;z-index:1000;max-width:min(52em,90vw);max-height:40vh;" +
+      "overflow:auto;background:#fff;color:#111;border:2px solid " + (state.ok ? "#c0701a" : "#b3261e") +
+      ";box-shadow:0 2px 12px rgba(0,0,0,.3);padding:.6em .9em;font:13px/1.4 'DejaVu Sans Mono',monospace;";
+    var head = document.createElement("p");
+    head.style.cssText = "margin:0 0 .4em;font-weight:bold;";
+    head.textContent = state.ok ? "Built, with warnings:" : "The build failed (the page shows the last good build):";
+    var close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Dismiss";
+    close.style.cssText = "float:right;margin-left:1em;";
+    close.addEventListener("click", function () {
+      sessionStorage.setItem("publisher-serve-dismissed", String(state.build));
+      box.remove();
+    });
+    var list = document.createElement("ul");
+    list.style.cssText = "margin:0;padding-left:1.2em;white-space:pre-wrap;";
+    state.diagnostics.forEach(function (line) {
+      var item = document.createElement("li");
+      item.textContent = line;
+      list.appendChild(item);
+    });
+    box.appendChild(close);
+    box.appendChild(head);
+    box.appendChild(list);
+    document.body.appendChild(box);
+  }
+  var source = new EventSource("/__publisher/events");
+  source.onmessage = function (event) {
+    var state = JSON.parse(event.data);
+    if (state.ok && state.build !== seen) {
+      sessionStorage.setItem(key, String(window.scrollY));
+      source.close();
+      location.reload();
+      return;
+    }
+    panel(state);
+  };
+})();
+"""
+
+
+class Live:
+    """The latest build: its number, whether it succeeded, its diagnostics; the event streams wait on it."""
+
+    def __init__(self) -> None:
+        self.site: Path | None = None
+        self.build = 0
+        self.ok = False
+        self.diagnostics: list[str] = []
+        self.closing = False
+        self.changed = threading.Condition()
+
+    def publish(self, site: Path | None, diagnostics: list[Diagnostic]) -> None:
+        with self.changed:
+            self.build += 1
+            self.ok = site is not None
+            self.site = site or self.site
+            self.diagnostics = [d.format() for d in diagnostics]
+            self.changed.notify_all()
+
+    def close(self) -> None:
+        with self.changed:
+            self.closing = True
+            self.changed.notify_all()
+
+    def message(self) -> bytes:
+        state = {"build": self.build, "ok": self.ok, "diagnostics": self.diagnostics}
+        return f"data: {json.dumps(state)}\n\n".encode()
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """The site's files as they are on disk (each request sees the latest folder), HTML pages with the live
+    script after them, the script itself and the event stream; no caching, no access log."""
+
+    def __init__(self, *args, live: Live, **kwargs):
+        self.live = live
+        super().__init__(*args, directory=str(live.site), **kwargs)  # (None: do_GET serves nothing from it)
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == LIVE + "events":
+            return self.events()
+        if path == LIVE + "live.js":
+            return self.send(LIVE_JS.encode(), "text/javascript; charset=utf-8")
+        if self.live.site is None:  # no build has succeeded yet
+            if path.endswith(("/", ".html")):
+                return self.send(self.inject(WAITING.encode()), "text/html; charset=utf-8")
+            return self.send_error(HTTPStatus.NOT_FOUND)
+        file = Path(self.translate_path(self.path))
+        if file.is_dir() and path.endswith("/"):
+            file = file / "index.html"
+        if file.suffix == ".html" and file.is_file():
+            try:
+                return self.send(self.inject(file.read_bytes()), "text/html; charset=utf-8")
+            except OSError:  # the folder swapped under us: the next request finds the new one
+                pass
+        return super().do_GET()
+
+    def inject(self, page: bytes) -> bytes:
+        """The page and, after it, the live script (browsers run content after </html> as part of the body)."""
+        return page + f'\n<script src="{LIVE}live.js" data-build="{self.live.build}"></script>\n'.encode()
+
+    def send(self, body: bytes, kind: str) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def events(self) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        live, seen = self.live, -1
+        try:
+            while True:
+                with live.changed:
+                    if live.build == seen and not live.closing:
+                        live.changed.wait(KEEPALIVE)
+                    if live.closing:
+                        return
+                    news, message = live.build != seen, live.message()
+                    seen = live.build
+                self.wfile.write(message if news else b": still here\n\n")
+                self.wfile.flush()
+        except OSError:  # the page was closed or reloaded
+            return
+
+
+def listen(port: int, live: Live) -> ThreadingHTTPServer | Diagnostic:
+    try:
+        server = ThreadingHTTPServer((HOST, port), partial(Handler, live=live))
+    except OSError as exc:
+        return Diagnostic(Severity.ERROR, f"cannot serve on {HOST}:{port}: {exc.strerror or exc}",
+                          hint="choose another port with --port N", code="serve.port")
+    server.daemon_threads = True
+    return server
+
+
+def serve(args) -> int:
+    """Serve the web edition of args.manifest until Ctrl-C (exit 0); a port that cannot be had: exit 2."""
+    from . import progress
+    from .cli import EXIT_OK, EXIT_USAGE, _print, _run_one
+    from .watch import watch
+
+    live = Live()
+    server = listen(args.port, live)
+    if isinstance(server, Diagnostic):
+        _print([server])
+        return EXIT_USAGE
+    url = f"http://{HOST}:{server.server_address[1]}/"
+    out = Path(tempfile.mkdtemp(prefix="publisher-serve-"))
+    build_args = argparse.Namespace(command="build", manifests=[args.manifest], formats=["html"], out=str(out), strict=False,
+                                    draft=False, quiet=True, jobs=1)
+    display = progress.display_for(False)
+
+    def build() -> int:
+        reporter, started = Reporter(), time.monotonic()
+        with display:
+            status, written, *_ = _run_one(args.manifest, build_args, reporter, display)
+        _print(reporter.diagnostics)
+        ok = status == EXIT_OK and not reporter.errors and bool(written)
+        live.publish(written[0] if ok else None, reporter.diagnostics)
+        display.note(f"{'built' if ok else 'build failed'} in {time.monotonic() - started:.1f} s: {url}")
+        sys.stdout.flush()
+        return status
+
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True, name="publisher-serve")
+    thread.start()
+    print(f"serving {url} (Ctrl-C stops)", flush=True)
+    try:
+        code = watch(build_args, display, build)
+    finally:
+        live.close()
+        server.shutdown()
+        server.server_close()
+        shutil.rmtree(out, ignore_errors=True)
+    return EXIT_OK if code == EXIT_OK else code
