@@ -65,9 +65,12 @@ bench: $(STAMP) sysdeps-book
 lint: $(STAMP)
 	$(BIN)/ruff check publisher tests
 
-# Real pages of the sample handbook, for the README.
+# Real pages of the sample handbook, for the README, and a page of its web edition as Chromium shows it.
 readme-images: book sysdeps-test
 	$(BIN)/python docs/make_images.py build/handbook.pdf docs/images
+	$(BIN)/publisher build books/handbook.yml --format html --out build -q
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,760 \
+	  --screenshot=docs/images/web.png file://$(CURDIR)/build/handbook/chapter-04.html 2>/dev/null
 
 clean:
 	rm -rf build .pytest_cache

@@ -47,22 +47,46 @@ class Nav:
     next: tuple[str, str] | None
 
 
+class Contents:
+    """The contents as nested lists, with the page shown marked as the current one: made once, marked per page
+    (it is on every page; made for each, it was most of the writing of a long book's site)."""
+
+    MARK = ' aria-current="page"'
+
+    def __init__(self, toc: Iterable[Entry]):
+        self.parts: list[str] = []
+        self.marks: dict[str, list[int]] = {}  # href -> where in parts its mark goes
+        self._add(toc)
+
+    def _add(self, entries: Iterable[Entry]) -> None:
+        self.parts.append("<ol>")
+        for e in entries:
+            self.parts.append(f'<li><a href="{_esc(e.href)}"')
+            self.marks.setdefault(e.href, []).append(len(self.parts))
+            self.parts += ["", f">{_esc(e.title)}</a>"]
+            if e.children:
+                self._add(e.children)
+            self.parts.append("</li>")
+        self.parts.append("</ol>")
+
+    def html(self, current: str) -> str:
+        parts = list(self.parts)
+        for i in self.marks.get(current, ()):
+            parts[i] = self.MARK
+        return "".join(parts)
+
+
 def is_long(chapter: Chapter) -> bool:
     return not chapter.single and sum(len(a.body.split()) for a in chapter.articles) > LONG_CHAPTER
 
 
-def lift(blocks: list[dict]) -> list[dict]:
-    """The blocks with their headings raised so that the first level is 1: each page's outline starts at h1
-    (in a book with parts a chapter's title is a level-2 heading, an article of a long chapter level 3)."""
-    delta = min((h["c"][0] for h in pd.headers_of(blocks)), default=1) - 1
-
-    def raise_(node: dict) -> dict:
-        if node["t"] == "Header":
-            level, attr, inlines = node["c"]
-            return {"t": "Header", "c": [level - delta, attr, inlines]}
-        return pd.rebuild_children(node, raise_) if node["t"] in ("BlockQuote", "Div") else node
-
-    return pd.rebuild(blocks, raise_) if delta > 0 else blocks
+def raise_headings(root) -> None:
+    """Each page's outline starts at h1: in a book with parts a chapter's title is an h2 (an article of a long
+    chapter, an h3); every heading of the page moves up by the same number of levels (renamed as elements)."""
+    headings = [el for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6")]
+    delta = min((int(el.tag[1]) for el in headings), default=1) - 1
+    for el in headings if delta > 0 else ():
+        el.tag = f"h{int(el.tag[1]) - delta}"
 
 
 def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
@@ -101,22 +125,29 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
         file = f"back-{ident}.html" if ident in files else FILES.get(ident, f"{ident}.html")
         plan.append((file, heading, "backmatter", blocks))
         toc.append(Entry(heading, file))
-    html = iter(render.to_html([lift(b) for *_, b in plan if not isinstance(b, str)]))
+    html = iter(render.to_html([b for *_, b in plan if not isinstance(b, str)]))
     pages = [Page(file, title, kind, fragment(b if isinstance(b, str) else next(html))) for file, title, kind, b in plan]
     return pages, toc
 
 
-def search_index(book: Book, where: dict[str, str]) -> list[dict]:
-    """One entry per article: its title, the page (and place) it is on, its summary, and its words, each once."""
+def search_index(book: Book, pages: list[Page], where: dict[str, str]) -> list[dict]:
+    """One entry per article: its title, the page (and place) it is on, its summary and its words, each once.
+    A page's text goes to the article whose heading comes last before it."""
+    titles = {a.id: a for a in book.every_article}
+    texts: dict[str, list[str]] = {}
+    for page in pages:
+        current = None
+        for el in page.tree:
+            if el.get("id") in titles:  # an article's heading (a chapter of one article: the chapter's)
+                current = texts.setdefault(el.get("id"), [])
+            elif current is not None:
+                current.append(el.text_content())
     entries = []
-    for article in book.every_article:
-        if article.id not in where:
-            continue
-        text = pd.stringify(list(article.blocks))
+    for ident, chunks in texts.items():
+        article, text = titles[ident], " ".join(chunks)
         words = sorted({w.lower() for w in WORD.findall(f"{article.title} {text}")})
         summary = article.summary or " ".join(text.split()[:40])
-        entries.append({"title": article.title, "href": f"{where[article.id]}#{article.id}", "summary": summary,
-                        "words": " ".join(words)})
+        entries.append({"title": article.title, "href": f"{where[ident]}#{ident}", "summary": summary, "words": " ".join(words)})
     return entries
 
 
@@ -127,10 +158,11 @@ def site_files(book: Book, theme: Theme) -> dict[str, bytes]:
     images = Images(m.source)
     for page in pages:
         clean(page.tree, images)
+        raise_headings(page.tree)
     where = link_pages(pages)
     font = diagram_font(pages)
     cover_name, _, cover_data = cover_image(book, images)
-    home = Page("index.html", m.title, "cover", fragment(theme.render("html-home.html.j2", m=m, cover=cover_name, toc=toc)))
+    home = Page("index.html", m.title, "cover", fragment(theme.render("html-home.html.j2", m=m, cover=cover_name, contents=Contents(toc).html("index.html"))))
     search = Page("search.html", "Search", "search", fragment(theme.render("html-search.html.j2")))
 
     files: dict[str, bytes] = {CSS: (theme.css("html") + (FONT_FACE if font else "")).encode(),
@@ -138,10 +170,11 @@ def site_files(book: Book, theme: Theme) -> dict[str, bytes]:
     files.update((name, data) for name, (_, data) in images.files.items())
     if font:
         files["fonts/diagram-mono.woff"] = font
-    index = json.dumps(search_index(book, where), ensure_ascii=False, separators=(",", ":"))
+    index = json.dumps(search_index(book, pages, where), ensure_ascii=False, separators=(",", ":"))
     files[f"{SEARCH_INDEX}.json"] = index.encode()
     files[f"{SEARCH_INDEX}.js"] = f"window.PUBLISHER_SEARCH = {index};\n".encode()
 
+    listing = Contents(toc)
     order = [home, *pages]  # the search page is outside the reading order: it links back to the cover
     for i, page in enumerate([*order, search]):
         before = order[i - 1] if 0 < i < len(order) else None
@@ -149,7 +182,7 @@ def site_files(book: Book, theme: Theme) -> dict[str, bytes]:
         nav = Nav((before.title, before.file) if before else None, (after.title, after.file) if after else None)
         files[page.file] = theme.render(
             TEMPLATE, lang=m.language, direction=m.direction, book_title=m.title, title=page.title, kind=page.kind,
-            file=page.file, toc=toc, nav=nav, css=CSS, script=SCRIPT, search_index=f"{SEARCH_INDEX}.js",
+            file=page.file, contents=listing.html(page.file), nav=nav, css=CSS, script=SCRIPT, search_index=f"{SEARCH_INDEX}.js",
             body=serialize(page.tree, "html")).encode()
     return files
 
