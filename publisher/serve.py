@@ -97,7 +97,8 @@ LIVE_JS = r"""/* publisher serve: reload when a build succeeds, show each build'
 class Live:
     """The latest build: its number, whether it succeeded, its diagnostics; the event streams wait on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root  # the temporary folder the site is built in
         self.site: Path | None = None
         self.build = 0
         self.ok = False
@@ -129,7 +130,7 @@ class Handler(SimpleHTTPRequestHandler):
 
     def __init__(self, *args, live: Live, **kwargs):
         self.live = live
-        super().__init__(*args, directory=str(live.site), **kwargs)  # (None: do_GET serves nothing from it)
+        super().__init__(*args, directory=str(live.site or live.root), **kwargs)
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's name
         pass
@@ -205,13 +206,14 @@ def serve(args) -> int:
     from .cli import EXIT_OK, EXIT_USAGE, _print, _run_one
     from .watch import watch
 
-    live = Live()
+    out = Path(tempfile.mkdtemp(prefix="publisher-serve-"))
+    live = Live(out)
     server = listen(args.port, live)
     if isinstance(server, Diagnostic):
         _print([server])
+        shutil.rmtree(out, ignore_errors=True)
         return EXIT_USAGE
     url = f"http://{HOST}:{server.server_address[1]}/"
-    out = Path(tempfile.mkdtemp(prefix="publisher-serve-"))
     build_args = argparse.Namespace(command="build", manifests=[args.manifest], formats=["html"], out=str(out), strict=False,
                                     draft=False, quiet=True, jobs=1)
     display = progress.display_for(False)

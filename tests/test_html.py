@@ -120,6 +120,15 @@ def test_long_chapter_pages_and_article_links_point_to_their_page(site):
     assert elsewhere and all(href == f"chapter-10-02.html#{article}" for href in elsewhere)
 
 
+def test_images_are_copied_in_and_a_remote_one_is_a_placeholder(tmp_path):
+    site = build_manifest(DATA / "links" / "book.yml", tmp_path, ["html"]).files[""]
+    sources = [src for root in pages(site).values() for src in root.xpath("//main//img/@src")]
+    assert len(sources) >= 3 and all(src.startswith("images/") and (site / src).is_file() for src in sources)
+    assert {Path(src).suffix for src in sources} >= {".png", ".svg"}
+    text = " ".join(root.text_content() for root in pages(site).values())
+    assert "[image: remote]" in text  # https://example.org/x.png: shown as a link to follow, never fetched
+
+
 def test_a_failed_build_leaves_the_previous_site(tmp_path):
     target = tmp_path / "book"
     write_atomic(target, lambda tmp: (tmp / "index.html").write_text("first"), folder=True)
