@@ -19,7 +19,9 @@ import pytest
 from conftest import BOOKS, DATA, build_manifest
 from test_watch import Reader
 
+from publisher import build
 from publisher.backends import write_atomic
+from publisher.diagnostics import Reporter
 from publisher.progress import PREFIX
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -87,13 +89,16 @@ def test_site_has_every_page_and_its_landmarks(site):
     assert chapter.xpath("//a[@rel='prev']/@href") == ["chapter-03.html"] and chapter.xpath("//a[@rel='next']/@href") == ["chapter-05.html"]
 
 
-def test_every_link_lands_on_its_element_and_nothing_leaves_the_folder(site):
+def checked_links(site: Path) -> int:
     """Every src and href of every page is relative (or a fragment) and names a file of the site and an id on
-    it; a link to another site (a reference in an article) is only something to follow, never fetched."""
+    it; a link to another site (a reference in an article) is only something to follow, never fetched. The
+    only scripts are the site's own, no attribute is an event handler. Returns the number of #id links."""
     found = pages(site)
     ids = {name: set(root.xpath("//@id")) for name, root in found.items()}
     checked = 0
     for name, root in found.items():
+        assert set(root.xpath("//script/@src")) <= {"script/site.js", "search-index.js"}, name
+        assert not root.xpath("//script[not(@src)]") and not root.xpath("//@*[starts-with(name(), 'on')]"), name
         for el in root.iter():
             attr = LOADS.get(el.tag) or ("href" if el.tag == "a" else None)
             value = el.get(attr) if attr else None
@@ -108,9 +113,25 @@ def test_every_link_lands_on_its_element_and_nothing_leaves_the_folder(site):
             if parts.fragment:
                 assert parts.fragment in ids[target], f"{name}: {value}"
                 checked += 1
-    assert checked > 500
     css = (site / "style/book.css").read_text(encoding="utf-8")
     assert "url(" not in css.replace('url("../fonts/diagram-mono.woff")', "")
+    return checked
+
+
+def test_every_link_lands_on_its_element_and_nothing_leaves_the_folder(site):
+    assert checked_links(site) > 500
+
+
+@pytest.mark.parametrize("case", ["html-script-style-iframe", "html-raw-other-formats", "html-unbalanced", "css-url",
+                                  "image-remote", "image-file-url", "image-traversal", "image-data-urls", "link-javascript",
+                                  "link-file-url"])
+def test_hostile_vaults_make_a_site_that_stays_in_its_folder(case, tmp_path):
+    shutil.copytree(DATA / "hostile" / case, tmp_path / case)
+    reporter = Reporter()
+    written = build(tmp_path / case / "book.yml", ["html"], tmp_path / "out", reporter=reporter)
+    assert not reporter.errors and written
+    checked_links(written[0])
+    assert not [p for p in written[0].rglob("*") if p.is_symlink() or not p.resolve().is_relative_to(written[0])]
 
 
 def test_long_chapter_pages_and_article_links_point_to_their_page(site):
@@ -152,6 +173,11 @@ def test_cross_link_lands_on_its_element_from_file_url(site, driver):
 
     requests_made(driver)
     driver.get((site / "chapter-04.html").as_uri())
+    # the AI stack's diagram is wider than the text: it keeps its lines whole and scrolls sideways
+    diagram = driver.find_element(By.CSS_SELECTOR, "pre.diagram")
+    style = driver.execute_script("const s = getComputedStyle(arguments[0]); return [s.whiteSpace, s.overflowX, s.fontFamily]", diagram)
+    assert style[:2] == ["pre", "auto"] and style[2].startswith('"Diagram Mono"')
+    assert driver.execute_script("return arguments[0].scrollWidth > arguments[0].clientWidth", diagram)
     link = driver.find_element(By.CSS_SELECTOR, "main a[href='chapter-06.html#training-data']")  # the chapter's third article
     driver.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", link)
     WebDriverWait(driver, WAIT).until(lambda d: d.current_url.endswith("chapter-06.html#training-data"))
