@@ -7,13 +7,15 @@ ThreadingHTTPServer on 127.0.0.1 only, and rebuilt by `build --watch`'s loop (wa
 knowledge base, the manifest or the theme changes; unchanged articles come from the parse cache. Every HTML page
 served gets one script more, `/__publisher/live.js` (the built site never holds it): it listens to
 `/__publisher/events` (server-sent events) and reloads the page, where it was scrolled to, once a build
-succeeds; a build's diagnostics show in a panel on the page that can be dismissed, and in the terminal. A failed
-build leaves the previous site as it was (the folder is swapped in whole) and the server running.
+has changed it (or a stylesheet, script or image every page uses). A build's diagnostics show in the
+terminal and in a panel on the page that can be dismissed. A failed build leaves the previous site as it
+was (the folder is swapped in whole) and the server running.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -35,7 +37,7 @@ WAITING = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>p
 <body><main><h1>Not built yet</h1><p>The book could not be built: the diagnostics are in the terminal and below.
 This page reloads once a build succeeds.</p></main></body></html>"""
 
-LIVE_JS = r"""/* publisher serve: reload when a build succeeds, show each build's diagnostics (never in the built site). */
+LIVE_JS = r"""/* publisher serve: reload when a build changed this page, show each build's diagnostics (never in the built site). */
 (function () {
   "use strict";
   var me = document.currentScript, seen = Number(me.getAttribute("data-build"));
@@ -79,15 +81,24 @@ LIVE_JS = r"""/* publisher serve: reload when a build succeeds, show each build'
     box.appendChild(list);
     document.body.appendChild(box);
   }
+  var page = decodeURIComponent(location.pathname.slice(1));
+  if (page === "" || page.slice(-1) === "/") page += "index.html";
+  function touches(changed) {  /* this page, a file every page uses, or the search page's index */
+    return changed === null || changed.some(function (file) {
+      var index = file.indexOf("search-index.") === 0;
+      return file === page || (index ? page === "search.html" : !/\.html$/.test(file));
+    });
+  }
   var source = new EventSource("/__publisher/events");
   source.onmessage = function (event) {
     var state = JSON.parse(event.data);
-    if (state.ok && state.build !== seen) {
+    if (state.ok && state.build !== seen && touches(state.changed)) {
       sessionStorage.setItem(key, String(window.scrollY));
       source.close();
       location.reload();
       return;
     }
+    seen = state.build;
     panel(state);
   };
 })();
@@ -103,15 +114,18 @@ class Live:
         self.build = 0
         self.ok = False
         self.diagnostics: list[str] = []
+        self.files: list[str] | None = None
         self.closing = False
         self.changed = threading.Condition()
 
-    def publish(self, site: Path | None, diagnostics: list[Diagnostic]) -> None:
+    def publish(self, site: Path | None, diagnostics: list[Diagnostic], files: list[str] | None = None) -> None:
+        """A build done: the site it wrote (None: it failed), its diagnostics, the files it changed (None: any)."""
         with self.changed:
             self.build += 1
             self.ok = site is not None
             self.site = site or self.site
             self.diagnostics = [d.format() for d in diagnostics]
+            self.files = files
             self.changed.notify_all()
 
     def close(self) -> None:
@@ -120,7 +134,7 @@ class Live:
             self.changed.notify_all()
 
     def message(self) -> bytes:
-        state = {"build": self.build, "ok": self.ok, "diagnostics": self.diagnostics}
+        state = {"build": self.build, "ok": self.ok, "diagnostics": self.diagnostics, "changed": self.files}
         return f"data: {json.dumps(state)}\n\n".encode()
 
 
@@ -190,6 +204,14 @@ class Handler(SimpleHTTPRequestHandler):
             return
 
 
+def fingerprints(site: Path | None) -> dict[str, bytes]:
+    """Each file of the site (its path inside) -> a digest of its bytes; {} before the first build."""
+    if site is None or not site.is_dir():
+        return {}
+    return {p.relative_to(site).as_posix(): hashlib.blake2b(p.read_bytes(), digest_size=16).digest()
+            for p in site.rglob("*") if p.is_file()}
+
+
 def listen(port: int, live: Live) -> ThreadingHTTPServer | Diagnostic:
     try:
         server = ThreadingHTTPServer((HOST, port), partial(Handler, live=live))
@@ -219,12 +241,14 @@ def serve(args) -> int:
     display = progress.display_for(False)
 
     def build() -> int:
-        reporter, started = Reporter(), time.monotonic()
+        reporter, started, before = Reporter(), time.monotonic(), fingerprints(live.site)
         with display:
             status, written, *_ = _run_one(args.manifest, build_args, reporter, display)
         _print(reporter.diagnostics)
         ok = status == EXIT_OK and not reporter.errors and bool(written)
-        live.publish(written[0] if ok else None, reporter.diagnostics)
+        after = fingerprints(written[0]) if ok else {}
+        changed = sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f)) if before else None
+        live.publish(written[0] if ok else None, reporter.diagnostics, changed)
         display.note(f"{'built' if ok else 'build failed'} in {time.monotonic() - started:.1f} s: {url}")
         sys.stdout.flush()
         return status

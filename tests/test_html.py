@@ -260,6 +260,15 @@ def test_serve_reloads_the_open_page_and_stops_on_ctrl_c(tmp_path, driver):
         alpha.write_text(alpha.read_text(encoding="utf-8") + "\nA sentence written while the page was open.\n", encoding="utf-8")
         WebDriverWait(driver, WAIT).until(lambda d: "A sentence written while the page was open." in d.find_element(By.TAG_NAME, "main").text)
 
+        # another page changed: this one stays as it is (not reloaded), the new build's warning shown on it
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.CSS_SELECTOR, "#publisher-serve-panel button")).click()
+        driver.execute_script("window.notReloaded = true")
+        beta = tmp_path / "vault" / "basics" / "beta.md"
+        beta.write_text(beta.read_text(encoding="utf-8") + "\nBeta changed.\n", encoding="utf-8")
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.ID, "publisher-serve-panel"))
+        assert driver.execute_script("return window.notReloaded") is True
+        assert b"Beta changed." in urlopen(f"http://127.0.0.1:{port}/chapter-02.html").read()
+
         # bad input: the error on the page and in the terminal, the page as it was, the server still running
         good = manifest.read_text(encoding="utf-8")
         manifest.write_text(good.replace("title: Tiny Book", "title: [Tiny Book"), encoding="utf-8")
