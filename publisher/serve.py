@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -28,7 +29,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .diagnostics import Diagnostic, Reporter, Severity
+from . import progress
+from .diagnostics import Diagnostic, PublisherError, Reporter, Severity, SourceLocation, display_path
 
 HOST = "127.0.0.1"
 LIVE = "/__publisher/"
@@ -89,16 +91,34 @@ LIVE_JS = r"""/* publisher serve: reload when a build changed this page, show ea
       return file === page || (index ? page === "search.html" : !/\.html$/.test(file));
     });
   }
+  function reload() {
+    sessionStorage.setItem(key, String(window.scrollY));
+    source.close();
+    location.reload();
+  }
+  /* Only this page changed: its new body in place of the old one (no flash, the scroll kept); anything
+     else (a stylesheet, the search page's index and script): the page loaded again. */
+  function update(state) {
+    var others = state.changed === null || state.changed.some(function (file) { return file !== page; });
+    if (others || page === "search.html") return reload();
+    fetch(location.pathname, { cache: "no-store" }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+      return response.text();
+    }).then(function (text) {
+      var fresh = new DOMParser().parseFromString(text, "text/html");
+      var y = window.scrollY;
+      document.title = fresh.title;
+      document.body.replaceWith(document.importNode(fresh.body, true));
+      window.scrollTo(0, y);
+      panel(state);
+    }).catch(reload);
+  }
   var source = new EventSource("/__publisher/events");
   source.onmessage = function (event) {
     var state = JSON.parse(event.data);
-    if (state.ok && state.build !== seen && touches(state.changed)) {
-      sessionStorage.setItem(key, String(window.scrollY));
-      source.close();
-      location.reload();
-      return;
-    }
+    var stale = state.ok && state.build !== seen && touches(state.changed);
     seen = state.build;
+    if (stale) return update(state);
     panel(state);
   };
 })();
@@ -125,6 +145,13 @@ class Live:
             self.ok = site is not None
             self.site = site or self.site
             self.diagnostics = [d.format() for d in diagnostics]
+            self.files = files
+            self.changed.notify_all()
+
+    def preview(self, files: list[str]) -> None:
+        """Pages made again ahead of the whole build (Builder.preview): the open ones reload."""
+        with self.changed:
+            self.build += 1
             self.files = files
             self.changed.notify_all()
 
@@ -222,10 +249,121 @@ def listen(port: int, live: Live) -> ThreadingHTTPServer | Diagnostic:
     return server
 
 
+class Builder:
+    """Builds the web edition into `out` and keeps what the last good build knew, for a preview: when one article's
+    body is all that changed, its page is made again at once from the last book (that article read, parsed and
+    normalized alone, every link and heading of the others known), then the whole book is built as always."""
+
+    def __init__(self, manifest: str, out: Path, live: Live, display):
+        self.manifest, self.out, self.live, self.display = manifest, out, live, display
+        self.last = None  # (LoadedBook, html.Site) of the last good build
+
+    def build(self, reporter: Reporter) -> Path | None:
+        """The whole site, written: its folder; None when the book has errors."""
+        from . import load_book
+        from . import pandoc as pd
+        from .backends import write_atomic
+        from .backends.html import make_site
+        from .editions import for_format
+        from .themes import load_theme
+
+        loaded = load_book(self.manifest, reporter)
+        if reporter.errors:
+            return None
+        view = for_format(loaded.book, "html")
+        theme = load_theme(view.manifest.theme, view.manifest.path)
+        progress.stage("html")
+        with pd._collector_paused():  # see pandoc._collector_paused
+            site = make_site(view, theme)
+        target = self.out / view.manifest.output_name
+        write_atomic(target, site.write, folder=True)
+        progress.wrote(target)
+        self.last = (loaded, site)
+        return target
+
+    def preview(self, path: Path) -> str | None:
+        """The page of the article at path made again and written into the site: its name; None when the
+        change is more than one article's body (its front matter, a new image, a course's lessons)."""
+        from dataclasses import replace
+
+        from . import pandoc as pd
+        from .editions import for_format
+        from .model import Book, Chapter, Part, map_articles
+        from .normalize import normalize
+        from .vault import read_article
+
+        if self.last is None or self.live.site is None:
+            return None
+        loaded, site = self.last
+        book, ctx = loaded.book, loaded.context
+        old = next((a for a in book.articles if a.file.resolve() == path), None)
+        if old is None or book.manifest.numbering == "lessons":
+            return None
+        reporter = Reporter()
+        fresh = read_article(old.file, old.path, reporter)
+        if fresh is None or reporter.errors or fresh.meta != old.meta:
+            return None
+        tree = pd.parse_markdown(fresh.body, line_offset=fresh.body_line - 1, where=fresh.loc(fresh.body_line, 1))
+        alone = replace(fresh, blocks=tuple(tree), id=old.id, level=old.level)
+        mini = Book(book.manifest, (Part(None, "preview", (Chapter(old.title, old.id, (alone,), old.level, True),)),),
+                    build_date=book.build_date)
+        context = replace(ctx, reporter=reporter, in_book=dict(ctx.in_book), anchors=dict(ctx.anchors), outside=[], links={})
+        with pd.facts_memo():
+            new = normalize(mini, context).articles[0]
+        if reporter.errors:
+            return None
+        page = site.again(for_format(map_articles(book, lambda a: new if a.id == old.id else a), "html"), old.id)
+        if page is None:
+            return None
+        name, data = page
+        write_atomic_file(self.live.site / name, data)
+        return name
+
+    def __call__(self, paths: list[Path] | None) -> int:
+        from .cli import EXIT_CONTENT, EXIT_OK, _print
+
+        started = time.monotonic()
+        if paths and len(paths) == 1 and paths[0].suffix == ".md":
+            try:
+                name = self.preview(paths[0].resolve())
+            except Exception:  # noqa: BLE001 - a preview is a shortcut: the whole build below says what is wrong
+                name = None
+            if name is not None:
+                self.live.preview([name])
+                self.display.note(f"{name} made again in {time.monotonic() - started:.1f} s; building the book")
+        reporter, before = Reporter(), fingerprints(self.live.site)
+        tracker = self.display.tracker(display_path(self.manifest))
+        with self.display, progress.tracking(tracker):
+            try:
+                site = self.build(reporter)
+            except PublisherError as exc:
+                reporter.extend(exc.diagnostics)
+                site = None
+            except Exception as exc:  # a bug of ours: one line, as the command line says it
+                reporter.error(f"internal error: {type(exc).__name__}: {exc}", SourceLocation(self.manifest),
+                               "please report this; PUBLISHER_DEBUG=1 shows the traceback")
+                site = None
+                if os.environ.get("PUBLISHER_DEBUG"):
+                    raise
+            tracker.finish(site is not None)
+        _print(reporter.diagnostics)
+        after = fingerprints(site)
+        changed = sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f)) if before else None
+        self.live.publish(site, reporter.diagnostics, changed)
+        self.display.note(f"{'built' if site else 'build failed'} in {time.monotonic() - started:.1f} s")
+        sys.stdout.flush()
+        return EXIT_OK if site else EXIT_CONTENT
+
+
+def write_atomic_file(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.preview.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
 def serve(args) -> int:
     """Serve the web edition of args.manifest until Ctrl-C (exit 0); a port that cannot be had: exit 2."""
-    from . import progress
-    from .cli import EXIT_OK, EXIT_USAGE, _print, _run_one
+    from .cli import EXIT_USAGE, _print
     from .watch import watch
 
     out = Path(tempfile.mkdtemp(prefix="publisher-serve-"))
@@ -236,31 +374,16 @@ def serve(args) -> int:
         shutil.rmtree(out, ignore_errors=True)
         return EXIT_USAGE
     url = f"http://{HOST}:{server.server_address[1]}/"
-    build_args = argparse.Namespace(command="build", manifests=[args.manifest], formats=["html"], out=str(out), strict=False,
-                                    draft=False, quiet=True, jobs=1)
+    watch_args = argparse.Namespace(manifests=[args.manifest], formats=["html"], out=str(out))
     display = progress.display_for(False)
-
-    def build() -> int:
-        reporter, started, before = Reporter(), time.monotonic(), fingerprints(live.site)
-        with display:
-            status, written, *_ = _run_one(args.manifest, build_args, reporter, display)
-        _print(reporter.diagnostics)
-        ok = status == EXIT_OK and not reporter.errors and bool(written)
-        after = fingerprints(written[0]) if ok else {}
-        changed = sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f)) if before else None
-        live.publish(written[0] if ok else None, reporter.diagnostics, changed)
-        display.note(f"{'built' if ok else 'build failed'} in {time.monotonic() - started:.1f} s: {url}")
-        sys.stdout.flush()
-        return status
-
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True, name="publisher-serve")
     thread.start()
     print(f"serving {url} (Ctrl-C stops)", flush=True)
     try:
-        code = watch(build_args, display, build)
+        code = watch(watch_args, display, Builder(args.manifest, out, live, display))
     finally:
         live.close()
         server.shutdown()
         server.server_close()
         shutil.rmtree(out, ignore_errors=True)
-    return EXIT_OK if code == EXIT_OK else code
+    return code

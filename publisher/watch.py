@@ -178,7 +178,7 @@ def describe(paths: Iterable[Path], limit: int = 3) -> str:
 
 def watch(args, display: Display, build=None) -> int:
     """Build, then rebuild on every change until Ctrl-C (exit 0). A wrong --format stops at once (exit 2).
-    `build()` builds (default: cli.run of args; `publisher serve` also tells the open pages)."""
+    `build(paths changed, or None)` builds (default: cli.run of args; `publisher serve`'s also tells the open pages)."""
     from .backends import load_backend
     from .cli import _print, run
 
@@ -191,9 +191,10 @@ def watch(args, display: Display, build=None) -> int:
     roots = find_roots(args)
     watcher = Watcher(roots)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill`, or a background job (SIGINT ignored there)
+    paths: list[Path] | None = None  # what changed before a build (None: the first)
     try:
         while True:
-            build() if build else run(args, display)
+            build(paths) if build else run(args, display)
             new = find_roots(args, roots)
             if new != roots or not watcher.alive():  # another source or theme now, or a watched folder removed
                 watcher.close()

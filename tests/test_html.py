@@ -227,6 +227,14 @@ def test_readable_without_script(site):
 
 
 # ---------------------------------------------------------------- publisher serve
+def wait(driver, predicate):
+    """predicate(driver) once it is true (a page's body may be replaced meanwhile: serve updates it in place)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(predicate)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -235,7 +243,6 @@ def free_port() -> int:
 
 def test_serve_reloads_the_open_page_and_stops_on_ctrl_c(tmp_path, driver):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     shutil.copytree(DATA / "vault", tmp_path / "vault")
     manifest = tmp_path / "tiny.yml"
@@ -251,33 +258,33 @@ def test_serve_reloads_the_open_page_and_stops_on_ctrl_c(tmp_path, driver):
         driver.get(f"http://127.0.0.1:{port}/chapter-01.html")
         assert driver.find_element(By.CSS_SELECTOR, "main h1").text.startswith("Alpha")
         # the warning on the page too, in a panel that can be dismissed
-        panel = WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "publisher-serve-panel"))
+        panel = wait(driver, lambda d: d.find_element(By.ID, "publisher-serve-panel"))
         assert "unresolved link to 'nowhere-article'" in panel.text
         panel.find_element(By.TAG_NAME, "button").click()
         assert not driver.find_elements(By.ID, "publisher-serve-panel")
 
         alpha = tmp_path / "vault" / "basics" / "alpha.md"
         alpha.write_text(alpha.read_text(encoding="utf-8") + "\nA sentence written while the page was open.\n", encoding="utf-8")
-        WebDriverWait(driver, WAIT).until(lambda d: "A sentence written while the page was open." in d.find_element(By.TAG_NAME, "main").text)
+        wait(driver, lambda d: "A sentence written while the page was open." in d.find_element(By.TAG_NAME, "main").text)
 
         # another page changed: this one stays as it is (not reloaded), the new build's warning shown on it
-        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.CSS_SELECTOR, "#publisher-serve-panel button")).click()
+        wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#publisher-serve-panel button")).click()
         driver.execute_script("window.notReloaded = true")
         beta = tmp_path / "vault" / "basics" / "beta.md"
         beta.write_text(beta.read_text(encoding="utf-8") + "\nBeta changed.\n", encoding="utf-8")
-        WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.ID, "publisher-serve-panel"))
+        wait(driver, lambda d: d.find_elements(By.ID, "publisher-serve-panel"))
         assert driver.execute_script("return window.notReloaded") is True
         assert b"Beta changed." in urlopen(f"http://127.0.0.1:{port}/chapter-02.html").read()
 
         # bad input: the error on the page and in the terminal, the page as it was, the server still running
         good = manifest.read_text(encoding="utf-8")
         manifest.write_text(good.replace("title: Tiny Book", "title: [Tiny Book"), encoding="utf-8")
-        WebDriverWait(driver, WAIT).until(lambda d: "error:" in d.find_element(By.ID, "publisher-serve-panel").text)
+        wait(driver, lambda d: "error:" in d.find_element(By.ID, "publisher-serve-panel").text)
         assert "tiny.yml:2:8: error: invalid YAML" in driver.find_element(By.ID, "publisher-serve-panel").text
         assert "A sentence written while the page was open." in driver.find_element(By.TAG_NAME, "main").text
         stderr.wait_for(lambda line: line.startswith("tiny.yml:2:8: error: "), "the error in the terminal")
         manifest.write_text(good.replace("title: Tiny Book", "title: Tiny Book Again"), encoding="utf-8")
-        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.CLASS_NAME, "site-title").text == "Tiny Book Again")
+        wait(driver, lambda d: d.find_element(By.CLASS_NAME, "site-title").text == "Tiny Book Again")
         assert urlsplit(driver.current_url).path == "/chapter-01.html"
         assert b"__publisher" not in urlopen(f"http://127.0.0.1:{port}/script/site.js").read()  # only pages get the script
     finally:

@@ -338,11 +338,12 @@ def footnotes(root: lxml.html.HtmlElement) -> None:
         section.getparent().replace(section, notes)
 
 
-def link_pages(pages: list[Page]) -> dict[str, str]:
+def link_pages(pages: list[Page], elsewhere: dict[str, str] | None = None) -> dict[str, str]:
     """Ids unique within each file; `#id` links point into the file that holds the id, or stop being links.
-    Returns where each id is: id -> the file that holds it (the first, when several do)."""
+    Returns where each id is: id -> the file that holds it (the first, when several do); `elsewhere`: where
+    the ids of other files are (a page made again alone)."""
     ids: dict[str, set[str]] = {}
-    where: dict[str, str] = {}
+    where: dict[str, str] = dict(elsewhere or {})
     for page in pages:
         seen = ids[page.file] = set()
         for el in list(page.tree.iterfind(".//*[@id]")):

@@ -26,7 +26,7 @@ from pathlib import Path
 from .. import pandoc as pd
 from .. import render
 from ..diagnostics import Diagnostic
-from ..model import Book, Chapter
+from ..model import Article, Book, Chapter
 from ..themes import Theme
 from .epub import FONT_FACE, Entry, Images, Page, clean, cover_image, diagram_font, fragment, link_pages, serialize
 
@@ -89,6 +89,20 @@ def raise_headings(root) -> None:
         el.tag = f"h{int(el.tag[1]) - delta}"
 
 
+def chapter_pages(n: int, chapter: Chapter) -> list[tuple[str, str, tuple[Article, ...], list[dict]]]:
+    """(file, title, articles, blocks) of each page of the chapter numbered n: one, or one per article of a
+    long chapter (the first under the chapter's heading)."""
+    file = f"chapter-{n:02d}.html"
+    if not is_long(chapter):
+        return [(file, chapter.title, chapter.articles, render.chapter_blocks(chapter))]
+    pages = []
+    for k, article in enumerate(chapter.articles):
+        blocks = render.chapter_blocks(replace(chapter, articles=(article,)))
+        pages.append((f"chapter-{n:02d}-{k + 1:02d}.html" if k else file, article.title if k else chapter.title, (article,),
+                      blocks[1:] if k else blocks))
+    return pages
+
+
 def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
     """Every page after index.html, in reading order, and the table of contents."""
     plan: list[tuple[str, str, str, list[dict] | str]] = []  # (file, title, kind, blocks or ready HTML)
@@ -101,16 +115,12 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
         entries, start = [], len(plan)
         for chapter in part.chapters:
             n += 1
-            file = f"chapter-{n:02d}.html"
-            if is_long(chapter):
-                files = [file] + [f"chapter-{n:02d}-{k:02d}.html" for k in range(2, len(chapter.articles) + 1)]
-                for k, (article, page) in enumerate(zip(chapter.articles, files, strict=True)):
-                    blocks = render.chapter_blocks(replace(chapter, articles=(article,)))
-                    plan.append((page, chapter.title if k == 0 else article.title, "bodymatter", blocks if k == 0 else blocks[1:]))
-                children = tuple(Entry(a.title, f"{p}#{a.id}" if k == 0 else p)
-                                 for k, (a, p) in enumerate(zip(chapter.articles, files, strict=True)))
+            pages = chapter_pages(n, chapter)
+            plan += [(file, title, "bodymatter", blocks) for file, title, _, blocks in pages]
+            file = pages[0][0]
+            if len(pages) > 1:
+                children = tuple(Entry(a.title, f"{p}#{a.id}" if k == 0 else p) for k, (p, _, (a,), _) in enumerate(pages))
             else:
-                plan.append((file, chapter.title, "bodymatter", render.chapter_blocks(chapter)))
                 children = () if chapter.single else tuple(Entry(a.title, f"{file}#{a.id}") for a in chapter.articles)
             entries.append(Entry(chapter.title, file, children))
         if part.title:
@@ -151,8 +161,49 @@ def search_index(book: Book, pages: list[Page], where: dict[str, str]) -> list[d
     return entries
 
 
-def site_files(book: Book, theme: Theme) -> dict[str, bytes]:
-    """Every file of the site: its path inside the folder -> its bytes."""
+@dataclass
+class Site:
+    """Every file of the web edition (path inside the folder -> bytes), and what it takes to make one page
+    again (`publisher serve`'s preview of a changed article)."""
+
+    book: Book
+    theme: Theme
+    files: dict[str, bytes]
+    where: dict[str, str]  # id -> the page that holds it
+    listing: Contents
+    navs: dict[str, Nav]  # page -> its previous and next
+
+    def page(self, page: Page) -> bytes:
+        m = self.book.manifest
+        return self.theme.render(
+            TEMPLATE, lang=m.language, direction=m.direction, book_title=m.title, title=page.title, kind=page.kind,
+            file=page.file, contents=self.listing.html(page.file), nav=self.navs[page.file], css=CSS, script=SCRIPT,
+            search_index=f"{SEARCH_INDEX}.js", body=serialize(page.tree, "html")).encode()
+
+    def write(self, target: Path) -> None:
+        for name, data in self.files.items():
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+    def again(self, book: Book, article_id: str) -> tuple[str, bytes] | None:
+        """(file, bytes) of the page that holds the article, made from `book` (this site's book with that article
+        changed, nothing else), or None when it is not on a chapter's page. Its images must be on the site."""
+        n = 0
+        for chapter in book.chapters:
+            n += 1
+            for file, title, articles, blocks in chapter_pages(n, chapter) if any(a.id == article_id for a in chapter.articles) else ():
+                if any(a.id == article_id for a in articles):
+                    page = Page(file, title, "bodymatter", fragment(render.to_html([blocks])[0]))
+                    images = Images(book.manifest.source)
+                    clean(page.tree, images)
+                    raise_headings(page.tree)
+                    link_pages([page], self.where)
+                    return (file, self.page(page)) if images.files.keys() <= self.files.keys() else None
+        return None
+
+
+def make_site(book: Book, theme: Theme) -> Site:
     m = book.manifest
     pages, toc = make_pages(book)
     images = Images(m.source)
@@ -174,17 +225,16 @@ def site_files(book: Book, theme: Theme) -> dict[str, bytes]:
     files[f"{SEARCH_INDEX}.json"] = index.encode()
     files[f"{SEARCH_INDEX}.js"] = f"window.PUBLISHER_SEARCH = {index};\n".encode()
 
-    listing = Contents(toc)
     order = [home, *pages]  # the search page is outside the reading order: it links back to the cover
+    navs = {}
     for i, page in enumerate([*order, search]):
         before = order[i - 1] if 0 < i < len(order) else None
         after = order[i + 1] if i + 1 < len(order) else None
-        nav = Nav((before.title, before.file) if before else None, (after.title, after.file) if after else None)
-        files[page.file] = theme.render(
-            TEMPLATE, lang=m.language, direction=m.direction, book_title=m.title, title=page.title, kind=page.kind,
-            file=page.file, contents=listing.html(page.file), nav=nav, css=CSS, script=SCRIPT, search_index=f"{SEARCH_INDEX}.js",
-            body=serialize(page.tree, "html")).encode()
-    return files
+        navs[page.file] = Nav((before.title, before.file) if before else None, (after.title, after.file) if after else None)
+    site = Site(book, theme, files, where, Contents(toc), navs)
+    for page in [*order, search]:
+        files[page.file] = site.page(page)
+    return site
 
 
 class HtmlBackend:
@@ -197,8 +247,5 @@ class HtmlBackend:
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         with pd._collector_paused():  # as the EPUB's: millions of small objects made and dropped
-            files = site_files(book, theme)
-        for name, data in files.items():
-            path = target / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            site = make_site(book, theme)
+        site.write(target)
