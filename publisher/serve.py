@@ -134,7 +134,8 @@ class Live:
         self.build = 0
         self.ok = False
         self.diagnostics: list[str] = []
-        self.files: list[str] | None = None
+        self.history: list[tuple[int, list[str] | None]] = []  # (build, files it changed; None: any), the latest
+        self.previewed = False  # the last event is a preview's: the whole build is under way
         self.closing = False
         self.changed = threading.Condition()
 
@@ -145,23 +146,32 @@ class Live:
             self.ok = site is not None
             self.site = site or self.site
             self.diagnostics = [d.format() for d in diagnostics]
-            self.files = files
-            self.changed.notify_all()
+            self._changed(files, False)
 
     def preview(self, files: list[str]) -> None:
         """Pages made again ahead of the whole build (Builder.preview): the open ones reload."""
         with self.changed:
             self.build += 1
-            self.files = files
-            self.changed.notify_all()
+            self._changed(files, True)
+
+    def _changed(self, files: list[str] | None, preview: bool) -> None:
+        self.history = [*self.history[-99:], (self.build, files)]
+        self.previewed = preview
+        self.changed.notify_all()
 
     def close(self) -> None:
         with self.changed:
             self.closing = True
             self.changed.notify_all()
 
-    def message(self) -> bytes:
-        state = {"build": self.build, "ok": self.ok, "diagnostics": self.diagnostics, "changed": self.files}
+    def message(self, since: int) -> bytes:
+        """The state for a page that has seen build `since`: what every later build changed (None: anything)."""
+        files: set[str] | None = set()
+        for build, changed in self.history:
+            if build > since and files is not None:
+                files = None if changed is None else files | set(changed)
+        state = {"build": self.build, "ok": self.ok, "diagnostics": self.diagnostics,
+                 "changed": None if files is None else sorted(files), "preview": self.previewed}
         return f"data: {json.dumps(state)}\n\n".encode()
 
 
@@ -223,7 +233,7 @@ class Handler(SimpleHTTPRequestHandler):
                         live.changed.wait(KEEPALIVE)
                     if live.closing:
                         return
-                    news, message = live.build != seen, live.message()
+                    news, message = live.build != seen, live.message(seen)
                     seen = live.build
                 self.wfile.write(message if news else b": still here\n\n")
                 self.wfile.flush()
@@ -348,7 +358,7 @@ class Builder:
             tracker.finish(site is not None)
         _print(reporter.diagnostics)
         after = fingerprints(site)
-        changed = sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f)) if before else None
+        changed = (sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f)) if before else None) if site else []
         self.live.publish(site, reporter.diagnostics, changed)
         self.display.note(f"{'built' if site else 'build failed'} in {time.monotonic() - started:.1f} s")
         sys.stdout.flush()

@@ -303,3 +303,32 @@ def test_serve_reports_a_port_in_use(tmp_path):
                               capture_output=True, text=True, timeout=WAIT)
     assert done.returncode == 2
     assert done.stderr.startswith(f"publisher: error: cannot serve on 127.0.0.1:{port}: ") and done.stderr.count("\n") == 1
+
+
+def test_serve_preview_shows_what_the_whole_build_shows(tmp_path):
+    """The page of a changed article made again alone (Builder.preview) has the text, links and heading ids the
+    whole book's build gives it; a change to the front matter is left to the whole build."""
+    from publisher.progress import Display
+    from publisher.serve import Builder, Live
+
+    shutil.copytree(DATA / "vault", tmp_path / "vault")
+    shutil.copy(DATA / "tiny.yml", tmp_path / "tiny.yml")
+    live = Live(tmp_path / "out")
+    builder = Builder(str(tmp_path / "tiny.yml"), tmp_path / "out", live, Display())
+    assert builder(None) == 0
+
+    def main_of(data: bytes):
+        main = lxml.html.fromstring(data).find(".//main")
+        return main.text_content(), main.xpath(".//a/@href"), [(h.tag, h.get("id")) for h in main.iter("h1", "h2", "h3", "h4")]
+
+    alpha = (tmp_path / "vault" / "basics" / "alpha.md").resolve()
+    text = alpha.read_text(encoding="utf-8")
+    alpha.write_text(text + "\n## Added later\n\nA new paragraph that links to [[beta]] and [[#Added later]].\n", encoding="utf-8")
+    name = builder.preview(alpha)
+    preview = (live.site / name).read_bytes()
+    assert b"A new paragraph that links to" in preview
+    builder.build(Reporter())
+    assert main_of(preview) == main_of((live.site / name).read_bytes())
+
+    alpha.write_text(text.replace('title: "Alpha: The First Article"', 'title: "Alpha Renamed"', 1), encoding="utf-8")
+    assert builder.preview(alpha) is None
