@@ -252,8 +252,8 @@ def fingerprints(site: Path | None) -> dict[str, bytes]:
 def listen(port: int, live: Live) -> ThreadingHTTPServer | Diagnostic:
     try:
         server = ThreadingHTTPServer((HOST, port), partial(Handler, live=live))
-    except OSError as exc:
-        return Diagnostic(Severity.ERROR, f"cannot serve on {HOST}:{port}: {exc.strerror or exc}",
+    except (OSError, OverflowError) as exc:  # in use, not allowed, or not a port at all
+        return Diagnostic(Severity.ERROR, f"cannot serve on {HOST}:{port}: {getattr(exc, 'strerror', None) or exc}",
                           hint="choose another port with --port N", code="serve.port")
     server.daemon_threads = True
     return server
