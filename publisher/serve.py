@@ -342,19 +342,20 @@ class Builder:
                 self.live.preview([name])
                 self.display.note(f"{name} made again in {time.monotonic() - started:.1f} s; building the book")
         reporter, before = Reporter(), fingerprints(self.live.site)
-        tracker = self.display.tracker(display_path(self.manifest))
-        with self.display, progress.tracking(tracker):
-            try:
-                site = self.build(reporter)
-            except PublisherError as exc:
-                reporter.extend(exc.diagnostics)
-                site = None
-            except Exception as exc:  # a bug of ours: one line, as the command line says it
-                reporter.error(f"internal error: {type(exc).__name__}: {exc}", SourceLocation(self.manifest),
-                               "please report this; PUBLISHER_DEBUG=1 shows the traceback")
-                site = None
-                if os.environ.get("PUBLISHER_DEBUG"):
-                    raise
+        with self.display:  # a live display (on a terminal) stops here, before any diagnostic is printed
+            tracker = self.display.tracker(display_path(self.manifest))
+            with progress.tracking(tracker):
+                try:
+                    site = self.build(reporter)
+                except PublisherError as exc:
+                    reporter.extend(exc.diagnostics)
+                    site = None
+                except Exception as exc:  # a bug of ours: one line, as the command line says it
+                    reporter.error(f"internal error: {type(exc).__name__}: {exc}", SourceLocation(self.manifest),
+                                   "please report this; PUBLISHER_DEBUG=1 shows the traceback")
+                    site = None
+                    if os.environ.get("PUBLISHER_DEBUG"):
+                        raise
             tracker.finish(site is not None)
         _print(reporter.diagnostics)
         after = fingerprints(site)
