@@ -266,12 +266,15 @@ def test_serve_reloads_the_open_page_and_stops_on_ctrl_c(tmp_path, driver):
         alpha = tmp_path / "vault" / "basics" / "alpha.md"
         alpha.write_text(alpha.read_text(encoding="utf-8") + "\nA sentence written while the page was open.\n", encoding="utf-8")
         wait(driver, lambda d: "A sentence written while the page was open." in d.find_element(By.TAG_NAME, "main").text)
+        stdout.wait_for(lambda line: line.startswith(f"{PREFIX}built in "), "the whole book built after the page")
+        wait(driver, lambda d: d.execute_script(  # dismissed: the panel of the last build
+            "const b = document.querySelector('#publisher-serve-panel button'); return b !== null && (b.click(), true)"))
 
         # another page changed: this one stays as it is (not reloaded), the new build's warning shown on it
-        wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#publisher-serve-panel button")).click()
         driver.execute_script("window.notReloaded = true")
         beta = tmp_path / "vault" / "basics" / "beta.md"
         beta.write_text(beta.read_text(encoding="utf-8") + "\nBeta changed.\n", encoding="utf-8")
+        stdout.wait_for(lambda line: line.startswith(f"{PREFIX}built in "), "the whole book built")
         wait(driver, lambda d: d.find_elements(By.ID, "publisher-serve-panel"))
         assert driver.execute_script("return window.notReloaded") is True
         assert b"Beta changed." in urlopen(f"http://127.0.0.1:{port}/chapter-02.html").read()
