@@ -10,13 +10,14 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages: what WeasyPrint needs to render, the fonts the theme uses (Chinese, Japanese and Korean from
 # Noto CJK, emoji in colour from Noto Color Emoji; DejaVu draws Arabic, Hebrew, Cyrillic and Greek), and for the tests
-# poppler (pdftotext, pdftoppm) and a Java runtime for EPUBCheck.
+# poppler (pdftotext, pdftoppm), a Java runtime for EPUBCheck and headless Chromium with its driver for the
+# web edition's browser tests.
 BOOK_DEBS := libpango-1.0-0:libpango-1.0-0 libpangoft2-1.0-0:libpangoft2-1.0-0 \
              fonts-dejavu-core:fonts-dejavu-core fonts-dejavu-extra:fonts-dejavu-extra \
              fonts-linuxlibertine:fonts-linuxlibertine \
              fonts-noto-cjk:fonts-noto-cjk fonts-noto-color-emoji:fonts-noto-color-emoji \
              libharfbuzz-subset0:libharfbuzz-subset0
-TEST_DEBS := pdftotext:poppler-utils java:default-jre-headless
+TEST_DEBS := pdftotext:poppler-utils java:default-jre-headless chromium:chromium chromedriver:chromium-driver
 
 .PHONY: all book test bench lint readme-images docs golden clean sysdeps-book sysdeps-test
 
@@ -68,9 +69,12 @@ bench: $(STAMP) sysdeps-book
 lint: $(STAMP)
 	$(BIN)/ruff check publisher tests
 
-# Real pages of the sample handbook, for the README.
+# Real pages of the sample handbook, for the README, and a page of its web edition as Chromium shows it.
 readme-images: book sysdeps-test
 	$(BIN)/python docs/make_images.py build/handbook.pdf docs/images
+	$(BIN)/publisher build books/handbook.yml --format html --out build -q
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,760 \
+	  --screenshot=docs/images/web.png file://$(CURDIR)/build/handbook/chapter-04.html 2>/dev/null
 
 # docs/manifest.md, the manifest reference, from the schema manifest.py validates with (publisher/schema.py).
 docs: $(STAMP)

@@ -23,6 +23,7 @@ class LoadedBook:
     book: Book
     outside_links: tuple = ()
     links: tuple = ()  # links.Outcome of every link and embed
+    context: object = None  # normalize.Context: the vault, and where every article and heading went
 
 
 def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, draft: bool = False, check: bool = False):
@@ -47,7 +48,7 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
         ctx = Context(manifest=manifest, vault=vault, reporter=reporter, draft=draft, check=check)
         progress.stage("normalize")
         book = normalize(book, ctx)
-    return LoadedBook(book, tuple(ctx.outside), tuple(ctx.links.values()))
+    return LoadedBook(book, tuple(ctx.outside), tuple(ctx.links.values()), ctx)
 
 
 def build(manifest_path: str | Path, formats=None, out: str | Path | None = None, *, reporter: Reporter | None = None,

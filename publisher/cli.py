@@ -56,6 +56,9 @@ def make_parser() -> argparse.ArgumentParser:
     n = sub.add_parser("new", help="create a small working vault and its manifest, or a manifest for a vault")
     n.add_argument("dir", metavar="DIR", help="a new (or empty) folder; with --from, where book.yml is written")
     n.add_argument("--from", dest="source", metavar="VAULT", help="write a manifest for this existing vault instead")
+    s = sub.add_parser("serve", help="serve the web edition on 127.0.0.1, rebuilt and reloaded as files change")
+    s.add_argument("manifest", metavar="MANIFEST")
+    s.add_argument("--port", "-p", type=int, default=8000, help="the port (default 8000)")
     return p
 
 
@@ -163,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             from .scaffold import run_new
 
             return run_new(args.dir, args.source)
+        if args.command == "serve":
+            from .serve import serve
+
+            return serve(args)
         if getattr(args, "jobs", 1) < 1:
             raise UsageError(Diagnostic(Severity.ERROR, "--jobs must be at least 1", code="usage.arguments"))
     except PublisherError as exc:

@@ -28,6 +28,7 @@ CODES: dict[str, Code] = _codes(
     # the command line
     ("usage.arguments", E, "the command line is wrong"),
     ("usage.format", E, "a format no installed backend writes, or a backend that cannot be loaded"),
+    ("serve.port", E, "publisher serve cannot listen on the port asked for (in use, not allowed, not a port)"),
     ("usage.output-not-a-folder", E, "the output folder given (--out, output.dir) is a file, or lies under one"),
     ("build.strict", E, "a build under --strict that ended with warnings; nothing written"),
     ("internal.error", E, "a bug of publisher's own (PUBLISHER_DEBUG=1 shows the traceback)"),

@@ -54,6 +54,8 @@ def ignored(path: Path, roots: Roots) -> bool:
     for folder, name in roots.outputs:
         if path.parent == folder and path.name.startswith((f"{name}.", f".{name}.")) and path.suffix != ".md":
             return True
+        if path.is_relative_to(folder / name) and path.suffix != ".md":  # the web edition's folder
+            return True
         if path.is_relative_to(folder) and not any(root.is_relative_to(folder) for root in roots.trees):
             return True
     root = next((r for r in roots.trees if path.is_relative_to(r)), None)
@@ -174,8 +176,9 @@ def describe(paths: Iterable[Path], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def watch(args, display: Display) -> int:
-    """Build, then rebuild on every change until Ctrl-C (exit 0). A wrong --format stops at once (exit 2)."""
+def watch(args, display: Display, build=None) -> int:
+    """Build, then rebuild on every change until Ctrl-C (exit 0). A wrong --format stops at once (exit 2).
+    `build(paths changed, or None)` builds (default: cli.run of args; `publisher serve`'s also tells the open pages)."""
     from .backends import load_backend
     from .cli import _print, run
 
@@ -188,9 +191,10 @@ def watch(args, display: Display) -> int:
     roots = find_roots(args)
     watcher = Watcher(roots)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill`, or a background job (SIGINT ignored there)
+    paths: list[Path] | None = None  # what changed before a build (None: the first)
     try:
         while True:
-            run(args, display)
+            build(paths) if build else run(args, display)
             new = find_roots(args, roots)
             if new != roots or not watcher.alive():  # another source or theme now, or a watched folder removed
                 watcher.close()

@@ -25,7 +25,7 @@ def test_unknown_option_is_one_line(capsys):
 def test_unknown_format_suggests_the_nearest(capsys, tmp_path):
     assert main(["build", str(DATA / "tiny.yml"), "--format", "dcox", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "publisher: error: no backend for format 'dcox' (available: docx, epub, pdf) (did you mean 'docx'?) [usage.format]"
+    assert err == "publisher: error: no backend for format 'dcox' (available: docx, epub, html, pdf) (did you mean 'docx'?) [usage.format]"
     assert not list(tmp_path.iterdir())
 
 
@@ -38,7 +38,7 @@ def test_missing_manifest(capsys, monkeypatch):
 def test_formats_lists_the_builtin_backends(capsys):
     assert main(["formats"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split("\t")[0] for line in lines if line.split("\t")[0] in ("docx", "epub", "pdf")] == ["docx", "epub", "pdf"]
+    assert [line.split("\t")[0] for line in lines if line.split("\t")[0] in ("docx", "epub", "html", "pdf")] == ["docx", "epub", "html", "pdf"]
 
 
 def test_strict_turns_warnings_into_exit_1(capsys, monkeypatch):

@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import fcntl
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -44,6 +45,8 @@ class Backend(Protocol):
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]: ...
 
     def write(self, book: Book, theme: Theme, target: Path) -> None: ...
+    # A backend whose output is a folder (the web edition) also sets `folder = True`: it writes into an
+    # empty folder at target, which then replaces the previous one whole (write_atomic).
 
 
 def available() -> dict[str, str]:
@@ -68,10 +71,30 @@ def load_backend(name: str) -> Backend:
     return cls()
 
 
-def write_atomic(target: Path, write) -> None:
+def write_atomic(target: Path, write, folder: bool = False) -> None:
     """write(tmp_path) into a temporary name beside target, then rename into place: a failed build
-    never damages the previous file."""
+    never damages the previous file. folder=True: tmp_path is an empty folder, and the previous folder at
+    target is moved aside and removed once the new one is in its place."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    if folder:
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        old = tmp_dir.with_suffix(".old")
+        try:
+            write(tmp_dir)
+            os.chmod(tmp_dir, 0o755)
+            moved = target.is_dir() and not target.is_symlink()
+            if moved:
+                os.rename(target, old)
+            try:
+                os.rename(tmp_dir, target)
+            except OSError:
+                if moved:
+                    os.rename(old, target)  # the previous folder back in place
+                raise
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -123,7 +146,7 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
 
     def write(backend: Backend, view: Book, target: Path) -> Path:
         try:
-            write_atomic(target, lambda tmp: backend.write(view, theme, tmp))
+            write_atomic(target, lambda tmp: backend.write(view, theme, tmp), getattr(backend, "folder", False))
         except OSError as exc:  # a folder in the way, a full disk, no permission
             raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write: {exc.strerror or exc}",
                                             SourceLocation(str(target)), code="output.write")) from None

@@ -116,12 +116,13 @@ class Entry(NamedTuple):
     children: tuple[Entry, ...] = ()
 
 
-def _fragment(html: str) -> lxml.html.HtmlElement:
+def fragment(html: str) -> lxml.html.HtmlElement:
     return lxml.html.fragment_fromstring(NOT_XML.sub("", html) or "<p></p>", create_parent="div")
 
 
-def _serialize(root) -> str:
-    return _esc(root.text or "", quote=False) + "".join(etree.tostring(child, method="xml", encoding="unicode") for child in root)
+def serialize(root, method: str = "xml") -> str:
+    """The content of root (a page's div) as XHTML, or as HTML with method="html" (the web edition)."""
+    return _esc(root.text or "", quote=False) + "".join(etree.tostring(child, method=method, encoding="unicode") for child in root)
 
 
 # ---------------------------------------------------------------- pages
@@ -144,10 +145,10 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
     lines = "".join(f'<p class="{cls}">{_esc(text)}</p>' for cls, text in (
         ("subtitle", m.subtitle), ("authors", ", ".join(m.authors)), ("edition", m.edition), ("rights", m.rights)) if text)
     pages = [Page("titlepage.xhtml", m.title, "frontmatter",
-                  _fragment(f'<section class="titlepage" epub:type="titlepage"><h1>{_esc(m.title)}</h1>{lines}</section>'))]
+                  fragment(f'<section class="titlepage" epub:type="titlepage"><h1>{_esc(m.title)}</h1>{lines}</section>'))]
     toc: list[Entry] = []
     for ident, heading, _ in front:  # after the title page, before the contents (see write)
-        pages.append(Page(f"front-{ident}.xhtml", heading, "frontmatter", _fragment(next(html))))
+        pages.append(Page(f"front-{ident}.xhtml", heading, "frontmatter", fragment(next(html))))
         toc.append(Entry(heading, f"front-{ident}.xhtml"))
     n = 0
     for part in book.parts:
@@ -156,10 +157,10 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
             n += 1
             file = f"chapter-{n:02d}.xhtml"
             articles = () if chapter.single else tuple(Entry(a.title, f"{file}#{a.id}") for a in chapter.articles)
-            chapters.append((Page(file, chapter.title, "bodymatter", _fragment(next(html))), Entry(chapter.title, file, articles)))
+            chapters.append((Page(file, chapter.title, "bodymatter", fragment(next(html))), Entry(chapter.title, file, articles)))
         if part.title:
             opener = f'<section class="part-opener" epub:type="part"><h1 id="{part.id}">{_esc(part.title)}</h1></section>'
-            pages.append(Page(f"{part.id}.xhtml", part.title, "bodymatter", _fragment(opener)))
+            pages.append(Page(f"{part.id}.xhtml", part.title, "bodymatter", fragment(opener)))
             toc.append(Entry(part.title, f"{part.id}.xhtml", tuple(e for _, e in chapters)))
         else:
             toc.extend(e for _, e in chapters)
@@ -167,7 +168,7 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
     files = {a.id for a in book.back}
     for ident, heading, _ in back:
         file = f"back-{ident}.xhtml" if ident in files else f"{ident}.xhtml"
-        pages.append(Page(file, heading, "backmatter", _fragment(next(html))))
+        pages.append(Page(file, heading, "backmatter", fragment(next(html))))
         toc.append(Entry(heading, file))
     return pages, toc
 
@@ -190,6 +191,15 @@ def cover_svg(book: Book) -> bytes:
         '<g fill="#ffffff" font-family="DejaVu Serif, serif" text-anchor="middle">'
         f'{"".join(texts)}<text x="300" y="800" font-size="28">{authors}</text></g></svg>\n'
     ).encode()
+
+
+def cover_image(book: Book, images: Images) -> tuple[str, str, bytes]:
+    """(name, media type, data) of the cover: the manifest's cover, read like any vault image, else cover_svg."""
+    picture = images.read(book.manifest.cover) if book.manifest.cover else None
+    kind = image_type(picture) if picture else None
+    if kind is not None:
+        return f"images/cover{kind[1]}", kind[0], picture
+    return "images/cover.svg", "image/svg+xml", cover_svg(book)
 
 
 # ---------------------------------------------------------------- making pandoc's HTML fit for an EPUB
@@ -360,10 +370,12 @@ def footnotes(root: lxml.html.HtmlElement) -> None:
         section.getparent().replace(section, notes)
 
 
-def link_pages(pages: list[Page]) -> None:
-    """Ids unique within each file; `#id` links point into the file that holds the id, or stop being links."""
+def link_pages(pages: list[Page], elsewhere: dict[str, str] | None = None) -> dict[str, str]:
+    """Ids unique within each file; `#id` links point into the file that holds the id, or stop being links.
+    Returns where each id is: id -> the file that holds it (the first, when several do); `elsewhere`: where
+    the ids of other files are (a page made again alone)."""
     ids: dict[str, set[str]] = {}
-    where: dict[str, str] = {}
+    where: dict[str, str] = dict(elsewhere or {})
     for page in pages:
         seen = ids[page.file] = set()
         for el in list(page.tree.iterfind(".//*[@id]")):
@@ -384,6 +396,7 @@ def link_pages(pages: list[Page]) -> None:
                     a.set("href", f"{where[target]}#{target}")
                 else:
                     del a.attrib["href"]
+    return where
 
 
 def diagram_font(pages: list[Page]) -> bytes | None:
@@ -445,14 +458,10 @@ class EpubBackend:
             clean(page.tree, images)
             footnotes(page.tree)
         link_pages(pages)
-        cover_name, cover_type, cover_data = "images/cover.svg", "image/svg+xml", cover_svg(book)
-        picture = images.read(m.cover) if m.cover else None  # the manifest's cover, read like any vault image
-        kind = image_type(picture) if picture else None
-        if kind is not None:
-            cover_name, cover_type, cover_data = f"images/cover{kind[1]}", kind[0], picture
-        cover = Page("cover.xhtml", m.title, "cover", _fragment(
+        cover_name, cover_type, cover_data = cover_image(book, images)
+        cover = Page("cover.xhtml", m.title, "cover", fragment(
             f'<section class="cover"><img src="{cover_name}" alt="{_esc(m.title)}"/></section>'))
-        nav = Page("nav.xhtml", "Contents", "frontmatter", _fragment(""))
+        nav = Page("nav.xhtml", "Contents", "frontmatter", fragment(""))
         font = diagram_font(pages)
 
         eb = epub.EpubBook()
@@ -479,7 +488,7 @@ class EpubBackend:
 
         def document(page: Page, template: str = "epub-page.xhtml.j2", **values) -> bytes:
             return theme.render(template, lang=m.language, direction=m.direction, title=page.title, kind=page.kind, css=CSS,
-                                body=_serialize(page.tree), **values).encode()
+                                body=serialize(page.tree), **values).encode()
 
         add("css", CSS, "text/css", (theme.css("epub") + (FONT_FACE if font else "")).encode())
         add("cover-image", cover_name, cover_type, cover_data, "cover-image")
