@@ -228,7 +228,7 @@ def test_check_prints_the_link_report(capsys, monkeypatch):
     err = capsys.readouterr().err.splitlines()
     start = err.index(REPORT[0])
     assert err[start:start + len(REPORT)] == REPORT
-    assert re.fullmatch(r"book\.yml: 0 error\(s\), \d+ warning\(s\), 2 info", err[start + len(REPORT)])
+    assert re.fullmatch(r"book\.yml: 0 error\(s\), \d+ warning\(s\), 3 info", err[start + len(REPORT)])  # outside links: 2, and the cycle's link
     assert main(["check", "book.yml", "--strict"]) == 1
 
 

@@ -149,14 +149,15 @@ def test_missing_and_outside_are_told_apart(tmp_path, capsys):
     assert main(["check", str(root / "broken.yml")]) == 0
     err = capsys.readouterr().err.replace(str(root) + "/", "")
     assert err.splitlines()[:5] == [
-        "vault/topics/broken.md:7:1: warning: image '../../outside.png' removed: it is outside the knowledge base",
-        "vault/topics/broken.md:9:1: warning: image '../linked/secret.png' removed: it is outside the knowledge base",
+        "vault/topics/broken.md:7:1: warning: image '../../outside.png' removed: it is outside the knowledge base [image.outside]",
+        "vault/topics/broken.md:9:1: warning: image '../linked/secret.png' removed: it is outside the knowledge base "
+        "[image.outside]",
         "vault/topics/broken.md:11:1: warning: image '../attachments/nothing.png' is missing: no such file in the "
-        "knowledge base",
+        "knowledge base [image.missing]",
         "vault/topics/broken.md:3:1: warning: image '../attachments/diagram.pgn' is missing: no such file in the "
-        "knowledge base (did you mean 'diagram.png'?)",
+        "knowledge base (did you mean 'diagram.png'?) [image.missing]",
         "vault/topics/broken.md:5:1: warning: image 'diagrm.png' is missing: no such file in the knowledge base "
-        "(did you mean 'diagram.png'?)",
+        "(did you mean 'diagram.png'?) [image.missing]",
     ]
 
 
@@ -251,10 +252,10 @@ def test_bad_exclude_shapes_are_manifest_errors_with_their_key_paths(capsys, mon
     err = capsys.readouterr().err
     assert err.splitlines() == [
         "bad-exclude.yml:3:19: error: filter.exclude: leaves out by tag or front-matter value, not by name (e.g. "
-        "{tag: [private], kb_status: draft}; names and globs go in a query's exclude)",
+        "{tag: [private], kb_status: draft}; names and globs go in a query's exclude) [manifest.value]",
         "bad-exclude.yml:8:33: error: chapters[0].articles[1].exclude[0]: must be names or globs, or a mapping like "
-        "{tag: [private, no-export], kb_status: draft}, not a list",
-        "bad-exclude.yml:9:38: error: chapters[0].articles[2].exclude.tag: names no value",
+        "{tag: [private, no-export], kb_status: draft}, not a list [manifest.type]",
+        "bad-exclude.yml:9:38: error: chapters[0].articles[2].exclude.tag: names no value [manifest.required]",
         "bad-exclude.yml:10:32: error: chapters[0].articles[3].exclude: an empty mapping excludes nothing: give names "
-        "or globs, or a mapping like {tag: [private, no-export], kb_status: draft}",
+        "or globs, or a mapping like {tag: [private, no-export], kb_status: draft} [manifest.required]",
     ]

@@ -133,19 +133,20 @@ def test_check_reports_only_the_selected_notes_and_check_vault_every_note(messy,
     code, err = run(capsys, "check", "--vault", "good.yml")
     assert code == 1
     assert [line for line in err if ": error: " in line] == [
-        "kb/bad/binary.md:3:1: error: not a text file (it contains NUL bytes)",
+        "kb/bad/binary.md:3:1: error: not a text file (it contains NUL bytes) [vault.encoding]",
         "kb/bad/broken-tags.md:3:7: error: invalid front matter: in the list this '[' opens, expected ',' or ']', "
-        "but got ':' (line 4, column 8) (quote an item that holds , [ ] { } : # or ?)",
-        "kb/bad/latin1.md:1:6: error: not valid UTF-8 at byte 5 (0xe9) (save the file as UTF-8)",
-        "kb/bad/pipe.md: error: not a regular file; skipped",
-        "kb/bad/unclosed.md:1:1: error: front matter has no closing '---' (end the front matter with a line '---')",
+        "but got ':' (line 4, column 8) (quote an item that holds , [ ] { } : # or ?) [vault.front-matter-invalid]",
+        "kb/bad/latin1.md:1:6: error: not valid UTF-8 at byte 5 (0xe9) (save the file as UTF-8) [vault.encoding]",
+        "kb/bad/pipe.md: error: not a regular file; skipped [vault.unreadable]",
+        "kb/bad/unclosed.md:1:1: error: front matter has no closing '---' (end the front matter with a line '---') "
+        "[vault.front-matter-unclosed]",
     ]
 
 
 @pytest.mark.parametrize(("name", "line"), [
-    ("binary", "kb/bad/binary.md:3:1: error: not a text file (it contains NUL bytes)"),
-    ("latin1", "kb/bad/latin1.md:1:6: error: not valid UTF-8 at byte 5 (0xe9) (save the file as UTF-8)"),
-    ("pipe", "kb/bad/pipe.md: error: not a regular file; skipped"),
+    ("binary", "kb/bad/binary.md:3:1: error: not a text file (it contains NUL bytes) [vault.encoding]"),
+    ("latin1", "kb/bad/latin1.md:1:6: error: not valid UTF-8 at byte 5 (0xe9) (save the file as UTF-8) [vault.encoding]"),
+    ("pipe", "kb/bad/pipe.md: error: not a regular file; skipped [vault.unreadable]"),
 ])
 def test_a_selected_unreadable_note_fails_its_book_and_writes_nothing(messy, capsys, name, line):
     (messy / "one.yml").write_text(f"title: One\nsource: kb\nglossary: false\nchapters: [first-steps, {name}]\n")
@@ -163,7 +164,8 @@ def test_broken_front_matter_is_an_error_at_the_yaml_place(messy, capsys):
     assert code == 1
     assert err[0].startswith("kb/bad/broken-tags.md:3:7: error: invalid front matter: in the list this '[' opens")
     assert err[1] == ("tagged.yml:8:9: error: chapters[0].articles[0]: cannot tell whether the query {tag: alpha} selects "
-                      "'bad/broken-tags.md': its front matter cannot be read (fix its front matter, or exclude it)")
+                      "'bad/broken-tags.md': its front matter cannot be read (fix its front matter, or exclude it) "
+                      "[select.unknown-front-matter]")
     assert err[2].startswith("kb/bad/unclosed.md:1:1: error: front matter has no closing '---'")
     assert untouched(messy / "out", "tagged")
     # named explicitly, the same error
@@ -177,7 +179,8 @@ def test_an_unclosed_bracket_is_reported_at_the_bracket(messy, capsys):
     (messy / "late.yml").write_text("title: Late\nsource: kb\nchapters: [late]\n")
     code, err = run(capsys, "check", "late.yml")
     assert code == 1
-    assert err[0] == "kb/notes/late.md:3:10: error: invalid front matter: this '[' is not closed: no ']' before the end of the YAML"
+    assert err[0] == ("kb/notes/late.md:3:10: error: invalid front matter: this '[' is not closed: no ']' before the end of "
+                      "the YAML [vault.front-matter-invalid]")
 
 
 # ---------------------------------------------------------------- the manifest
@@ -185,9 +188,9 @@ def test_a_misspelt_entry_key_is_an_error_and_a_field_no_note_has_a_warning(mess
     code, err = run(capsys, "check", "misspelt.yml")
     assert code == 2
     assert err == [
-        "misspelt.yml:11:5: warning: chapters[2]: no article has the front-matter field 'colour'",
-        "misspelt.yml:11:5: warning: chapters[2]: the query {glob: notes/*.md; colour: blue} selects no article",
-        "misspelt.yml:9:5: error: chapters[1]: unknown key 'artciles' (did you mean 'articles'?)",
+        "misspelt.yml:11:5: warning: chapters[2]: no article has the front-matter field 'colour' [select.unknown-field]",
+        "misspelt.yml:11:5: warning: chapters[2]: the query {glob: notes/*.md; colour: blue} selects no article [select.empty]",
+        "misspelt.yml:9:5: error: chapters[1]: unknown key 'artciles' (did you mean 'articles'?) [manifest.unknown-key]",
         "misspelt.yml: 1 error(s), 2 warning(s)",
     ]
 
@@ -197,18 +200,18 @@ def test_a_misspelt_entry_key_is_an_error_and_a_field_no_note_has_a_warning(mess
 def test_language_must_be_a_bcp47_tag(messy, capsys, tag, hint):
     (messy / "language.yml").write_text(f"title: Language\nsource: kb\nlanguage: {tag}\nchapters: [first-steps]\n")
     code, err = run(capsys, "check", "language.yml")
-    assert (code, err[0]) == (2, f"language.yml:3:11: error: language: '{tag}' is not a BCP 47 language tag ({hint})")
+    assert (code, err[0]) == (2, f"language.yml:3:11: error: language: '{tag}' is not a BCP 47 language tag ({hint}) [manifest.value]")
 
 
 def test_an_output_folder_that_is_a_file_is_a_usage_error(messy, capsys):
     (messy / "taken").write_text("a file, not a folder\n")
     code, err = run(capsys, "build", "good.yml", "--out", "taken", "--quiet")
     assert (code, err) == (2, ["taken: error: the output folder is a file, not a folder "
-                               "(name a folder with --out or output.dir)"])
+                               "(name a folder with --out or output.dir) [usage.output-not-a-folder]"])
     (messy / "dir.yml").write_text("title: Dir\nsource: kb\noutput: {dir: taken/sub}\nchapters: [first-steps]\n")
     code, err = run(capsys, "build", "dir.yml", "--quiet")
     assert (code, err) == (2, ["taken: error: a folder above the output folder taken/sub is a file, not a folder "
-                               "(name a folder with --out or output.dir)"])
+                               "(name a folder with --out or output.dir) [usage.output-not-a-folder]"])
     assert (messy / "taken").read_text() == "a file, not a folder\n"
 
 
@@ -219,7 +222,7 @@ def test_strict_writes_nothing_after_a_warning(messy, capsys, manifest):
     plant(messy / "out", manifest)
     code, err = run(capsys, "build", f"{manifest}.yml", "--out", "out", "--strict", "--quiet")
     assert code == 1
-    assert err[-1] == f"{manifest}.yml: error: {len(err) - 1} warning(s) under --strict; nothing written"
+    assert err[-1] == f"{manifest}.yml: error: {len(err) - 1} warning(s) under --strict; nothing written [build.strict]"
     assert untouched(messy / "out", manifest)  # nor a lock file, nor a temporary one
 
 
@@ -227,9 +230,9 @@ def test_empty_notes_are_warnings_and_no_chapter(messy, capsys):
     code, err = run(capsys, "build", "empty.yml", "--out", "out", "--quiet")
     assert (code, err) == (0, [
         "kb/empty/empty.md: warning: chapters[0]: 'empty/empty.md' is empty; left out "
-        "(write something in it, or leave it out of the manifest)",
+        "(write something in it, or leave it out of the manifest) [select.empty-note]",
         "kb/empty/front-only.md: warning: chapters[2]: 'empty/front-only.md' is empty; left out "
-        "(write something in it, or leave it out of the manifest)",
+        "(write something in it, or leave it out of the manifest) [select.empty-note]",
     ])
     out = messy / "out"
     assert [title for _, title, _ in pdf_outline(out / "empty.pdf")][-3:] == ["First Steps", "Mixed", "Second Thoughts"]

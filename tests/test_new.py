@@ -49,7 +49,8 @@ def test_new_refuses_a_folder_in_use(tmp_path, capsys):
     (tmp_path / "mine" / "notes.md").write_text("mine\n", encoding="utf-8")
     assert main(["new", str(tmp_path / "mine")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].endswith("error: the folder is not empty; nothing was written (name a new or empty folder)")
+    assert len(err) == 1 and err[0].endswith("error: the folder is not empty; nothing was written (name a new or empty folder) "
+                                                "[usage.arguments]")
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.md"]
 
 

@@ -37,9 +37,9 @@ def test_the_diagnostics_are_the_mermaid_block_and_the_broken_formula(built, mon
     monkeypatch.chdir(DATA / "obsidian")
     assert [(d.format(), d.code) for d in built.reporter.diagnostics] == [
         ("kb/code.md:22:1: warning: mermaid diagrams are kept as code: no renderer draws them offline"
-         " (draw the diagram as an image, or with box-drawing characters)", "render.mermaid"),
+         " (draw the diagram as an image, or with box-drawing characters) [render.mermaid]", "render.mermaid"),
         ("kb/math.md:12: warning: the formula 'x^' cannot be read (a ^ or _ with nothing after it): it is shown as TeX"
-         " (check its braces, ^ and _)", "math.invalid"),
+         " (check its braces, ^ and _) [math.invalid]", "math.invalid"),
     ]
 
 

@@ -37,12 +37,12 @@ SEMANTICS = DATA / "semantics"
 EPOCH = "1735689600"
 
 REPORT = [
-    "vault/reader.md:9:28: warning: raw HTML <script> removed with its content",
+    "vault/reader.md:9:28: warning: raw HTML <script> removed with its content [html.removed]",
     "vault/cycle-b.md:6:1: warning: embed cycle: cycle-a -> cycle-b -> cycle-a; a link to 'cycle-a' stands in for the "
-    "repeated embed",
-    "vault/reader.md:9:17: warning: a link inside a link's text is left out: '<a href=\"https://example.com\">'",
+    "repeated embed [link.embed-cycle]",
+    "vault/reader.md:9:17: warning: a link inside a link's text is left out: '<a href=\"https://example.com\">' [link.alias]",
     "vault/reader.md:15:18: warning: no block '^first-paragraph' in 'blocks.md'; the link lands on the article "
-    "(did you mean '^first-para'?)",
+    "(did you mean '^first-para'?) [link.block]",
     "book.yml: links: 15 resolved, 0 outside, 1 broken, 0 ambiguous, 0 placeholder(s)",
     "book.yml: 0 error(s), 4 warning(s)",
 ]
