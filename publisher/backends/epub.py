@@ -35,6 +35,7 @@ from ..diagnostics import Diagnostic
 from ..model import Book
 from ..themes import Theme
 from . import normalize_zip
+from .epubsplit import split_pages
 
 CSS = "style/book.css"
 XHTML = "application/xhtml+xml"
@@ -337,12 +338,18 @@ def footnotes(root: lxml.html.HtmlElement) -> None:
         section.getparent().replace(section, notes)
 
 
-def link_pages(pages: list[Page]) -> None:
-    """Ids unique within each file; `#id` links point into the file that holds the id, or stop being links."""
+def link_pages(pages: list[Page], origin: dict[str, str] | None = None) -> dict[tuple[str, str], str]:
+    """Ids unique within each file; `#id` links point into the file that holds the id, or stop being links.
+
+    `origin` maps a file to the page it was cut from (epubsplit): a link looks first in its own file, then in
+    the other files of its page, then anywhere. Returns {(page's first file, id): file that holds it}."""
+    origin = origin or {}
     ids: dict[str, set[str]] = {}
     where: dict[str, str] = {}
+    near: dict[tuple[str, str], str] = {}
     for page in pages:
         seen = ids[page.file] = set()
+        group = origin.get(page.file, page.file)
         for el in list(page.tree.iterfind(".//*[@id]")):
             ident = el.get("id")
             if ident in seen:
@@ -350,17 +357,31 @@ def link_pages(pages: list[Page]) -> None:
             elif ident:
                 seen.add(ident)
                 where.setdefault(ident, page.file)
+                near.setdefault((group, ident), page.file)
     for page in pages:
+        group = origin.get(page.file, page.file)
         for a in page.tree.iterfind(".//a[@href]"):
             href = a.get("href")
             if not href.startswith("#"):
                 continue
             target = href[1:]
             if target not in ids[page.file]:
-                if target in where:
-                    a.set("href", f"{where[target]}#{target}")
+                file = near.get((group, target)) or where.get(target)
+                if file:
+                    a.set("href", f"{file}#{target}")
                 else:
                     del a.attrib["href"]
+    return near
+
+
+def retarget(entries: Iterable[Entry], near: dict[tuple[str, str], str]) -> list[Entry]:
+    """Contents entries `FILE#id` pointed at the document of FILE's page that now holds the id."""
+    out = []
+    for e in entries:
+        file, _, ident = e.href.partition("#")
+        href = f"{near.get((file, ident), file)}#{ident}" if ident else e.href
+        out.append(e._replace(href=href, children=tuple(retarget(e.children, near))))
+    return out
 
 
 def diagram_font(pages: list[Page]) -> bytes | None:
@@ -421,7 +442,8 @@ class EpubBackend:
         for page in pages:
             clean(page.tree, images)
             footnotes(page.tree)
-        link_pages(pages)
+        pages, origin = split_pages(pages, m.epub_document_kb * 1024)
+        toc = retarget(toc, link_pages(pages, origin))
         cover_name, cover_type, cover_data = "images/cover.svg", "image/svg+xml", cover_svg(book)
         picture = images.read(m.cover) if m.cover else None  # the manifest's cover, read like any vault image
         kind = image_type(picture) if picture else None
