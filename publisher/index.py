@@ -1,8 +1,8 @@
 """The back-of-book index: every glossary term, every term an article lists under `index:` in its front
 matter and every term the manifest's `index.include` lists (less those `index.exclude` lists), at each place
 it occurs in the prose. A term found in more than `index.max_share` (0.25) of the articles of a book of at
-least 8 is a general term ("data" in a book on data): it is left out with a warning naming it, unless
-`index.include` lists it.
+least 8, and in more articles than an entry shows (`index.max_places`, 12), is a general term ("data" in a
+book on data): it is left out with a warning naming it, unless `index.include` lists it.
 
 Matching works on the pandoc tree: each run of words (Str, Space, SoftBreak) is read as one string and
 searched case-insensitively for whole words (a term's last word may take a plural). Headings, callout
@@ -58,7 +58,8 @@ MIN_ARTICLES_FOR_GENERAL = 8  # a smaller book has no general terms: a share of 
 
 
 def general_terms(book: Book, terms: list[tuple[str, list[str]]], found: dict[int, list[tuple[str, str]]], ctx) -> set[int]:
-    """The terms found in more than `index.max_share` of the book's articles (a book of at least 8), each
+    """The terms found in more than `index.max_share` of the book's articles (a book of at least 8) and in more
+    articles than an entry shows (`index.max_places`: an entry that shows every place is never cut short), each
     reported once; a term `index.include` lists is never general."""
     settings = book.manifest.index_settings
     total = len(book.articles)
@@ -67,8 +68,8 @@ def general_terms(book: Book, terms: list[tuple[str, list[str]]], found: dict[in
     kept = {term_key(t) for t in settings.include}
     general = set()
     for i, occurrences in found.items():
-        share = len({article_id for article_id, _ in occurrences}) / total
-        if share > settings.max_share and not kept & {term_key(n) for n in terms[i][1]}:
+        count = len({article_id for article_id, _ in occurrences})
+        if count / total > settings.max_share and count > settings.max_places and not kept & {term_key(n) for n in terms[i][1]}:
             general.add(i)
     for i in sorted(general, key=lambda i: collation_key(terms[i][0])):
         count = len({article_id for article_id, _ in found[i]})

@@ -127,9 +127,9 @@ KEYS: tuple[Key, ...] = (
         "Terms always indexed wherever they occur in the prose, even when they are general (see `max_share`).",
         "index: {include: [pipeline]}"),
     Key("index.max_share", "number above 0, at most 1", "0.25",
-        "A term found in more than this share of the book's articles is general: it is left out of the index with "
-        "a warning naming it (`index.general-term`), unless `include` or `exclude` lists it. Only in a book of "
-        "at least 8 articles.", "index: {max_share: 0.4}"),
+        "A term found in more than this share of the book's articles, and in more articles than `max_places`, is "
+        "general: it is left out of the index with a warning naming it (`index.general-term`), unless `include` or "
+        "`exclude` lists it. Only in a book of at least 8 articles.", "index: {max_share: 0.4}"),
     Key("index.max_places", "whole number", "12",
         "The places an entry shows (pages or page ranges in print; articles in the EPUB and DOCX, each with at most "
         "this many numbered occurrences), then \"and N more\".", "index: {max_places: 8}"),
