@@ -81,14 +81,15 @@ def same_text(a: str, b: str) -> bool:
 
 # ---------------------------------------------------------------- what a term is
 def is_term_name(term: str) -> bool:
-    """A harvested term is a name, not a sentence or a clause: at most MAX_TERM_WORDS words; no ';' and no '.',
+    """A harvested term is a name, not a sentence or a clause: at most MAX_TERM_WORDS words (an abbreviation in
+    parentheses after them not counted: "NIST AI Risk Management Framework (AI RMF)"); no ';' and no '.',
     '?' or '!' at its end (an abbreviation like "U.S." aside); no finite verb among its words after the first
     ("Data is a first-class citizen"); and it does not open with a verb form: a word of CLAUSE_OPENERS ("Allows",
     "Does", "Uses", "Often"), or a word ending in "s" (not "ss", "us", "is", "ics") followed by a word that
     follows verbs, not nouns (AFTER_VERB: "a", "the", "you", "with", "not", ...) or by an "-ly" adverb. A word in
     capitals ("CAN bus") is a name, never a verb. Curated terms (glossary.yml, front matter) are never judged."""
     words = term.split()
-    if not words or len(words) > MAX_TERM_WORDS or ";" in term:
+    if not words or len(split_parenthetical(term)[0].split()) > MAX_TERM_WORDS or ";" in term:
         return False
     if term.endswith(("?", "!")) or (term.endswith(".") and not ABBREVIATION.fullmatch(words[-1])):
         return False
