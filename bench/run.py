@@ -20,7 +20,8 @@ What each stage means:
   glossary and indexes   the collect_glossary, collect_tags and build_index steps
   pdf|epub|docx          publisher.build() of that one format in a fresh process (load to written file);
               for the PDF, WeasyPrint's own time (HTML parsing, layout in render(), drawing and writing in
-              Document.write_pdf()) and pandoc's writer (JSON -> HTML) are timed by wrapping those calls
+              Document.write_pdf()) and pandoc's writer (JSON -> HTML) are timed by wrapping those calls;
+              for the EPUB, its number of XHTML content documents and the largest one's size (target g)
   all formats `publisher build MANIFEST` (pdf, epub and docx, as the manifest lists them)
   check       `publisher check MANIFEST` after a build (warm) and with nothing cached (cold)
   epub-warm   the EPUB again after a build: articles parsed already (the written-HTML cache emptied)
