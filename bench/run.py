@@ -20,7 +20,8 @@ What each stage means:
   glossary and indexes   the collect_glossary, collect_tags and build_index steps
   pdf|epub|docx          publisher.build() of that one format in a fresh process (load to written file);
               for the PDF, WeasyPrint's own time (HTML parsing, layout in render(), drawing and writing in
-              Document.write_pdf()) and pandoc's writer (JSON -> HTML) are timed by wrapping those calls
+              Document.write_pdf()) and pandoc's writer (JSON -> HTML) are timed by wrapping those calls;
+              for the EPUB, its number of XHTML content documents and the largest one's size (target h)
   all formats `publisher build MANIFEST` (pdf, epub and docx, as the manifest lists them)
   check       `publisher check MANIFEST` after a build (warm) and with nothing cached (cold)
   epub-warm   the EPUB again after a build: articles parsed already (the written-HTML cache emptied)
@@ -68,6 +69,7 @@ TARGETS = (
     ("e", 200, "EPUB+DOCX rebuild after one change / cold EPUB+DOCX build", 0.25, "ratio"),
     ("f", 1000, "`publisher check` (after a build)", 5.0, "seconds"),
     ("g", 200, "`publisher serve`: one article changed -> the open page shows it", 1.5, "seconds"),
+    ("h", 1000, "EPUB build / pandoc's own EPUB, whole book (largest content document)", 1.00, "ratio"),
 )
 
 
@@ -282,6 +284,18 @@ def instrument_weasyprint(probe: Probe, pages: list) -> None:
     wrap(probe, weasyprint.document.Document, "write_pdf", "weasyprint.draw_write")
 
 
+def largest_document(written: list[Path]) -> dict:
+    """The EPUB's number of XHTML content documents and the largest one's size (uncompressed), if an EPUB was written."""
+    import zipfile
+
+    for path in written:
+        if path.suffix == ".epub":
+            with zipfile.ZipFile(path) as z:
+                sizes = [i.file_size for i in z.infolist() if i.filename.endswith(".xhtml")]
+            return {"documents": len(sizes), "largest_document_kb": round(max(sizes) / 1024, 1)}
+    return {}
+
+
 def pdf_pages(written: list[Path]) -> int | None:
     """Pages of the PDF a build wrote (the book's, whatever WeasyPrint documents made it)."""
     import pypdf
@@ -341,6 +355,7 @@ def child(args) -> int:
                 if args.stage == "build":
                     written = publisher.build(args.manifest, formats, args.target, reporter=reporter)
                     out["files"] = {p.suffix[1:]: p.stat().st_size for p in written}
+                    out.update(largest_document(written))
                 else:
                     publisher.load_book(args.manifest, reporter)
             except StopStage:
@@ -702,7 +717,8 @@ def judge(sizes: dict) -> list[dict]:
     rows = []
     for tid, want, what, limit, kind in TARGETS:
         needs = {"a": ("pdf",), "b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "d": ("all-formats",),
-                 "e": ("rebuild-cold", "rebuild-one-changed"), "f": ("check-warm",), "g": ("serve-reload",)}[tid]
+                 "e": ("rebuild-cold", "rebuild-one-changed"), "f": ("check-warm",), "g": ("serve-reload",),
+                 "h": ("epub", "pandoc-md-epub")}[tid]
         n = pick_n(sizes, want, needs)
         needs += {"f": ("check-cold",), "b": ("epub-warm",)}.get(tid, ())
         row = {"id": tid, "target": what, "n": n, "target_n": want, "limit": limit, "kind": kind, "figure": None,
@@ -724,13 +740,17 @@ def judge_one(row: dict, tid: str, m: dict | None) -> None:
         (own, own_cpu), whole = _own(d), d["wall_s"]
         row.update(figure=own / whole, cpu_figure=own_cpu / d["cpu_s"],
                    detail=f"{own:.1f} s of {whole:.1f} s (WeasyPrint {d['weasyprint_s']:.1f} s, pandoc writer {d['pandoc_write_s']:.1f} s)")
-    elif tid in ("b", "c", "e"):
-        top, bottom = {"b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "e": ("rebuild-one-changed", "rebuild-cold")}[tid]
+    elif tid in ("b", "c", "e", "h"):
+        top, bottom = {"b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "e": ("rebuild-one-changed", "rebuild-cold"),
+                       "h": ("epub", "pandoc-md-epub")}[tid]
         row.update(figure=m[top]["wall_s"] / m[bottom]["wall_s"], cpu_figure=m[top]["cpu_s"] / m[bottom]["cpu_s"],
                    detail=f"{m[top]['wall_s']:.1f} s vs {m[bottom]['wall_s']:.1f} s")
         if tid == "b" and m.get("epub-warm"):  # judged cold; beside it, after a build (articles already parsed)
             warm = m["epub-warm"]["wall_s"]
             row["detail"] += f" (parsed articles cached: {warm:.1f} s, {warm / m[bottom]['wall_s']:.2f})"
+        largest = m["epub"].get("detail", {}).get("largest_document_kb") if tid == "h" else None
+        if largest is not None:
+            row["detail"] += f"; largest content document {largest:.0f} KB ({m['epub']['detail']['documents']} documents)"
     elif tid == "d":
         row.update(figure=m["all-formats"]["peak_mb"], detail=f"{m['all-formats']['peak_mb']:.0f} MB")
     elif tid == "f":
@@ -849,6 +869,8 @@ def stage_rows(sizes: dict) -> list[dict]:
                 notes.append("slowest steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in steps[:4]))
             if label.startswith("  glossary") and d.get("intervals"):
                 notes.append(", ".join(f"{s} {_t(d, 'step.' + s):.2f} s" for s in GLOSSARY_STEPS))
+            if d.get("largest_document_kb") is not None and label.startswith("epub: whole"):
+                notes.append(f"{d['documents']} content documents, the largest {d['largest_document_kb']:.0f} KB")
             if d.get("diagnostics", {}).get("warnings") and "whole build" in label:
                 notes.append(f"{d['diagnostics']['warnings']} warnings")
             if label.endswith("(process)") and d.get("import_s"):

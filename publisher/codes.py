@@ -94,6 +94,7 @@ CODES: dict[str, Code] = _codes(
     ("glossary.definition", W, "a glossary term without a definition"),
     ("glossary.conflict", W, "a term the curated glossary defines twice, differently"),
     ("index.front-matter", W, "a front-matter `index` that is not a list of terms"),
+    ("index.general-term", INFO, "a term found in so large a share of the articles that the index leaves it out (index.max_share)"),
     # the formats
     ("pdf.font", W, "the monospace font for diagrams is missing"),
     ("pdf.diagram-glyph", W, "a diagram character the PDF's monospace font lacks"),

@@ -33,6 +33,24 @@ NOT_SENTENCE_ENDS = {"e.g.", "i.e.", "etc.", "vs.", "cf.", "dr.", "mr.", "mrs.",
 NEAR_IDENTICAL = 0.9  # two definitions this similar (difflib ratio of their folded words) are one
 PARENTHETICAL = re.compile(r"^(?P<long>.+?)\s*\((?P<short>[^()]+)\)$")
 
+# What a harvested term must look like: a name, not a sentence (see is_term_name).
+MAX_TERM_WORDS = 6
+# A first word that makes the bold words a clause, not a name: third-person verbs, auxiliaries, and adverbs that
+# open a pro or con in a list ("Allows you to ...", "Does not scale", "Often requires ...").
+CLAUSE_OPENERS = frozenset("""
+    adds allows avoids becomes brings can cannot could comes contains costs creates decreases depends does doesn't
+    enables fails gets gives handles has have helps implies improves includes increases integrates is isn't keeps
+    lacks leads lets makes may means might must needs offers provides reduces relies requires runs saves scales
+    seems should ships stores supports takes tends uses was were will won't works would
+    also always never often only rarely sometimes usually very
+""".split())
+# Verbs that make a clause wherever they stand ("Data is a first-class citizen").
+FINITE_VERBS = frozenset("is isn't are aren't was wasn't were weren't does doesn't can can't cannot will won't".split())
+# Words that follow a verb, not a noun: "Scales with the data", "Integrates into ...", "Runs well".
+AFTER_VERB = frozenset("""a an the you your it its they them their we us our this that these those not no to with without
+    into onto on for from by at well more less many much any all some""".split())
+ABBREVIATION = re.compile(r"(?:\w\.){2,}")  # "U.S.", "Ph.D.": a final dot that ends no sentence
+
 
 # ---------------------------------------------------------------- keys
 def term_key(term: str) -> str:
@@ -59,6 +77,35 @@ def same_text(a: str, b: str) -> bool:
     """Near-identical definitions (case, punctuation, a word or two) are not worth a warning."""
     wa, wb = re.findall(r"\w+", fold(a)), re.findall(r"\w+", fold(b))
     return wa == wb or SequenceMatcher(None, wa, wb).ratio() >= NEAR_IDENTICAL
+
+
+# ---------------------------------------------------------------- what a term is
+def is_term_name(term: str) -> bool:
+    """A harvested term is a name, not a sentence or a clause: at most MAX_TERM_WORDS words (an abbreviation in
+    parentheses after them not counted: "NIST AI Risk Management Framework (AI RMF)"); no ';' and no '.',
+    '?' or '!' at its end (an abbreviation like "U.S." aside); no finite verb among its words after the first
+    ("Data is a first-class citizen"); and it does not open with a verb form: a word of CLAUSE_OPENERS ("Allows",
+    "Does", "Uses", "Often"), or a word ending in "s" (not "ss", "us", "is", "ics") followed by a word that
+    follows verbs, not nouns (AFTER_VERB: "a", "the", "you", "with", "not", ...) or by an "-ly" adverb. A word in
+    capitals ("CAN bus") is a name, never a verb. Curated terms (glossary.yml, front matter) are never judged."""
+    words = term.split()
+    if not words or len(split_parenthetical(term)[0].split()) > MAX_TERM_WORDS or ";" in term:
+        return False
+    if term.endswith(("?", "!")) or (term.endswith(".") and not ABBREVIATION.fullmatch(words[-1])):
+        return False
+    first = words[0]
+    if any(w in FINITE_VERBS for w in words[1:]):
+        return False
+    if first.isupper() and len(first) > 1:
+        return True
+    if first.casefold() in CLAUSE_OPENERS:
+        return False
+    low = first.casefold()
+    if len(words) > 1 and len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is", "ics")):
+        second = words[1]
+        if second in AFTER_VERB or (second.islower() and second.endswith("ly")):
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- harvesting patterns
@@ -200,7 +247,7 @@ def harvest(article: Article, settings, glossary: Glossary) -> Article:
     anchors = fresh_ids(f"{article.id}--g", taken_ids(article.blocks))
 
     def add(term: str, definition: list, anchor: str, expansion: str = "") -> bool:
-        if len(pd.stringify(definition)) < settings.min_definition:
+        if len(pd.stringify(definition)) < settings.min_definition or not is_term_name(term):
             return False
         entry = GlossaryEntry(term, tuple(clean_definition(definition)), article.id, anchor, "harvested", expansion=expansion)
         glossary.add(Found(entry, article.loc()))

@@ -1,5 +1,8 @@
-"""The back-of-book index: every glossary term and every term an article lists under `index:` in its
-front matter, at each place it occurs in the prose.
+"""The back-of-book index: every glossary term, every term an article lists under `index:` in its front
+matter and every term the manifest's `index.include` lists (less those `index.exclude` lists), at each place
+it occurs in the prose. A term found in more than `index.max_share` (0.25) of the articles of a book of at
+least 8, and in more articles than an entry shows (`index.max_places`, 12), is a general term ("data" in a
+book on data): it is left out with a warning naming it, unless `index.include` lists it.
 
 Matching works on the pandoc tree: each run of words (Str, Space, SoftBreak) is read as one string and
 searched case-insensitively for whole words (a term's last word may take a plural). Headings, callout
@@ -43,7 +46,38 @@ def index_terms(book: Book, ctx) -> list[tuple[str, list[str]]]:
         for term in (" ".join(v.split()) for v in value):
             if term and not any(term_key(n) in terms for n in names_of(term)):
                 terms[term_key(term)] = (term, names_of(term))
-    return list(terms.values())
+    settings = book.manifest.index_settings
+    for term in (" ".join(v.split()) for v in settings.include):
+        if term and not any(term_key(n) in terms for n in names_of(term)):
+            terms[term_key(term)] = (term, names_of(term))
+    excluded = {term_key(t) for t in settings.exclude}
+    return [t for t in terms.values() if not excluded & {term_key(n) for n in t[1]}]
+
+
+MIN_ARTICLES_FOR_GENERAL = 8  # a smaller book has no general terms: a share of a few articles says little
+
+
+def general_terms(book: Book, terms: list[tuple[str, list[str]]], found: dict[int, list[tuple[str, str]]], ctx) -> set[int]:
+    """The terms found in more than `index.max_share` of the book's articles (a book of at least 8) and in more
+    articles than an entry shows (`index.max_places`: an entry that shows every place is never cut short), each
+    reported once; a term `index.include` lists is never general."""
+    settings = book.manifest.index_settings
+    total = len(book.articles)
+    if total < MIN_ARTICLES_FOR_GENERAL:
+        return set()
+    kept = {term_key(t) for t in settings.include}
+    general = set()
+    for i, occurrences in found.items():
+        count = len({article_id for article_id, _ in occurrences})
+        if count / total > settings.max_share and count > settings.max_places and not kept & {term_key(n) for n in terms[i][1]}:
+            general.add(i)
+    for i in sorted(general, key=lambda i: collation_key(terms[i][0])):
+        count = len({article_id for article_id, _ in found[i]})
+        ctx.reporter.info(  # information, as the issue asks: the index works as meant; --strict does not fail on it
+            f"index: '{terms[i][0]}' is in {count} of the book's {total} articles, more than max_share "
+            f"{settings.max_share:g}: left out as a general term", settings.location,
+            "list it under index.include to keep it, or under index.exclude", code="index.general-term")
+    return general
 
 
 def variants(name: str) -> list[str]:
@@ -135,7 +169,8 @@ def build_index(book: Book, ctx) -> Book:
         return replace(article, blocks=tuple(mark_blocks(list(article.blocks), pattern, hit)))
 
     book = map_articles(book, one, matter=False)
-    entries = [IndexEntry(terms[i][0], tuple(occ)) for i, occ in found.items()]
+    general = general_terms(book, terms, found, ctx)
+    entries = [IndexEntry(terms[i][0], tuple(occ)) for i, occ in found.items() if i not in general]
     entries.sort(key=lambda e: collation_key(e.term))
     ids = IdAllocator()
     return replace(book, index=tuple(replace(e, id=ids.take("ix-" + xml_id(e.term, "t"))) for e in entries))

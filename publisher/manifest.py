@@ -19,6 +19,7 @@ from .model import (
     ChapterSpec,
     Entry,
     GlossarySettings,
+    IndexSettings,
     LessonSettings,
     Manifest,
     MatterItem,
@@ -188,7 +189,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
 
     glossary = _glossary(c, data.get("glossary", True))
     tag_index = c.boolean(data.get("tag_index"), ("tag_index",), True)
-    index = c.boolean(data.get("index"), ("index",), True)
+    index, index_settings = _index(c, data.get("index"))
     numbering = c.choice(data.get("numbering"), ("numbering",), NUMBERING, "none")
     direction = c.choice(data.get("direction"), ("direction",), ("ltr", "rtl"), "ltr")
     cover = c.string(data.get("cover"), ("cover",)).strip()
@@ -236,6 +237,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         glossary=glossary,
         tag_index=tag_index,
         index=index,
+        index_settings=index_settings,
         numbering=numbering,
         cover=cover_path.as_posix() if cover else "",
         direction=direction,
@@ -248,6 +250,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         allow_remote=c.boolean(data.get("allow_remote"), ("allow_remote",), False),
         **_pdf(c, data.get("pdf")),
         **_diagnostics(c, data.get("diagnostics")),
+        epub_document_kb=_epub(c, data.get("epub")),
         location=SourceLocation(str(path), 1, 1),
     )
     if any(p.is_error for p in c.problems):
@@ -421,6 +424,43 @@ def _diagnostics(c: _Checker, value: Any) -> dict[str, tuple[str, ...]]:
                 c.error(kp + (key, i), f"'{name}' is an error; it cannot be ignored", code="manifest.unknown-code")
         out[f"diagnostics_{key}"] = tuple(n for n in names if n in CODES)
     return out
+
+
+def _epub(c: _Checker, value: Any) -> int:
+    """epub: {max_document_kb: 64}: the largest content document, in KB (256 at most)."""
+    if value is None:
+        return 256
+    if not isinstance(value, dict):
+        c.error(("epub",), "must be a mapping like {max_document_kb: 128}", code="manifest.type")
+        return 256
+    c.unknown_keys(value, keys_at("epub"), ("epub",))
+    kb = value.get("max_document_kb", 256)
+    if isinstance(kb, bool) or not isinstance(kb, int) or not 8 <= kb <= 256:
+        c.error(("epub", "max_document_kb"), f"must be a whole number of KB from 8 to 256, not {kb!r}", code="manifest.value")
+        return 256
+    return kb
+
+
+def _index(c: _Checker, value: Any) -> tuple[bool, IndexSettings]:
+    """index: true | false | {exclude: [...], include: [...], max_share: 0.25, max_places: 12}."""
+    kp: KeyPath = ("index",)
+    if value is None or isinstance(value, bool):
+        return value is not False, IndexSettings(location=c.doc.loc(kp))
+    if not isinstance(value, dict):
+        c.error(kp, "must be true, false or a mapping like {exclude: [data], max_places: 12}", code="manifest.type")
+        return True, IndexSettings()
+    c.unknown_keys(value, keys_at("index"), kp)
+    share = value.get("max_share", 0.25)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        c.error(kp + ("max_share",), f"must be a share of the articles above 0 and at most 1, like 0.25, not {share!r}", code="manifest.value")
+        share = 0.25
+    places = value.get("max_places", 12)
+    if isinstance(places, bool) or not isinstance(places, int) or places < 1:
+        c.error(kp + ("max_places",), f"must be a whole number, at least 1, not {places!r}", code="manifest.value")
+        places = 12
+    return True, IndexSettings(exclude=c.string_list(value.get("exclude"), kp + ("exclude",)),
+                               include=c.string_list(value.get("include"), kp + ("include",)),
+                               max_share=float(share), max_places=places, location=c.doc.loc(kp, key=True))
 
 
 def _glossary(c: _Checker, value: Any) -> GlossarySettings:

@@ -79,6 +79,17 @@ GLOSSARY_PATTERNS = ("bullets", "definition_lists", "lead_in")
 
 
 @dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """The back-of-book index (`index:` in the manifest, when a mapping)."""
+
+    exclude: tuple[str, ...] = ()  # never indexed
+    include: tuple[str, ...] = ()  # always indexed, general or not
+    max_share: float = 0.25  # a term in more of the book's articles than this is general: left out
+    max_places: int = 12  # places an entry shows before "and N more"
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MatterItem:
     """One entry of front_matter / back_matter: a generated section or a Markdown file of the vault."""
 
@@ -123,6 +134,7 @@ class Manifest:
     glossary: GlossarySettings = field(default_factory=GlossarySettings)
     tag_index: bool = True
     index: bool = True
+    index_settings: IndexSettings = field(default_factory=IndexSettings)
     numbering: str = "none"
     cover: str = ""  # an image inside the knowledge base (POSIX path), shown on the cover
     direction: str = "ltr"  # reading direction: ltr | rtl
@@ -134,6 +146,7 @@ class Manifest:
     page_size: str = "A4"
     pdf_tagged: bool = False  # PDF/UA-1 with a structure tree
     pdf_sides: int = 2  # 2: facing pages (openers on the right); 1: every page alike
+    epub_document_kb: int = 256  # no EPUB content document larger than this (backends/epubsplit.py)
     pdf_part_pages: int = 0  # render the PDF in parts of about this many pages (0: only when long; pdfparts.py)
     allow_remote: bool = False  # download http(s) images (bounded) instead of showing a placeholder
     diagnostics_ignore: tuple[str, ...] = ()  # codes left out of the report (never an error)

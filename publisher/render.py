@@ -111,10 +111,12 @@ def index_blocks(book: Book, level: int, pages: dict[str, int] | None = None) ->
     """Letter groups of terms, each followed by where it occurs: links to every occurrence, grouped by
     article ("Neural Networks (1, 2, 3); History of AI"), or, given `pages`, page numbers with ranges."""
     titles = {a.id: a.title.split(": ")[0].strip() for a in book.articles}
+    limit = book.manifest.index_settings.max_places
     blocks: list[dict] = [pd.header(level, INDEX_ID, pd.text_inlines("Index"), classes=["unnumbered", "index"])]
     current, paras = None, []
     for entry in book.index:
-        refs = page_refs(entry.occurrences, pages) if pages is not None else article_refs(entry.occurrences, titles)
+        refs = (page_refs(entry.occurrences, pages, limit) if pages is not None
+                else article_refs(entry.occurrences, titles, limit))
         if not refs:
             continue
         letter = letter_of(entry.term)
@@ -130,24 +132,37 @@ def index_blocks(book: Book, level: int, pages: dict[str, int] | None = None) ->
     return blocks
 
 
-def article_refs(occurrences, titles: dict[str, str]) -> list[dict]:
+def _more(n: int) -> list[dict]:
+    return pd.text_inlines(f"and {n} more")
+
+
+def article_refs(occurrences, titles: dict[str, str], limit: int = 0) -> list[dict]:
+    """Each article the term occurs in, linked to its first occurrence, with numbered links to every one
+    ("History of AI (1, 2, 3)"); at most `limit` articles and numbers in each, then "and N more" (0: all)."""
     by_article: dict[str, list[str]] = {}
     for article_id, anchor in occurrences:
         by_article.setdefault(article_id, []).append(anchor)
+    shown = list(by_article.items())[:limit] if limit else list(by_article.items())
     out: list[dict] = []
-    for article_id, anchors in by_article.items():
+    for article_id, anchors in shown:
         if out:
             out += [{"t": "Str", "c": ";"}, {"t": "Space"}]
         out.append(pd.link(pd.text_inlines(titles[article_id]), "#" + anchors[0], ["ix-ref"]))
         if len(anchors) > 1:
-            numbers = [pd.link([{"t": "Str", "c": str(n)}], "#" + a, ["ix-ref"]) for n, a in enumerate(anchors, 1)]
+            numbered = anchors[:limit] if limit else anchors
+            numbers = [pd.link([{"t": "Str", "c": str(n)}], "#" + a, ["ix-ref"]) for n, a in enumerate(numbered, 1)]
+            if len(anchors) > len(numbered):
+                numbers.append(pd.span(_more(len(anchors) - len(numbered)), classes=["ix-more"]))
             out += [{"t": "Space"}, {"t": "Str", "c": "("}, *_joined(numbers), {"t": "Str", "c": ")"}]
+    if len(shown) < len(by_article):
+        out += [{"t": "Str", "c": ";"}, {"t": "Space"}, *_more(len(by_article) - len(shown))]
     return out
 
 
-def page_refs(occurrences, pages: dict[str, int]) -> list[dict]:
+def page_refs(occurrences, pages: dict[str, int], limit: int = 0) -> list[dict]:
     """Page numbers, consecutive pages merged into ranges (12, 15–17); each number links to the first
-    occurrence on its page. `pages` maps an anchor to the page number as printed (the PDF's folio)."""
+    occurrence on its page. `pages` maps an anchor to the page number as printed (the PDF's folio). At most
+    `limit` numbers and ranges, then "and N more" (the pages left out; 0: all)."""
     first: dict[int, str] = {}
     for _, anchor in occurrences:
         if anchor in pages:
@@ -165,6 +180,8 @@ def page_refs(occurrences, pages: dict[str, int]) -> list[dict]:
         if len(r) > 1:
             link += [{"t": "Str", "c": "\u2013"}, pd.link([{"t": "Str", "c": str(r[-1])}], "#" + first[r[-1]], ["ix-page"])]
         out.append(link)
+    if limit and len(ranges) > limit:
+        out = [*out[:limit], _more(sum(len(r) for r in ranges[limit:]))]
     return [x for i, group in enumerate(out) for x in ([{"t": "Str", "c": ","}, {"t": "Space"}] if i else []) + group]
 
 

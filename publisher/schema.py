@@ -120,9 +120,21 @@ KEYS: tuple[Key, ...] = (
     Key("tag_index", "boolean", "true", "A tag index: every tag and the articles that carry it.", "tag_index: false"),
     Key("tag_labels", "mapping of tag to label", "none", "How a tag is shown in the tag index.",
         'tag_labels: {llm: "Large language models"}'),
-    Key("index", "boolean", "true",
+    Key("index", "true | false | mapping", "true",
         "A back-of-book index of the glossary terms and the terms articles list under `index:` in their front matter.",
         "index: false"),
+    Key("index.exclude", "list of terms", "none", "Terms never put in the index (and never reported as general).",
+        "index: {exclude: [data, model]}"),
+    Key("index.include", "list of terms", "none",
+        "Terms always indexed wherever they occur in the prose, even when they are general (see `max_share`).",
+        "index: {include: [pipeline]}"),
+    Key("index.max_share", "number above 0, at most 1", "0.25",
+        "A term found in more than this share of the book's articles, and in more articles than `max_places`, is "
+        "general: it is left out of the index with a warning naming it (`index.general-term`), unless `include` or "
+        "`exclude` lists it. Only in a book of at least 8 articles.", "index: {max_share: 0.4}"),
+    Key("index.max_places", "whole number", "12",
+        "The places an entry shows (pages or page ranges in print; articles in the EPUB and DOCX, each with at most "
+        "this many numbered occurrences), then \"and N more\".", "index: {max_places: 8}"),
     Key("numbering", "none | chapters | lessons", "none", "Chapter numbers: \"3. Title\" or \"Lesson 3: Title\".",
         "numbering: chapters"),
     Key("lessons", "mapping", "{objectives: true, reading_list: true, notes_page: false}",
@@ -147,6 +159,11 @@ KEYS: tuple[Key, ...] = (
         "diagnostics: {ignore: [image.alt]}"),
     Key("diagnostics.error", "list of codes", "none", "Diagnostics that fail the build as errors.",
         "diagnostics: {error: [link.unresolved]}"),
+    Key("epub", "mapping", "{max_document_kb: 256}", "EPUB settings.", "epub: {max_document_kb: 128}"),
+    Key("epub.max_document_kb", "whole number from 8 to 256", "256",
+        "No content document of the EPUB is larger than this many KB of XHTML: a longer chapter, glossary or index "
+        "continues in the next document, cut before an article, else a heading, else a block.",
+        "epub: {max_document_kb: 128}"),
     Key("allow_remote", "boolean", "false", "Download http(s) images (5 MB, 10 s each); otherwise a placeholder stands in.",
         "allow_remote: true"),
 )

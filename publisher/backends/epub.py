@@ -35,6 +35,7 @@ from ..diagnostics import Diagnostic
 from ..model import Book
 from ..themes import Theme
 from . import normalize_zip
+from .epubsplit import split_pages
 
 CSS = "style/book.css"
 XHTML = "application/xhtml+xml"
@@ -370,14 +371,21 @@ def footnotes(root: lxml.html.HtmlElement) -> None:
         section.getparent().replace(section, notes)
 
 
-def link_pages(pages: list[Page], elsewhere: dict[str, str] | None = None) -> dict[str, str]:
+def link_pages(pages: list[Page], origin: dict[str, str] | None = None,
+               elsewhere: dict[str, str] | None = None) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """Ids unique within each file; `#id` links point into the file that holds the id, or stop being links.
-    Returns where each id is: id -> the file that holds it (the first, when several do); `elsewhere`: where
-    the ids of other files are (a page made again alone)."""
+
+    `origin` maps a file to the page it was cut from (epubsplit): a link looks first in its own file, then in
+    the other files of its page, then anywhere; `elsewhere`: where the ids of other files are (a page made
+    again alone). Returns (id -> the file that holds it, the first when several do;
+    {(page's first file, id): file that holds it})."""
+    origin = origin or {}
     ids: dict[str, set[str]] = {}
     where: dict[str, str] = dict(elsewhere or {})
+    near: dict[tuple[str, str], str] = {}
     for page in pages:
         seen = ids[page.file] = set()
+        group = origin.get(page.file, page.file)
         for el in list(page.tree.iterfind(".//*[@id]")):
             ident = el.get("id")
             if ident in seen:
@@ -385,18 +393,31 @@ def link_pages(pages: list[Page], elsewhere: dict[str, str] | None = None) -> di
             elif ident:
                 seen.add(ident)
                 where.setdefault(ident, page.file)
+                near.setdefault((group, ident), page.file)
     for page in pages:
+        group = origin.get(page.file, page.file)
         for a in page.tree.iterfind(".//a[@href]"):
             href = a.get("href")
             if not href.startswith("#"):
                 continue
             target = href[1:]
             if target not in ids[page.file]:
-                if target in where:
-                    a.set("href", f"{where[target]}#{target}")
+                file = near.get((group, target)) or where.get(target)
+                if file:
+                    a.set("href", f"{file}#{target}")
                 else:
                     del a.attrib["href"]
-    return where
+    return where, near
+
+
+def retarget(entries: Iterable[Entry], near: dict[tuple[str, str], str]) -> list[Entry]:
+    """Contents entries `FILE#id` pointed at the document of FILE's page that now holds the id."""
+    out = []
+    for e in entries:
+        file, _, ident = e.href.partition("#")
+        href = f"{near.get((file, ident), file)}#{ident}" if ident else e.href
+        out.append(e._replace(href=href, children=tuple(retarget(e.children, near))))
+    return out
 
 
 def diagram_font(pages: list[Page]) -> bytes | None:
@@ -457,7 +478,8 @@ class EpubBackend:
         for page in pages:
             clean(page.tree, images)
             footnotes(page.tree)
-        link_pages(pages)
+        pages, origin = split_pages(pages, m.epub_document_kb * 1024)
+        toc = retarget(toc, link_pages(pages, origin)[1])
         cover_name, cover_type, cover_data = cover_image(book, images)
         cover = Page("cover.xhtml", m.title, "cover", fragment(
             f'<section class="cover"><img src="{cover_name}" alt="{_esc(m.title)}"/></section>'))

@@ -198,7 +198,7 @@ class Site:
                     images = Images(book.manifest.source)
                     clean(page.tree, images)
                     raise_headings(page.tree)
-                    link_pages([page], self.where)
+                    link_pages([page], elsewhere=self.where)
                     return (file, self.page(page)) if images.files.keys() <= self.files.keys() else None
         return None
 
@@ -210,7 +210,7 @@ def make_site(book: Book, theme: Theme) -> Site:
     for page in pages:
         clean(page.tree, images)
         raise_headings(page.tree)
-    where = link_pages(pages)
+    where, _ = link_pages(pages)
     font = diagram_font(pages)
     cover_name, _, cover_data = cover_image(book, images)
     home = Page("index.html", m.title, "cover", fragment(theme.render("html-home.html.j2", m=m, cover=cover_name, contents=Contents(toc).html("index.html"))))
