@@ -26,6 +26,13 @@ def xml_id(text: str, fallback: str = "x") -> str:
     return slug
 
 
+# Ids the book's generated sections (render.GLOSSARY_ID, TAG_INDEX_ID, INDEX_ID) and the theme's templates use:
+# no article, chapter or part may take one. An article named Index.md took 'index', and the PDF, which looks for
+# the generated index by that id, was cut where the article began.
+RESERVED_IDS = frozenset({"glossary", "tag-index", "index", "contents", "toc", "landmarks", "content",
+                          "contents-title", "publisher-q", "search-input", "search-results", "search-status"})
+
+
 class IdAllocator:
     """Hands out ids unique across the whole book."""
 

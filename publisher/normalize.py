@@ -27,7 +27,7 @@ from .editions import add_lesson_features, apply_conditions
 from .embeds import embed_notes
 from .formulas import check_math
 from .glossary import collect_glossary
-from .ids import IdAllocator, gfm_slug, xml_id
+from .ids import RESERVED_IDS, IdAllocator, gfm_slug, xml_id
 from .index import build_index
 from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
@@ -118,6 +118,7 @@ def assemble(manifest: Manifest, selection: Selection, reporter: Reporter, vault
     with pd._collector_paused():  # every cached tree read: millions of small objects (see normalize)
         trees = parse_articles((*selection.articles, *front, *back), reporter)
     ids = IdAllocator()
+    ids.used.update(RESERVED_IDS)  # Index.md is the article 'index-2', not the generated index
     has_parts = any(title for title, _ in selection.parts)
     chapter_level = 2 if has_parts else 1
     parts = []

@@ -344,3 +344,23 @@ def test_diagram_too_wide_even_for_landscape_is_reported_not_clipped(tmp_path):
     number = page_of([p.extract_text() for p in reader.pages], wide.split("\n"))
     left, right = text_block(number, reader.pages[number - 1], "A5")
     assert all(left - 0.5 <= x0 and x1 <= right + 0.5 for _, x0, x1 in mono_runs(reader.pages[number - 1]))
+
+
+def test_an_article_named_like_a_generated_section_does_not_cut_the_book(tmp_path):
+    """An article Index.md (or Glossary.md, Contents.md) once took the generated index's id: the PDF, which
+    finds the index by that id, ended where the article began (de-wiki's Index.md: 13 pages of 166)."""
+    from conftest import build_manifest, pdf_text
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in (("Alpha", "Alpha text comes first."), ("Index", "The own index note of the vault."),
+                       ("Glossary", "A note called Glossary."), ("Zeta", "Zeta text comes last.")):
+        (kb / f"{name}.md").write_text(f"---\nindex: [text, note]\n---\n# {name}\n\n{text} A note of text.\n",
+                                       encoding="utf-8")
+    manifest = tmp_path / "book.yml"  # a chapter each: each starts a page, where the PDF was cut
+    manifest.write_text("title: Names\nsource: kb\nformats: [pdf]\nchapters: [Alpha.md, Glossary.md, Index.md, Zeta.md]\n",
+                        encoding="utf-8")
+    built = build_manifest(manifest, tmp_path / "out")
+    text = pdf_text(built.files["pdf"])
+    assert text.index("Alpha text comes first.") < text.index("A note called Glossary.") \
+        < text.index("The own index note of the vault.") < text.index("Zeta text comes last.")
