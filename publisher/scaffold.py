@@ -128,11 +128,10 @@ def manifest_for_vault(vault_root: Path, dest: Path) -> tuple[Path, int, int]:
         left_out += len(skipped)
     if not chapters:
         raise _usage("no note in this folder can be read as an article; nothing was written", vault_root)
-    dest.mkdir(parents=True, exist_ok=True)
+    from .backends import write_atomic
+
     manifest = dest / MANIFEST
-    tmp = manifest.with_name(f".{MANIFEST}.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(manifest)
+    write_atomic(manifest, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
     return manifest, chapters, left_out
 
 
@@ -141,7 +140,8 @@ def run_new(dest: str, source: str | None) -> int:
     target = Path(dest)
     if source is None:
         manifest = new_book(target)
-        print(f"created {display_path(manifest)} and a knowledge base of 3 notes in {display_path(target / 'kb')}")
+        notes = sum(1 for _ in (target / "kb").rglob("*.md"))
+        print(f"created {display_path(manifest)} and a knowledge base of {notes} notes in {display_path(target / 'kb')}")
     else:
         manifest, chapters, left_out = manifest_for_vault(Path(source), target)
         note = f"; {left_out} note(s) left out, each named in it" if left_out else ""
