@@ -39,7 +39,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from . import pandoc as pd
+from . import tree
 from .diagnostics import Reporter, SourceLocation
 from .model import Article, Book, map_articles
 from .paths import MISSING, OUTSIDE, leaves, locate
@@ -276,7 +276,7 @@ class _Cleaner:
         return self.article.loc(self.article.body_line + line, col)
 
     def node_place(self, node: dict) -> SourceLocation:
-        line, col = pd.pos_of(node)
+        line, col = tree.pos_of(node)
         if line:
             self.here = self.article.loc(line, col)
         return self.here
@@ -290,7 +290,7 @@ class _Cleaner:
 
     def sequence(self, items: list, top: bool = False) -> list:
         """A list of elements (blocks or inlines) with raw HTML cleaned and balanced along it. (top: the
-        article's own blocks, where a block with nothing to clean is seen at once from its pandoc.facts.)"""
+        article's own blocks, where a block with nothing to clean is seen at once from its tree.facts.)"""
         state = _Sequence()
         out: list = []
         changed = False
@@ -327,12 +327,12 @@ class _Cleaner:
         if isinstance(value, list):
             if value and all(isinstance(x, dict) and "t" in x for x in value):
                 return self.sequence(value)
-            return pd.same([self.value(x) for x in value], value)
+            return tree.same([self.value(x) for x in value], value)
         if isinstance(value, dict):
             if "t" not in value:
                 return dict(value)
             out = self.element(value)
-            return out[0] if len(out) == 1 else pd.span(out)
+            return out[0] if len(out) == 1 else tree.span(out)
         return value
 
     def element(self, node: dict) -> list:
@@ -399,13 +399,13 @@ class _Cleaner:
         alt = self.sequence(old_alt)
         checked = self.image_source(src, where, raw=False)
         if checked is None:
-            label = pd.stringify(alt).strip() or unquote(urlsplit(src).path.rpartition("/")[2]) or "image"
-            text = pd.text_inlines(f"[image: {label}]")
+            label = tree.stringify(alt).strip() or unquote(urlsplit(src).path.rpartition("/")[2]) or "image"
+            text = tree.text_inlines(f"[image: {label}]")
             if scheme_of(src) in ("http", "https"):
-                text = [pd.link(text, src)]
-            return pd.span(text, classes=["missing"])
+                text = [tree.link(text, src)]
+            return tree.span(text, classes=["missing"])
         if checked != src or scheme_of(src) == "data":  # a data: or downloaded image; a vault file is embeds'
-            if not pd.stringify(alt).strip():
+            if not tree.stringify(alt).strip():
                 warn_missing_alt(self.reporter, where, src, f"![{ALT_EXAMPLE}]({_short(src, 30)})")
         new_attr = self.attributes(node, attr)
         if new_attr is attr and alt is old_alt and checked == src:
@@ -559,7 +559,7 @@ class _Cleaner:
 def _nothing_to_clean(block: dict) -> bool:
     """No raw markup, link or image anywhere in the block, and no attribute but source positions: the
     cleaner would hand it back as it is, and say nothing."""
-    found = pd.facts(block)
+    found = tree.facts(block)
     return not found.other_kvs and not found.types & {"RawBlock", "RawInline", "Link", "Image"}
 
 

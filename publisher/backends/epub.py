@@ -29,8 +29,8 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 import lxml.html
 from lxml import etree
 
-from .. import pandoc as pd
-from .. import render
+from .. import cache, render
+from ..collector import collector_paused
 from ..diagnostics import Diagnostic
 from ..model import Book
 from ..themes import Theme
@@ -432,7 +432,7 @@ def diagram_font(pages: list[Page]) -> bytes | None:
     stat = DIAGRAM_FONT.stat()
     tools = importlib.metadata.version("fonttools")
     fingerprint = f"{DIAGRAM_FONT}\0{stat.st_size}\0{stat.st_mtime_ns}\0{tools}\0{chars}".encode("utf-8", "surrogatepass")
-    return pd.cached_bytes("diagram-font", fingerprint, lambda: _subset_font(chars))
+    return cache.cached_bytes("diagram-font", fingerprint, lambda: _subset_font(chars))
 
 
 def _subset_font(chars: str) -> bytes:
@@ -466,7 +466,7 @@ class EpubBackend:
         return ()
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
-        with pd._collector_paused():  # millions of small objects made and dropped: see pandoc._collector_paused
+        with collector_paused():  # millions of small objects made and dropped: see collector.collector_paused
             self._write(book, theme, target)
 
     def _write(self, book: Book, theme: Theme, target: Path) -> None:

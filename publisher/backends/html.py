@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from html import escape as _esc
 from pathlib import Path
 
-from .. import pandoc as pd
 from .. import render
+from ..collector import collector_paused
 from ..diagnostics import Diagnostic
 from ..model import Article, Book, Chapter
 from ..themes import Theme
@@ -246,6 +246,6 @@ class HtmlBackend:
         return ()
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
-        with pd._collector_paused():  # as the EPUB's: millions of small objects made and dropped
+        with collector_paused():  # as the EPUB's: millions of small objects made and dropped
             site = make_site(book, theme)
         site.write(target)
