@@ -17,7 +17,7 @@ from dataclasses import replace
 from . import pandoc, tree
 from .diagnostics import Reporter
 from .model import Article, Book, map_articles
-from .sanitize import tokenize
+from .rawhtml import tokenize
 
 MARKUP = frozenset("*_~`<>\\&$^=[]")  # an alias without any of these reads the same as Markdown: not read again
 

@@ -28,7 +28,8 @@ from .ids import IdAllocator, xml_id
 from .links import SOURCE_KEY, Target, did_you_mean_block, find_article, parse_target, record, same_heading
 from .model import Article, Book, map_articles
 from .paths import FOUND, OUTSIDE, Place, locate
-from .sanitize import ALT_EXAMPLE, RemoteImages, clean_blocks, warn_missing_alt
+from .remote import RemoteImages
+from .sanitize import ALT_EXAMPLE, clean_blocks, warn_missing_alt
 from .titles import drop_title_heading, titled_by_heading
 from .vault import fold
 

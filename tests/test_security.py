@@ -30,7 +30,8 @@ from publisher.backends import docx as docx_backend
 from publisher.backends.pdf import SafeFetcher
 from publisher.cli import main
 from publisher.diagnostics import ContentError, PublisherError, Reporter, SourceLocation
-from publisher.sanitize import RemoteImages, clean_style, scheme_of
+from publisher.remote import RemoteImages
+from publisher.sanitize import clean_style, scheme_of
 
 TOKEN = b"TOPSECRET-7f3a9c"
 
