@@ -106,3 +106,9 @@ def test_no_import_cycle():
 def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+def test_no_module_over_500_lines():
+    """A module does one job (README's module map); one that grows past 500 lines is doing two."""
+    long = {name: n for name, file in modules().items() if (n := len(file.read_text(encoding="utf-8").splitlines())) > 500}
+    assert not long, long
