@@ -58,8 +58,9 @@ book: $(STAMP) sysdeps-book
 	@echo "make: the unresolved-link warnings above are planted on purpose (books/kb/BROKEN-LINKS.txt lists them):"
 	@echo "make: publisher reports a link to nothing with its place and never drops it silently. The command is $(BIN)/publisher"
 
+# On every core (pytest-xdist); the tests that share a build run on one worker (tests/conftest.py).
 test: $(STAMP) sysdeps-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 # Stage timings and peak memory on synthetic vaults of 50, 200 and 1000 articles, beside pandoc and WeasyPrint
 # alone; writes bench/results/latest.{json,md}. BENCH_ARGS=--quick for N=50 only, or --sizes 50,200.

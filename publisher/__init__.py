@@ -31,7 +31,7 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
 
     check=True (`publisher check`): every diagnostic a build reports while gathering, and the link outcomes,
     but the book is not complete: its index is not marked, its glossary not harvested, positions kept."""
-    from . import pandoc, progress
+    from . import progress, tree
     from .manifest import load_manifest
     from .normalize import Context, assemble, normalize
     from .select import select
@@ -43,7 +43,7 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
     reporter.set_policy(manifest.diagnostics_ignore, manifest.diagnostics_error)
     vault = load_vault(manifest.source, reporter)
     selection = select(manifest, vault, reporter)
-    with pandoc.facts_memo():  # open before the trees are read: the parse cache keeps their blocks' facts
+    with tree.facts_memo():  # open before the trees are read: the parse cache keeps their blocks' facts
         book = assemble(manifest, selection, reporter, vault)
         ctx = Context(manifest=manifest, vault=vault, reporter=reporter, draft=draft, check=check)
         progress.stage("normalize")

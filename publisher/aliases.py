@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import pandoc, tree
 from .diagnostics import Reporter
 from .model import Article, Book, map_articles
-from .sanitize import tokenize
+from .rawhtml import tokenize
 
 MARKUP = frozenset("*_~`<>\\&$^=[]")  # an alias without any of these reads the same as Markdown: not read again
 
@@ -49,8 +49,8 @@ def aliases_in(blocks: Iterable) -> list[str]:
         return inlines
 
     for block in blocks:
-        if "Link" in pd.facts(block).types:
-            pd.map_inlines(block, each)
+        if "Link" in tree.facts(block).types:
+            tree.map_inlines(block, each)
     return found
 
 
@@ -60,7 +60,7 @@ def parse_aliases(texts: Iterable[str]) -> dict[str, list]:
     if not unique:
         return {}
     out: dict[str, list] = {}
-    for text, blocks in zip(unique, pd.parse_many([(t, 0) for t in unique]), strict=True):
+    for text, blocks in zip(unique, pandoc.parse_many([(t, 0) for t in unique]), strict=True):
         if blocks is not None and len(blocks) == 1 and blocks[0].get("t") in ("Para", "Plain"):
             out[text] = blocks[0]["c"]
     return out
@@ -73,14 +73,14 @@ def apply_aliases(blocks: list, parsed: dict[str, list], article: Article, repor
             text = _alias(inlines, i)
             if text is None or text not in parsed:
                 continue
-            line, col = pd.pos_of(node)
+            line, col = tree.pos_of(node)
             content = _no_links(parsed[text], article.loc(line, col), reporter)
             if out is None:
                 out = list(inlines)
             out[i] = {"t": "Link", "c": [node["c"][0], content, node["c"][2]]}
         return inlines if out is None else out
 
-    return [pd.map_inlines(b, each) if "Link" in pd.facts(b).types else b for b in blocks]
+    return [tree.map_inlines(b, each) if "Link" in tree.facts(b).types else b for b in blocks]
 
 
 def _alias(inlines: list, i: int) -> str | None:
@@ -90,7 +90,7 @@ def _alias(inlines: list, i: int) -> str | None:
         return None
     if i and inlines[i - 1].get("t") == "Str" and inlines[i - 1]["c"].endswith("!"):
         return None
-    text = pd.stringify(node["c"][1])
+    text = tree.stringify(node["c"][1])
     if text == node["c"][2][0] or not MARKUP.intersection(text):
         return None
     return text
@@ -103,16 +103,16 @@ def _no_links(inlines: list, where, reporter: Reporter) -> list:
     def element(node: dict):
         t = node["t"]
         if t in ("Link", "Image"):
-            return pd.span(pd.rebuild(node["c"][1], element))
+            return tree.span(tree.rebuild(node["c"][1], element))
         if t == "Note":
-            return pd.span([])
+            return tree.span([])
         if t == "RawInline" and any(tok[0] in ("start", "end") and tok[1] == "a" for tok in tokenize(node["c"][1])):
             if not node["c"][1].startswith("</"):
                 reporter.warning(f"a link inside a link's text is left out: '{node['c'][1]}'", where, code="link.alias")
-            return pd.span([])
-        node = pd.rebuild_children(node, element)
-        attr = pd.attr_of(node)
-        if attr is not None and pd.get_kv(attr, "data-pos") is not None:
+            return tree.span([])
+        node = tree.rebuild_children(node, element)
+        attr = tree.attr_of(node)
+        if attr is not None and tree.get_kv(attr, "data-pos") is not None:
             c = list(node["c"])
             c[1 if t == "Header" else 0] = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
             node = {"t": t, "c": c}
@@ -127,4 +127,4 @@ def _no_links(inlines: list, where, reporter: Reporter) -> list:
                 out.append(x)
         return out
 
-    return pd.map_inlines(pd.rebuild(inlines, element), unwrap)
+    return tree.map_inlines(tree.rebuild(inlines, element), unwrap)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import tree
 from .ids import IdAllocator, xml_id
 from .model import Article, Book, map_articles
 from .vault import fold
@@ -38,7 +38,7 @@ def book_ids(book: Book) -> set[str]:
     used = {p.id for p in book.parts} | {c.id for c in book.chapters}
     for a in book.every_article:
         used.add(a.id)
-        used |= pd.ids_of_blocks(a.blocks)
+        used |= tree.ids_of_blocks(a.blocks)
     return used
 
 
@@ -57,7 +57,7 @@ def mark_block_ids(blocks: list, make_id: Callable[[str], str], table: dict[str,
         for block in items:
             name = _lone_id(block)
             if name and out and "^" + fold(name) not in table:
-                out[-1] = pd.div([out[-1]], ident=take(name), classes=["block"])
+                out[-1] = tree.div([out[-1]], ident=take(name), classes=["block"])
                 changed = True
                 continue
             new = go(block)
@@ -66,14 +66,14 @@ def mark_block_ids(blocks: list, make_id: Callable[[str], str], table: dict[str,
         return out if changed else items  # copied only where something changed
 
     def go_items(items: list) -> list:
-        return pd.same([go_blocks(item) for item in items], items)
+        return tree.same([go_blocks(item) for item in items], items)
 
     def go(node: dict) -> dict:
         t = node.get("t")
         if t in ("Para", "Plain"):
             inlines, name = _trailing_id(node["c"])
             if name and inlines and "^" + fold(name) not in table:
-                return {"t": t, "c": [pd.span(inlines, ident=take(name), classes=["block"])]}
+                return {"t": t, "c": [tree.span(inlines, ident=take(name), classes=["block"])]}
             return node
         if t in ("BlockQuote",):
             new = go_blocks(node["c"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import tree
 from .ids import xml_id
 from .model import Book, map_articles
 
@@ -26,9 +26,9 @@ ALERTS = ("note", "tip", "important", "warning", "caution")  # GitHub's alert ty
 
 def convert_callouts(book: Book, ctx) -> Book:
     """Step: every callout, wherever it is (in a list, in another callout), becomes a box."""
-    # a block without a quote or a div holds no callout: handed on untouched (pandoc.facts tells at once)
+    # a block without a quote or a div holds no callout: handed on untouched (tree.facts tells at once)
     return map_articles(book, lambda a: replace(a, blocks=tuple(
-        _convert(b) if pd.facts(b).types & {"BlockQuote", "Div"} else b for b in a.blocks)))
+        _convert(b) if tree.facts(b).types & {"BlockQuote", "Div"} else b for b in a.blocks)))
 
 
 def convert_callouts_in(blocks: list) -> list:
@@ -37,17 +37,17 @@ def convert_callouts_in(blocks: list) -> list:
 
 def callout(kind: str, title: list, body: list) -> dict:
     kind = kind.strip().lower() or "note"
-    if not pd.stringify(title).strip():
-        title = pd.text_inlines(TITLES.get(kind, kind.capitalize()))
+    if not tree.stringify(title).strip():
+        title = tree.text_inlines(TITLES.get(kind, kind.capitalize()))
     style = xml_id(KINDS.get(kind, kind), "c")
-    return pd.div([pd.div([pd.para(title)], classes=["callout-title"]), *body],
+    return tree.div([tree.div([tree.para(title)], classes=["callout-title"]), *body],
                   classes=["callout", f"callout-{style}"], kvs=[("data-callout", kind)])
 
 
 def _convert(node):
     """node with every callout in it converted; copied only where something changed."""
     if isinstance(node, list):
-        return pd.same([_convert(x) for x in node], node)
+        return tree.same([_convert(x) for x in node], node)
     if not isinstance(node, dict) or "t" not in node:
         return node
     t = node["t"]
@@ -75,7 +75,7 @@ def _from_quote(inner: list) -> dict | None:
     rest = rest.lstrip("+-")  # foldable or not: a book shows the callout open
     inlines = ([{"t": "Str", "c": rest}] if rest else []) + first["c"][1:]
     title, body = _split_title(inlines)
-    return callout(kind, _drop_hashes(title), ([pd.para(body)] if body else []) + inner[1:])
+    return callout(kind, _drop_hashes(title), ([tree.para(body)] if body else []) + inner[1:])
 
 
 def _from_alert(attr: list, inner: list) -> dict | None:

@@ -20,8 +20,7 @@ from pathlib import Path
 
 from . import __version__, progress, report
 from .diagnostics import Diagnostic, PublisherError, Reporter, Severity, SourceLocation, UsageError, display_path
-
-EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+from .report import EXIT_CONTENT, EXIT_OK, print_diagnostics
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,11 +67,6 @@ def _report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="FILE", help="write every diagnostic of the run to FILE as JSON Lines")
 
 
-def _print(diagnostics) -> None:
-    for d in diagnostics:
-        print(d.format(), file=sys.stderr)
-
-
 def _run_one(manifest: str, args, reporter: Reporter, display: progress.Display | None = None) -> tuple:
     """(status, files written[, report lines]) of one manifest; its progress goes to display."""
     display = display if display is not None else progress.Display()
@@ -95,13 +89,14 @@ def _run_one_tracked(manifest: str, args, reporter: Reporter) -> tuple:
             return EXIT_OK, []
         if args.command == "check":  # what a build of the manifest's formats would report, nothing written
             from .backends import check_book
-            from .pandoc import _collector_paused, facts_memo
+            from .collector import collector_paused
+            from .tree import facts_memo
 
             # the blocks' facts found while normalizing serve the backends' checks; no collector passes
-            # over the book's millions of objects meanwhile (see pandoc._collector_paused)
+            # over the book's millions of objects meanwhile (see collector.collector_paused)
             if args.vault:
                 _vault_problems(manifest, reporter)
-            with facts_memo(), _collector_paused():
+            with facts_memo(), collector_paused():
                 loaded = load_book(manifest, reporter, check=True)
                 check_book(loaded.book, None, reporter)
             return EXIT_OK, [], _link_report(loaded, reporter)
@@ -173,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "jobs", 1) < 1:
             raise UsageError(Diagnostic(Severity.ERROR, "--jobs must be at least 1", code="usage.arguments"))
     except PublisherError as exc:
-        _print(exc.diagnostics)
+        print_diagnostics(exc.diagnostics)
         return exc.exit_code
 
     display = progress.display_for(args.quiet) if args.command == "build" else progress.Display()
@@ -181,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "watch", False):
             from .watch import watch
 
-            return watch(args, display)
+            return watch(args, display, lambda paths: run(args, display))
         return run(args, display)
     except KeyboardInterrupt:  # Ctrl-C: no traceback; every file written so far is whole (write_atomic)
         print("publisher: interrupted", file=sys.stderr)
@@ -264,7 +259,7 @@ def _write_report(target: Path, shown: report.Run) -> int:
     try:
         write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
-        _print([Diagnostic(Severity.ERROR, f"cannot write the report: {exc.strerror or exc}", SourceLocation(str(target)),
+        print_diagnostics([Diagnostic(Severity.ERROR, f"cannot write the report: {exc.strerror or exc}", SourceLocation(str(target)),
                            code="output.write")])
         return EXIT_CONTENT
     return EXIT_OK

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import tree
 from .model import Article, Book, map_articles
 
 MARK = "%%"
@@ -32,7 +32,7 @@ def drop_comments(book: Book, ctx) -> Book:
     """Step: drop `%%comments%%`; a comment left open hides the rest of its article, as in Obsidian, and is reported."""
 
     def one(a: Article) -> Article:
-        if not any(pd.facts(b).comment_mark for b in a.blocks):  # MARK is "%%"
+        if not any(tree.facts(b).comment_mark for b in a.blocks):  # MARK is "%%"
             return a
         state = _State()
         blocks = _blocks(list(a.blocks), state)
@@ -89,7 +89,7 @@ def _block(node: dict, state: _State) -> dict | None:
 def _content(c: list, state: _State) -> list:
     """A list of inlines, of blocks, or of the parts of a container (list items, table parts, attributes)."""
     if c and all(isinstance(x, dict) and "t" in x for x in c):
-        return _inlines(c, state) if all(x["t"] in pd.INLINE_TYPES for x in c) else _blocks(c, state)
+        return _inlines(c, state) if all(x["t"] in tree.INLINE_TYPES for x in c) else _blocks(c, state)
     return _children(c, state)
 
 
@@ -139,7 +139,7 @@ def _tidy(inlines: list) -> list:
         out.append(node)
     while out and out[-1].get("t") in ("Space", "SoftBreak"):
         out.pop()
-    return pd.merge_str(out)
+    return tree.merge_str(out)
 
 
 def _visible(inlines: list) -> bool:

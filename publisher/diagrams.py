@@ -8,7 +8,7 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import tree
 from .model import Article, Book, map_articles
 from .themes import TAB_SIZE, load_theme
 
@@ -65,10 +65,10 @@ def mark_diagrams(book: Book, ctx) -> Book:
                 kvs = [kv for kv in attr[2] if kv[0] != "data-columns"] + [["data-columns", str(measured)]]
                 return {"t": "CodeBlock", "c": [[attr[0], [*attr[1], "diagram"], kvs], text]}
             return block
-        return pd.rebuild_children(block, mark)  # copied only where a diagram is marked
+        return tree.rebuild_children(block, mark)  # copied only where a diagram is marked
 
     def article(a: Article) -> Article:
-        return replace(a, blocks=tuple(mark(b) if "CodeBlock" in pd.facts(b).types else b for b in a.blocks))
+        return replace(a, blocks=tuple(mark(b) if "CodeBlock" in tree.facts(b).types else b for b in a.blocks))
 
     return map_articles(book, article)
 

@@ -4,14 +4,16 @@ chapters opening with their objectives and closing with a reading list and, in p
 Conditional blocks are written either as a fenced div, `::: {.only format="pdf docx" edition=handbook}`,
 or as an Obsidian-friendly callout, `> [!only] print` (formats and `edition=NAME` words). An edition is
 named by its manifest's file name or its output name. Editions are settled when the book is gathered;
-formats when each backend receives its view of the book (`for_format`).
+formats when each backend receives its view of the book (backends.view.for_format).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import tree
+from .backends import available
+from .backends.view import ONLY, format_words
 from .diagnostics import did_you_mean
 from .model import Article, Book, Chapter, map_articles
 from .select import passes
@@ -19,17 +21,10 @@ from .vault import fold
 
 FORMAT_NAMES = {"pdf": "pdf", "print": "pdf", "epub": "epub", "ebook": "epub", "e-reader": "epub",
                 "docx": "docx", "word": "docx"}
-ONLY = "only"
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in text.replace(",", " ").split() if w]
 
 
 def _condition(words: list[str], article: Article, ctx) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(formats, editions) named by the words of a condition; unknown formats are reported."""
-    from .backends import available
-
     formats, editions = [], []
     for word in words:
         key, sep, value = word.partition("=")
@@ -38,7 +33,7 @@ def _condition(words: list[str], article: Article, ctx) -> tuple[tuple[str, ...]
         if sep and key.strip().lower() == "edition":
             editions.append(value.strip())
         elif sep and key.strip().lower() == "format":
-            formats.extend(FORMAT_NAMES.get(v.lower(), v.lower()) for v in _words(value))
+            formats.extend(FORMAT_NAMES.get(v.lower(), v.lower()) for v in format_words(value))
         elif word.lower() in FORMAT_NAMES or word.lower() in available():
             formats.append(FORMAT_NAMES.get(word.lower(), word.lower()))
         else:
@@ -48,7 +43,7 @@ def _condition(words: list[str], article: Article, ctx) -> tuple[tuple[str, ...]
 
 
 def _only_div(blocks: list, formats: tuple[str, ...]) -> dict:
-    return pd.div(blocks, classes=[ONLY], kvs=[("data-formats", " ".join(formats))])
+    return tree.div(blocks, classes=[ONLY], kvs=[("data-formats", " ".join(formats))])
 
 
 def apply_conditions(book: Book, ctx) -> Book:
@@ -70,17 +65,17 @@ def apply_conditions(book: Book, ctx) -> Book:
             return node
         t = node["t"]
         cond = None
-        if t == "Div" and ONLY in node["c"][0][1] and pd.get_kv(node["c"][0], "data-formats") is None:
+        if t == "Div" and ONLY in node["c"][0][1] and tree.get_kv(node["c"][0], "data-formats") is None:
             attr, blocks = node["c"]
             kvs = dict((k, v) for k, v in attr[2])
-            words = [f"format={w}" for w in _words(kvs.get("format", kvs.get("formats", "")))]
-            words += [f"edition={w}" for w in _words(kvs.get("edition", kvs.get("editions", "")))]
+            words = [f"format={w}" for w in format_words(kvs.get("format", kvs.get("formats", "")))]
+            words += [f"edition={w}" for w in format_words(kvs.get("edition", kvs.get("editions", "")))]
             cond, body = _condition(words, article, ctx), blocks
         elif t == "BlockQuote":
             first = node["c"][0] if node["c"] else None
-            if first and first.get("t") in ("Para", "Plain") and first["c"] and pd.stringify(first["c"][:1]).lower() == "[!only]":
+            if first and first.get("t") in ("Para", "Plain") and first["c"] and tree.stringify(first["c"][:1]).lower() == "[!only]":
                 head, rest = _first_line(first["c"][1:])
-                cond = _condition(_words(pd.stringify(head)), article, ctx)
+                cond = _condition(format_words(tree.stringify(head)), article, ctx)
                 body = ([{"t": first["t"], "c": rest}] if rest else []) + node["c"][1:]
         if cond is not None:
             formats, editions = cond
@@ -100,34 +95,6 @@ def _first_line(inlines: list) -> tuple[list, list]:
         if node.get("t") in ("SoftBreak", "LineBreak"):
             return inlines[:i], inlines[i + 1:]
     return inlines, []
-
-
-def for_format(book: Book, fmt: str) -> Book:
-    """The book as one backend shows it: blocks for other formats dropped, the rest unwrapped."""
-
-    def visit(node):  # copied only where something is dropped or unwrapped: the rest stays the same objects
-        if isinstance(node, list):
-            out = None
-            for i, item in enumerate(node):
-                if isinstance(item, dict) and item.get("t") == "Div" and ONLY in item["c"][0][1]:
-                    if out is None:
-                        out = node[:i]
-                    formats = _words(pd.get_kv(item["c"][0], "data-formats") or "")
-                    if not formats or fmt in formats:
-                        out.extend(visit(item["c"][1]))
-                    continue
-                new = visit(item)
-                if out is None and new is not item:
-                    out = node[:i]
-                if out is not None:
-                    out.append(new)
-            return node if out is None else out
-        if isinstance(node, dict) and "c" in node and node.get("t") in ("Div", "BlockQuote", "BulletList", "OrderedList"):
-            c = visit(node["c"])
-            return node if c is node["c"] else {"t": node["t"], "c": c}
-        return node
-
-    return map_articles(book, lambda a: replace(a, blocks=tuple(visit(list(a.blocks)))))
 
 
 # ---------------------------------------------------------------- lessons
@@ -150,8 +117,8 @@ def add_lesson_features(book: Book, ctx) -> Book:
         if settings.reading_list:
             tail += reading_list(chapter, last, ctx)
         if settings.notes_page:
-            tail.append(_only_div([pd.div([pd.header(min(6, last.level + 1), f"{chapter.id}--notes",
-                                                     pd.text_inlines("Notes"), classes=["unnumbered", "notes-title"])],
+            tail.append(_only_div([tree.div([tree.header(min(6, last.level + 1), f"{chapter.id}--notes",
+                                                     tree.text_inlines("Notes"), classes=["unnumbered", "notes-title"])],
                                           classes=["notes-page"])], ("pdf",)))
         articles[-1] = replace(last, blocks=(*last.blocks, *tail))
         return replace(chapter, articles=tuple(articles))
@@ -165,12 +132,12 @@ def objectives(chapter: Chapter) -> dict | None:
     if not with_summary:
         return None
     if len(chapter.articles) == 1:
-        body = [pd.para(pd.text_inlines(with_summary[0].summary))]
+        body = [tree.para(tree.text_inlines(with_summary[0].summary))]
     else:
-        body = [pd.bullet_list([[pd.plain([{"t": "Strong", "c": pd.text_inlines(a.title)}, {"t": "Str", "c": ":"},
-                                           {"t": "Space"}, *pd.text_inlines(a.summary)])] for a in with_summary])]
-    title = pd.div([pd.para(pd.text_inlines("In this lesson"))], classes=["objectives-title"])
-    return pd.div([title, *body], ident=f"{chapter.id}--objectives", classes=["objectives"])
+        body = [tree.bullet_list([[tree.plain([{"t": "Strong", "c": tree.text_inlines(a.title)}, {"t": "Str", "c": ":"},
+                                           {"t": "Space"}, *tree.text_inlines(a.summary)])] for a in with_summary])]
+    title = tree.div([tree.para(tree.text_inlines("In this lesson"))], classes=["objectives-title"])
+    return tree.div([title, *body], ident=f"{chapter.id}--objectives", classes=["objectives"])
 
 
 def reading_list(chapter: Chapter, last: Article, ctx) -> list[dict]:
@@ -186,11 +153,11 @@ def reading_list(chapter: Chapter, last: Article, ctx) -> list[dict]:
                 continue
             placed = ctx.in_book.get(target.path)
             if placed is not None:
-                items.append([pd.plain([pd.link(pd.text_inlines(placed.title), "#" + placed.id, classes=["xref"])])])
+                items.append([tree.plain([tree.link(tree.text_inlines(placed.title), "#" + placed.id, classes=["xref"])])])
             else:
-                items.append([pd.plain([{"t": "Emph", "c": pd.text_inlines(target.title)}, {"t": "Space"},
-                                        *pd.text_inlines("(not in this packet)")])])
+                items.append([tree.plain([{"t": "Emph", "c": tree.text_inlines(target.title)}, {"t": "Space"},
+                                        *tree.text_inlines("(not in this packet)")])])
     if not items:
         return []
-    return [pd.header(min(6, last.level + 1), f"{chapter.id}--reading-list", pd.text_inlines("Reading list"),
-                      classes=["unnumbered", "reading-list"]), pd.bullet_list(items)]
+    return [tree.header(min(6, last.level + 1), f"{chapter.id}--reading-list", tree.text_inlines("Reading list"),
+                      classes=["unnumbered", "reading-list"]), tree.bullet_list(items)]

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
-from . import pandoc as pd
+from . import pandoc, tree
 from .aliases import format_aliases_in
 from .blockids import book_ids, mark_block_ids
 from .callouts import convert_callouts_in
@@ -28,7 +28,8 @@ from .ids import IdAllocator, xml_id
 from .links import SOURCE_KEY, Target, did_you_mean_block, find_article, parse_target, record, same_heading
 from .model import Article, Book, map_articles
 from .paths import FOUND, OUTSIDE, Place, locate
-from .sanitize import ALT_EXAMPLE, RemoteImages, clean_blocks, warn_missing_alt
+from .remote import RemoteImages
+from .sanitize import ALT_EXAMPLE, clean_blocks, warn_missing_alt
 from .titles import drop_title_heading, titled_by_heading
 from .vault import fold
 
@@ -90,16 +91,16 @@ class _Embedder:
 
         def walk(c):
             if isinstance(c, list):
-                if c and all(isinstance(x, dict) and "t" in x and x["t"] not in pd.INLINE_TYPES for x in c):
+                if c and all(isinstance(x, dict) and "t" in x and x["t"] not in tree.INLINE_TYPES for x in c):
                     return go_list(c)
-                return pd.same([walk(x) for x in c], c)
+                return tree.same([walk(x) for x in c], c)
             return c
 
         expanded = go_list(blocks, top=True)
         inline = _Inline(self, source)
-        if expanded and all(isinstance(b, dict) and b.get("t") not in pd.INLINE_TYPES for b in expanded):
-            return [pd.map_inlines(b, inline) if pd.facts(b).types & {"Link", "Image"} else b for b in expanded]
-        return pd.map_inlines(expanded, inline)
+        if expanded and all(isinstance(b, dict) and b.get("t") not in tree.INLINE_TYPES for b in expanded):
+            return [tree.map_inlines(b, inline) if tree.facts(b).types & {"Link", "Image"} else b for b in expanded]
+        return tree.map_inlines(expanded, inline)
 
     def split(self, node: dict, host: Article, source: Article, stack: tuple, level: int) -> list:
         """A paragraph with notes embedded in it: the text before, the content, the text after."""
@@ -181,13 +182,13 @@ class _Embedder:
             else:
                 self.ctx.reporter.warning(f"no heading '{target.heading}' in '{article.path}' to embed; a placeholder "
                                           "stands in for it", where, did_you_mean(target.heading or "", [
-                                              pd.stringify(b["c"][2]) for b in pd.walk(blocks) if b["t"] == "Header"]),
+                                              tree.stringify(b["c"][2]) for b in tree.walk(blocks) if b["t"] == "Header"]),
                                           code="link.heading", target=url, resolution="placeholder")
             return _placeholder(f"Embedded section '{url}' was not found")
         record(self.ctx, outcome, where, url)
         chosen = self.new_ids(_relevel(chosen, level), host)
         content = self.expand(chosen, host, article, (*stack, (article.path, fragment)), level)
-        return pd.div(content, classes=["embed", "embed-note"], kvs=[(SOURCE_KEY, article.path)])
+        return tree.div(content, classes=["embed", "embed-note"], kvs=[(SOURCE_KEY, article.path)])
 
     def source_blocks(self, article: Article) -> tuple[list, dict]:
         """An article's blocks as the book has them so far (or, for one the book leaves out, as the first
@@ -197,7 +198,7 @@ class _Embedder:
             return list(a.blocks), {k: v for k, v in self.ctx.anchors.get(a.id, {}).items() if k.startswith("^")}
         if article.path not in self.parsed:
             try:
-                blocks = pd.parse_markdown(article.body, line_offset=article.body_line - 1,
+                blocks = pandoc.parse_markdown(article.body, line_offset=article.body_line - 1,
                                            where=article.loc(article.body_line, 1))
             except ContentError as exc:
                 self.ctx.reporter.extend(exc.diagnostics)
@@ -233,9 +234,9 @@ class _Embedder:
             if not isinstance(node, dict) or "t" not in node or not isinstance(node.get("c"), list):
                 return node
             c = [one(x) for x in node["c"]]
-            attr = pd.attr_of({"t": node["t"], "c": c})
+            attr = tree.attr_of({"t": node["t"], "c": c})
             if attr is not None and (attr[0] or node["t"] == "Header"):
-                text = attr[0].split("--", 1)[-1] if attr[0] else xml_id(pd.stringify(c[2]), "h")
+                text = attr[0].split("--", 1)[-1] if attr[0] else xml_id(tree.stringify(c[2]), "h")
                 new_attr = [self.ids.take(f"{host.id}--embed-{text}"), attr[1], attr[2]]
                 c[1 if node["t"] == "Header" else 0] = new_attr
             return {"t": node["t"], "c": c}
@@ -318,12 +319,12 @@ class _Inline:
             hint = did_you_mean(PurePosixPath(name).stem, e.ctx.vault.names(), cutoff=0.75)
             return e.placeholder(f"Embedded note '{url}' was not found", where, url, f"unresolved embed '{url}'", hint, "broken")
         if suffix in IMAGES:
-            text = pd.stringify(link["c"][1])  # the whole target when the embed has no `|`
+            text = tree.stringify(link["c"][1])  # the whole target when the embed has no `|`
             label, size = _alt_and_size(text) if text != url else ("", "")
             if label:
-                alt = link["c"][1] if label == text.strip() else pd.text_inlines(label)
+                alt = link["c"][1] if label == text.strip() else tree.text_inlines(label)
                 return e.image(found, alt, ["", [], _size(size)], where, url)
-            alt = pd.text_inlines(PurePosixPath(found).stem)  # as Obsidian does; the warning asks for better
+            alt = tree.text_inlines(PurePosixPath(found).stem)  # as Obsidian does; the warning asks for better
             example = f"![[{url}|{ALT_EXAMPLE}{'|' + size if size else ''}]]"
             return e.image(found, alt, ["", [], _size(size)], where, url, example)
         what = VIEWS.get(suffix) or MEDIA.get(suffix) or "file"
@@ -337,11 +338,11 @@ class _Inline:
         parts = urlsplit(url)
         if parts.scheme or url.startswith("//"):
             return node  # a data: image, or a remote one sanitize has handed on
-        label, bar, size = pd.stringify(alt).rpartition("|")
+        label, bar, size = tree.stringify(alt).rpartition("|")
         sizes = _size(size) if bar else []
         if sizes:  # Obsidian's ![alt|300](path)
-            alt = pd.text_inlines(label)
-        label = pd.stringify(alt) or posixpath.basename(parts.path) or url
+            alt = tree.text_inlines(label)
+        label = tree.stringify(alt) or posixpath.basename(parts.path) or url
         place = locate(e.ctx.vault, unquote(parts.path), self.source.path)
         if place.kind != FOUND:
             return e.unavailable(place, label, where, url)
@@ -349,15 +350,15 @@ class _Inline:
         if PurePosixPath(found).suffix.lower() not in IMAGES:
             return e.placeholder(f"Image '{label}' is not available", where, url,
                                  f"'{url}' is not an image; a placeholder stands in for it")
-        example = f"![{ALT_EXAMPLE}{'|' + size.strip() if sizes else ''}]({url})" if not pd.stringify(alt).strip() else ""
+        example = f"![{ALT_EXAMPLE}{'|' + size.strip() if sizes else ''}]({url})" if not tree.stringify(alt).strip() else ""
         return e.image(found, alt, [attr[0], attr[1], attr[2] + sizes], where, url, example)
 
 
 # ---------------------------------------------------------------- helpers
 def _inert(block: dict) -> bool:
     """A block without a link, an image or a heading anywhere in it: no embed, no image, and no change of
-    level for the embeds after it (pandoc.facts tells at once)."""
-    found = pd.facts(block)
+    level for the embeds after it (tree.facts tells at once)."""
+    found = tree.facts(block)
     return not found.headers and not found.types & {"Link", "Image"}
 
 
@@ -368,7 +369,7 @@ def _is_embed(inlines: list, i: int) -> bool:
 
 
 def _where(source: Article, node: dict):
-    line, col = pd.pos_of(node)
+    line, col = tree.pos_of(node)
     return source.loc(line, col - 1 if node.get("t") == "Link" and col > 1 else col)
 
 
@@ -390,7 +391,7 @@ def _size(text: str) -> list[list[str]]:
 
 
 def _placeholder(text: str) -> dict:
-    return pd.span(pd.text_inlines(f"[{text}]"), classes=["embed-placeholder"])
+    return tree.span(tree.text_inlines(f"[{text}]"), classes=["embed-placeholder"])
 
 
 def _visible(inlines: list) -> bool:
@@ -408,7 +409,7 @@ def _trim(inlines: list) -> list:
 def _section(blocks: list, heading: str) -> list | None:
     """A heading and what follows it up to the next heading of its level or above (searched in nested blocks too)."""
     for i, block in enumerate(blocks):
-        if block.get("t") == "Header" and same_heading(pd.stringify(block["c"][2]), heading):
+        if block.get("t") == "Header" and same_heading(tree.stringify(block["c"][2]), heading):
             level = block["c"][0]
             end = next((j for j in range(i + 1, len(blocks))
                         if blocks[j].get("t") == "Header" and blocks[j]["c"][0] <= level), len(blocks))
@@ -425,10 +426,10 @@ def _block(blocks: list, ident: str | None) -> list | None:
     """The block that carries a block id: a Div's content, or the paragraph of a Span."""
     if not ident:
         return None
-    for node in pd.walk(blocks):
+    for node in tree.walk(blocks):
         if node.get("t") in ("Para", "Plain") and len(node["c"]) == 1 and node["c"][0].get("t") == "Span" \
                 and node["c"][0]["c"][0][0] == ident:
-            return [pd.para(node["c"][0]["c"][1])]
+            return [tree.para(node["c"][0]["c"][1])]
         if node.get("t") == "Div" and node["c"][0][0] == ident:
             return list(node["c"][1])
     return None
@@ -449,7 +450,7 @@ def _block_lists(block: dict) -> list[list]:
 
 def _relevel(blocks: list, level: int) -> list:
     """Headings of embedded content one level below the place of the embed, their order kept."""
-    levels = [n["c"][0] for n in pd.walk(blocks) if n.get("t") == "Header"]
+    levels = [n["c"][0] for n in tree.walk(blocks) if n.get("t") == "Header"]
     if not levels:
         return blocks
     delta = level + 1 - min(levels)

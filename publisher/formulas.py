@@ -17,7 +17,7 @@ import importlib.metadata
 import json
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import cache, tree
 from .model import Article, Book, map_articles
 
 EM = 12.0  # ziamath's size for the drawing; the image is then sized in em, so it follows the text around it
@@ -58,12 +58,12 @@ def check_math(book: Book, ctx) -> Book:
     """Step: every formula read once; one that cannot be is reported where it stands and shown as its TeX."""
 
     def one(a: Article) -> Article:
-        if not any("Math" in pd.facts(b).types for b in a.blocks):
+        if not any("Math" in tree.facts(b).types for b in a.blocks):
             return a
 
         def element(node: dict):
             if node["t"] != "Math":
-                return pd.rebuild_children(node, element)
+                return tree.rebuild_children(node, element)
             kind, tex = node["c"]
             problem = _tex_error(tex)
             if problem is None:
@@ -71,10 +71,10 @@ def check_math(book: Book, ctx) -> Book:
             fence = "$$" if kind["t"] == "DisplayMath" else "$"
             ctx.reporter.warning(f"the formula '{tex.strip()[:60]}' cannot be read ({problem}): it is shown as TeX",
                                  a.loc(_line_of(a, tex, fence)), "check its braces, ^ and _", code="math.invalid")
-            return {"t": "Code", "c": [pd.attr(classes=["math-invalid"]), f"{fence}{tex}{fence}"]}
+            return {"t": "Code", "c": [tree.attr(classes=["math-invalid"]), f"{fence}{tex}{fence}"]}
 
         old = list(a.blocks)
-        blocks = pd.rebuild(old, element)
+        blocks = tree.rebuild(old, element)
         return a if blocks is old else replace(a, blocks=tuple(blocks))
 
     return map_articles(book, one)
@@ -100,7 +100,7 @@ def svg(tex: str, display: bool) -> tuple[bytes, float, float, float]:
         head = json.dumps([width, height, depth]).encode()
         return head + b"\n" + picture.encode()
 
-    data = pd.cached_bytes("math-svg", f"{_version()}\0{display}\0{tex}".encode("utf-8", "surrogatepass"), draw)
+    data = cache.cached_bytes("math-svg", f"{_version()}\0{display}\0{tex}".encode("utf-8", "surrogatepass"), draw)
     head, _, picture = data.partition(b"\n")
     width, height, depth = json.loads(head)
     return picture, width, height, depth

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from . import pandoc as pd
+from . import pandoc, tree
 from .collate import collation_key
 from .diagnostics import SourceLocation
 from .ids import IdAllocator, xml_id
@@ -113,7 +113,7 @@ def split_lead(inlines: list) -> tuple[str, list] | None:
     """'**Term**: definition' -> ('Term', definition inlines), or None."""
     if not inlines or inlines[0].get("t") != "Strong":
         return None
-    term = pd.stringify(inlines[0]["c"]).strip()
+    term = tree.stringify(inlines[0]["c"]).strip()
     rest = list(inlines[1:])
     if term.endswith(":"):  # "**Term:** definition"
         term = term[:-1].strip()
@@ -141,7 +141,7 @@ def split_lead_in(inlines: list) -> tuple[str, str, list] | None:
     words = [n["c"].lower() for n in inlines[2:6] if n.get("t") == "Str"]
     if not any(" ".join(words).startswith(verb + " ") or " ".join(words) == verb for verb in LEAD_VERBS):
         return None
-    term = " ".join(pd.stringify(inlines[0]["c"]).split())
+    term = " ".join(tree.stringify(inlines[0]["c"]).split())
     for article in LEADING_ARTICLES:
         if term.lower().startswith(article) and len(term) > len(article):
             term = term[len(article):]
@@ -169,7 +169,7 @@ def first_sentence(inlines: list) -> list:
 
 
 def _starts_sentence(node: dict) -> bool:
-    text = pd.stringify(node)
+    text = tree.stringify(node)
     return not text or not text[0].islower()
 
 
@@ -212,7 +212,7 @@ class Glossary:
             return
         old = self.entries[index]
         if e.source == "curated" and old.entry.source == "curated":
-            if not same_text(pd.stringify(list(e.definition)), pd.stringify(list(old.entry.definition))):
+            if not same_text(tree.stringify(list(e.definition)), tree.stringify(list(old.entry.definition))):
                 self.reporter.warning(
                     f"glossary term '{e.term}' is defined differently at {old.where}; that definition is kept",
                     found.where, code="glossary.conflict")
@@ -247,13 +247,13 @@ def harvest(article: Article, settings, glossary: Glossary) -> Article:
     anchors = fresh_ids(f"{article.id}--g", taken_ids(article.blocks))
 
     def add(term: str, definition: list, anchor: str, expansion: str = "") -> bool:
-        if len(pd.stringify(definition)) < settings.min_definition or not is_term_name(term):
+        if len(tree.stringify(definition)) < settings.min_definition or not is_term_name(term):
             return False
         entry = GlossaryEntry(term, tuple(clean_definition(definition)), article.id, anchor, "harvested", expansion=expansion)
         glossary.add(Found(entry, article.loc()))
         return True
 
-    same = pd.same  # copied only where something changed
+    same = tree.same  # copied only where something changed
 
     def visit(block: dict) -> dict:
         t = block.get("t")
@@ -285,16 +285,16 @@ def harvest(article: Article, settings, glossary: Glossary) -> Article:
         anchor = next(anchors)
         if not add(*lead, anchor):
             return block
-        return {"t": block["t"], "c": [pd.span([block["c"][0]], ident=anchor, classes=["term"]), *block["c"][1:]]}
+        return {"t": block["t"], "c": [tree.span([block["c"][0]], ident=anchor, classes=["term"]), *block["c"][1:]]}
 
     def visit_definition(term: list, defs: list) -> list:
         first = defs[0][0] if defs and defs[0] else None
         if first is None or first.get("t") not in ("Plain", "Para"):
             return [term, defs]
         anchor = next(anchors)
-        if not add(pd.stringify(term).strip(), first["c"], anchor):
+        if not add(tree.stringify(term).strip(), first["c"], anchor):
             return [term, defs]
-        return [[pd.span(term, ident=anchor, classes=["term"])], defs]
+        return [[tree.span(term, ident=anchor, classes=["term"])], defs]
 
     blocks = [visit(b) for b in article.blocks]
     if "lead_in" in patterns:
@@ -315,13 +315,13 @@ def lead_in(blocks: list, add, anchors) -> list:
     anchor = next(anchors)
     if not add(term, sentence, anchor, expansion):
         return blocks
-    marked = {"t": "Para", "c": [pd.span([inlines[0]], ident=anchor, classes=["term"]), *inlines[1:]]}
+    marked = {"t": "Para", "c": [tree.span([inlines[0]], ident=anchor, classes=["term"]), *inlines[1:]]}
     return [*blocks[:first], marked, *blocks[first + 1:]]
 
 
 # ---------------------------------------------------------------- helpers
 def taken_ids(blocks) -> set[str]:
-    return pd.ids_of_blocks(blocks)
+    return tree.ids_of_blocks(blocks)
 
 
 def fresh_ids(prefix: str, taken: set[str]):
@@ -343,7 +343,7 @@ def clean_definition(inlines: list) -> list:
         if not isinstance(node, dict) or "t" not in node or "c" not in node:
             return node
         new = {"t": node["t"], "c": go(node["c"])}
-        attr = pd.attr_of(new)
+        attr = tree.attr_of(new)
         if attr is not None:
             attr = ["", attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
             new["c"] = [*new["c"][:1], attr, *new["c"][2:]] if node["t"] == "Header" else [attr, *new["c"][1:]]
@@ -359,10 +359,10 @@ def parse_definitions(texts: list[str]) -> list[list]:
     """Curated definitions are inline Markdown: parsed in one pandoc call, one paragraph each."""
     if not texts:
         return []
-    blocks = json.loads(pd.run_pandoc(["-f", "commonmark_x", "-t", "json"], "\n\n".join(texts)))["blocks"]
+    blocks = json.loads(pandoc.run_pandoc(["-f", "commonmark_x", "-t", "json"], "\n\n".join(texts)))["blocks"]
     if len(blocks) == len(texts) and all(b.get("t") == "Para" for b in blocks):
         return [_plain_links(b["c"]) for b in blocks]
-    return [pd.text_inlines(t) for t in texts]  # a definition that is not one paragraph is shown as written
+    return [tree.text_inlines(t) for t in texts]  # a definition that is not one paragraph is shown as written
 
 
 def _plain_links(inlines: list) -> list:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import html
 
-from . import pandoc as pd
+from . import tree
 
 PLAIN = frozenset(("text", "txt", "diagram", "ascii", "plain", "mermaid"))
 DOCX_STYLE = "pygments"  # pandoc's highlighting style for Word, the colours of Pygments' own default
@@ -35,12 +35,12 @@ def has_coloured_code(blocks: list) -> bool:
     """Whether any code block here is in a language that gets colours (else the DOCX is written without
     highlighting: pandoc would add its token styles to every document)."""
     return any(node["t"] == "CodeBlock" and _lexer_of(node["c"][0][1]) is not None
-               for block in blocks if "CodeBlock" in pd.facts(block).types for node in pd.walk(block))
+               for block in blocks if "CodeBlock" in tree.facts(block).types for node in tree.walk(block))
 
 
 def _coloured(node: dict) -> dict:
     if node["t"] != "CodeBlock":
-        return pd.rebuild_children(node, _coloured)
+        return tree.rebuild_children(node, _coloured)
     (ident, classes, _), text = node["c"]
     lexer = _lexer_of(classes)
     if lexer is None:
@@ -58,4 +58,4 @@ def _coloured(node: dict) -> dict:
 
 def colour_code(blocks: list) -> list:
     """The blocks with each code block in a known language as coloured HTML (copied only where one is)."""
-    return pd.rebuild(blocks, _coloured)
+    return tree.rebuild(blocks, _coloured)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import tree
 from .collate import collation_key
 from .glossary import fresh_ids, names_of, taken_ids, term_key
 from .ids import IdAllocator, xml_id
@@ -181,7 +181,7 @@ def build_index(book: Book, ctx) -> Book:
 def mark_blocks(node, pattern: Matcher, hit) -> list | dict:
     """A new tree with each occurrence wrapped in a Span; inline lists are found wherever blocks hold them."""
     if isinstance(node, list):
-        if node and all(isinstance(x, dict) and x.get("t") in pd.INLINE_TYPES for x in node):
+        if node and all(isinstance(x, dict) and x.get("t") in tree.INLINE_TYPES for x in node):
             return mark_inlines(node, pattern, hit)
         out = None
         for i, x in enumerate(node):

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import pandoc as pd
+from . import tree as pd  # publisher.tree: still `pd` here while this file is edited elsewhere
 from .diagnostics import SourceLocation, did_you_mean
 from .ids import gfm_slug
 from .model import Article, Book, map_articles

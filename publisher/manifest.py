@@ -4,114 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from pathlib import Path
-from typing import Any
 
 from .backends import available as available_backends
-from .codes import CODES
+from .contents import read_exclude, read_parts
 from .diagnostics import Diagnostic, ManifestError, Reporter, Severity, SourceLocation, did_you_mean, display_path
+from .keycheck import Checker, type_name
 from .model import (
     GENERATED_SECTIONS,
-    GLOSSARY_PATTERNS,
     NUMBERING,
-    QUERY_KEYS,
-    ChapterSpec,
-    Entry,
-    GlossarySettings,
-    IndexSettings,
-    LessonSettings,
     Manifest,
-    MatterItem,
-    PartSpec,
 )
 from .schema import keys_at
-from .yamlsrc import KeyPath, YamlDoc, YamlError, format_keypath, load_yaml, merge_docs
+from .sections import (
+    PAGE_SIZES,
+    read_diagnostics,
+    read_epub,
+    read_glossary,
+    read_index,
+    read_language,
+    read_lessons,
+    read_matter,
+    read_pdf,
+)
+from .yamlsrc import YamlDoc, YamlError, load_yaml, merge_docs
 
 TOP_KEYS = keys_at("")
 MAX_EXTENDS = 10
-SORTS = ("title", "difficulty", "last_updated", "path")
 OUTSIDE_POLICIES = ("footnote", "text", "keep")
-PAGE_SIZES = ("A4", "Letter", "A5")
-
-
-class _Checker:
-    def __init__(self, doc: YamlDoc):
-        self.doc = doc
-        self.problems: list[Diagnostic] = []
-
-    def error(self, keypath: KeyPath, message: str, hint: str = "", *, key: bool = False, code: str) -> None:
-        where = format_keypath(keypath)
-        text = f"{where}: {message}" if where else message
-        self.problems.append(Diagnostic(Severity.ERROR, text, self.doc.loc(keypath, key=key), hint, code))
-
-    def unknown_keys(self, mapping: dict, allowed: set[str], base: KeyPath) -> None:
-        for key in mapping:
-            if key not in allowed:
-                where = format_keypath(base)
-                self.problems.append(Diagnostic(
-                    Severity.ERROR,
-                    f"{where}: unknown key '{key}'" if where else f"unknown key '{key}'",
-                    self.doc.loc(base + (key,), key=True),
-                    did_you_mean(str(key), sorted(allowed)),
-                    code="manifest.unknown-key",
-                ))
-
-    def string(self, value: Any, keypath: KeyPath, *, required: bool = False) -> str:
-        if value is None:
-            if required:
-                self.error(keypath, "is required", code="manifest.required")
-            return ""
-        if isinstance(value, (bool, int, float)) and keypath in self.doc.texts:
-            return self.doc.texts[keypath]  # as written: YAML 1.1 reads `no` as false and `3.10` as 3.1
-        if isinstance(value, (dt.date, int, float)) and not isinstance(value, bool):
-            return str(value)
-        if not isinstance(value, str):
-            self.error(keypath, f"must be text, not {type_name(value)}", code="manifest.type")
-            return ""
-        if required and not value.strip():
-            self.error(keypath, "must not be empty", code="manifest.required")
-        return value
-
-    def string_list(self, value: Any, keypath: KeyPath) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if isinstance(value, (bool, int, float)) and keypath in self.doc.texts:
-            return (self.doc.texts[keypath],)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return (str(value),)
-        if not isinstance(value, list):
-            self.error(keypath, f"must be a list of text, not {type_name(value)}", code="manifest.type")
-            return ()
-        out = []
-        for i, item in enumerate(value):
-            if isinstance(item, (bool, int, float)) and keypath + (i,) in self.doc.texts:
-                out.append(self.doc.texts[keypath + (i,)])
-            elif isinstance(item, bool) or not isinstance(item, (str, int, float)):
-                self.error(keypath + (i,), f"must be text, not {type_name(item)}", code="manifest.type")
-            else:
-                out.append(str(item))
-        return tuple(out)
-
-    def boolean(self, value: Any, keypath: KeyPath, default: bool) -> bool:
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.error(keypath, f"must be true or false, not {value!r}", code="manifest.type")
-            return default
-        return value
-
-    def choice(self, value: Any, keypath: KeyPath, choices: tuple[str, ...], default: str) -> str:
-        if value is None:
-            return default
-        if not isinstance(value, str) or value not in choices:
-            self.error(keypath, f"must be one of {', '.join(choices)}, not {value!r}", did_you_mean(str(value), choices), code="manifest.choice")
-            return default
-        return value
-
-
-def type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
 def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
@@ -120,7 +40,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     Warnings (duplicate keys) go to the reporter when one is given."""
     path = Path(path)
     doc, problems = _read(path, ())
-    c = _Checker(doc)
+    c = Checker(doc)
     c.problems.extend(problems)
     data = doc.value
     if not isinstance(data, dict):
@@ -169,7 +89,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     else:
         for key, values in raw_filter.items():
             if key == "exclude":
-                names, filter_exclude = _exclude(c, values, ("filter", "exclude"))
+                names, filter_exclude = read_exclude(c, values, ("filter", "exclude"))
                 if names:
                     c.error(("filter", "exclude"), "leaves out by tag or front-matter value, not by name",
                             "e.g. {tag: [private], kb_status: draft}; names and globs go in a query's exclude", code="manifest.value")
@@ -187,9 +107,9 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         if outside == "keep" and not base_url:
             c.error(("links", "outside"), "'keep' needs links.base_url, the address the vault is published at", code="manifest.required")
 
-    glossary = _glossary(c, data.get("glossary", True))
+    glossary = read_glossary(c, data.get("glossary", True))
     tag_index = c.boolean(data.get("tag_index"), ("tag_index",), True)
-    index, index_settings = _index(c, data.get("index"))
+    index, index_settings = read_index(c, data.get("index"))
     numbering = c.choice(data.get("numbering"), ("numbering",), NUMBERING, "none")
     direction = c.choice(data.get("direction"), ("direction",), ("ltr", "rtl"), "ltr")
     cover = c.string(data.get("cover"), ("cover",)).strip()
@@ -204,9 +124,9 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         elif source.is_dir() and not (source / cover_path).is_file():
             c.error(("cover",), f"no image '{cover}' in the knowledge base", code="manifest.not-found")
             cover = ""
-    lessons = _lessons(c, data.get("lessons"))
-    front_matter = _matter(c, data.get("front_matter"), ("front_matter",), source, generated=False)
-    back_matter = _matter(c, data.get("back_matter", list(GENERATED_SECTIONS)), ("back_matter",), source, generated=True)
+    lessons = read_lessons(c, data.get("lessons"))
+    front_matter = read_matter(c, data.get("front_matter"), ("front_matter",), source, generated=False)
+    back_matter = read_matter(c, data.get("back_matter", list(GENERATED_SECTIONS)), ("back_matter",), source, generated=True)
     tag_labels: list[tuple[str, str]] = []
     raw_labels = data.get("tag_labels") or {}
     if not isinstance(raw_labels, dict):
@@ -214,13 +134,13 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
     else:
         tag_labels = [(str(k), c.string(v, ("tag_labels", k))) for k, v in raw_labels.items()]
 
-    parts = _parts(c, data)
+    parts = read_parts(c, data)
     manifest = Manifest(
         path=path,
         title=title,
         subtitle=c.string(data.get("subtitle"), ("subtitle",)),
         authors=authors,
-        language=_language(c, data.get("language", "en")),
+        language=read_language(c, data.get("language", "en")),
         date=date_text,
         edition=c.string(data.get("edition"), ("edition",)),
         rights=c.string(data.get("rights"), ("rights",)),
@@ -248,9 +168,9 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         parts=parts,
         page_size=c.choice(data.get("page_size"), ("page_size",), PAGE_SIZES, "A4"),
         allow_remote=c.boolean(data.get("allow_remote"), ("allow_remote",), False),
-        **_pdf(c, data.get("pdf")),
-        **_diagnostics(c, data.get("diagnostics")),
-        epub_document_kb=_epub(c, data.get("epub")),
+        **read_pdf(c, data.get("pdf")),
+        **read_diagnostics(c, data.get("diagnostics")),
+        epub_document_kb=read_epub(c, data.get("epub")),
         location=SourceLocation(str(path), 1, 1),
     )
     if any(p.is_error for p in c.problems):
@@ -300,326 +220,3 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[YamlDoc, list[Diagnostic
 # BCP 47 (RFC 5646, section 2.1): a well-formed tag; whether its subtags are registered is not checked, but
 # a primary language subtag of 4 to 8 letters, which the grammar reserves and the registry has none of
 # (`english`), is refused.
-_ALNUM = "[a-z0-9]"
-_LANGTAG = re.compile(
-    rf"""[a-z]{{2,3}}(?:-[a-z]{{3}}){{0,3}}                         # language (with extlangs)
-    (?:-[a-z]{{4}})?                                               # script
-    (?:-(?:[a-z]{{2}}|[0-9]{{3}}))?                                 # region
-    (?:-(?:{_ALNUM}{{5,8}}|[0-9]{_ALNUM}{{3}}))*                   # variants
-    (?:-[0-9a-wy-z](?:-{_ALNUM}{{2,8}})+)*                          # extensions
-    (?:-x(?:-{_ALNUM}{{1,8}})+)?                                    # private use""", re.VERBOSE)
-_PRIVATE_OR_GRANDFATHERED = re.compile(
-    rf"x(?:-{_ALNUM}{{1,8}})+|en-gb-oed|i-(?:ami|bnn|default|enochian|hak|klingon|lux|mingo|navajo|pwn|tao|tay|tsu)"
-    r"|sgn-(?:be-fr|be-nl|ch-de)|art-lojban|cel-gaulish|no-(?:bok|nyn)|zh-(?:guoyu|hakka|min|min-nan|xiang)")
-
-
-def is_language_tag(tag: str) -> bool:
-    """Whether `tag` is a well-formed BCP 47 language tag (case does not matter)."""
-    folded = tag.lower()
-    return bool(_LANGTAG.fullmatch(folded) or _PRIVATE_OR_GRANDFATHERED.fullmatch(folded))
-
-
-def _language(c: _Checker, value: Any) -> str:
-    """language: a BCP 47 tag (en, en-GB, pt-BR, zh-Hant-TW), as EPUB, HTML and DOCX need it."""
-    tag = c.string(value, ("language",)).strip()
-    if not tag:
-        return "en"
-    if not is_language_tag(tag):
-        hint = (f"did you mean '{tag.replace('_', '-')}'?" if is_language_tag(tag.replace("_", "-"))
-                else "a BCP 47 tag such as en, en-GB, fr, pt-BR or zh-Hant")
-        c.error(("language",), f"'{tag}' is not a BCP 47 language tag", hint, code="manifest.value")
-        return "en"
-    return tag
-
-
-def _lessons(c: _Checker, value: Any) -> LessonSettings:
-    kp: KeyPath = ("lessons",)
-    if value is None:
-        return LessonSettings()
-    if not isinstance(value, dict):
-        c.error(kp, "must be a mapping like {objectives: true, reading_list: true, notes_page: true}", code="manifest.type")
-        return LessonSettings()
-    c.unknown_keys(value, keys_at("lessons"), kp)
-    return LessonSettings(
-        objectives=c.boolean(value.get("objectives"), kp + ("objectives",), True),
-        reading_list=c.boolean(value.get("reading_list"), kp + ("reading_list",), True),
-        notes_page=c.boolean(value.get("notes_page"), kp + ("notes_page",), False),
-    )
-
-
-def _matter(c: _Checker, value: Any, kp: KeyPath, source: Path, *, generated: bool) -> tuple[MatterItem, ...]:
-    """front_matter / back_matter: Markdown files of the vault and (at the back) the generated sections."""
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        c.error(kp, "must be a list" + (" like [glossary, tag_index, index, appendix.md]" if generated else " of Markdown files"), code="manifest.type")
-        return ()
-    items = []
-    for i, item in enumerate(value):
-        where = kp + (i,)
-        if not isinstance(item, str) or not item.strip():
-            c.error(where, f"must be a file name{' or a generated section' if generated else ''}, not {type_name(item)}", code="manifest.type")
-            continue
-        if item in GENERATED_SECTIONS:
-            if generated:
-                items.append(MatterItem(item, "", c.doc.loc(where)))
-            else:
-                c.error(where, f"'{item}' belongs in back_matter", code="manifest.value")
-            continue
-        if not item.endswith(".md"):
-            choices = list(GENERATED_SECTIONS) if generated else []
-            c.error(where, f"'{item}' is neither a Markdown file (.md) nor a generated section", did_you_mean(item, choices), code="manifest.choice")
-            continue
-        path = Path(item)
-        if path.is_absolute() or ".." in path.parts:
-            c.error(where, f"must be a path inside the knowledge base, not {item!r}", code="manifest.value")
-            continue
-        if source.is_dir() and not (source / path).is_file():
-            c.error(where, f"no file '{item}' in the knowledge base", code="manifest.not-found")
-            continue
-        items.append(MatterItem("file", path.as_posix(), c.doc.loc(where)))
-    return tuple(items)
-
-
-def _pdf(c: _Checker, value: Any) -> dict[str, Any]:
-    """pdf: {tagged: true, sides: 1, part_pages: 300}: PDF/UA tagging, one- or two-sided layout, rendering in parts."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        c.error(("pdf",), "must be a mapping like {tagged: true, sides: 2}", code="manifest.type")
-        return {}
-    c.unknown_keys(value, keys_at("pdf"), ("pdf",))
-    sides = value.get("sides", 2)
-    if sides not in (1, 2) or isinstance(sides, bool):
-        c.error(("pdf", "sides"), f"must be 1 (one-sided) or 2 (two-sided), not {sides!r}", code="manifest.value")
-        sides = 2
-    # part_pages: render in parts of about this many pages (publisher/backends/pdfparts.py), which a long
-    # book does by itself; a tagged PDF is never rendered in parts.
-    part_pages = value.get("part_pages", 0)
-    if not isinstance(part_pages, int) or isinstance(part_pages, bool) or part_pages < 1 and "part_pages" in value:
-        c.error(("pdf", "part_pages"), f"must be a whole number of pages, at least 1, not {part_pages!r}", code="manifest.value")
-        part_pages = 0
-    return {"pdf_tagged": c.boolean(value.get("tagged"), ("pdf", "tagged"), False), "pdf_sides": sides,
-            "pdf_part_pages": part_pages}
-
-
-def _diagnostics(c: _Checker, value: Any) -> dict[str, tuple[str, ...]]:
-    """diagnostics: {ignore: [codes], error: [codes]}: codes (publisher/codes.py) left out of the build's
-    report, or made errors. An error cannot be ignored."""
-    kp: KeyPath = ("diagnostics",)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        c.error(kp, "must be a mapping like {ignore: [link.heading], error: [link.unresolved]}", code="manifest.type")
-        return {}
-    c.unknown_keys(value, keys_at("diagnostics"), kp)
-    out = {}
-    for key in ("ignore", "error"):
-        names = c.string_list(value.get(key), kp + (key,))
-        for i, name in enumerate(names):
-            if name not in CODES:
-                c.error(kp + (key, i), f"no diagnostic code '{name}'", did_you_mean(name, CODES) or "see README's list of codes",
-                        code="manifest.unknown-code")
-            elif key == "ignore" and CODES[name].severity == "error":
-                c.error(kp + (key, i), f"'{name}' is an error; it cannot be ignored", code="manifest.unknown-code")
-        out[f"diagnostics_{key}"] = tuple(n for n in names if n in CODES)
-    return out
-
-
-def _epub(c: _Checker, value: Any) -> int:
-    """epub: {max_document_kb: 64}: the largest content document, in KB (256 at most)."""
-    if value is None:
-        return 256
-    if not isinstance(value, dict):
-        c.error(("epub",), "must be a mapping like {max_document_kb: 128}", code="manifest.type")
-        return 256
-    c.unknown_keys(value, keys_at("epub"), ("epub",))
-    kb = value.get("max_document_kb", 256)
-    if isinstance(kb, bool) or not isinstance(kb, int) or not 8 <= kb <= 256:
-        c.error(("epub", "max_document_kb"), f"must be a whole number of KB from 8 to 256, not {kb!r}", code="manifest.value")
-        return 256
-    return kb
-
-
-def _index(c: _Checker, value: Any) -> tuple[bool, IndexSettings]:
-    """index: true | false | {exclude: [...], include: [...], max_share: 0.25, max_places: 12}."""
-    kp: KeyPath = ("index",)
-    if value is None or isinstance(value, bool):
-        return value is not False, IndexSettings(location=c.doc.loc(kp))
-    if not isinstance(value, dict):
-        c.error(kp, "must be true, false or a mapping like {exclude: [data], max_places: 12}", code="manifest.type")
-        return True, IndexSettings()
-    c.unknown_keys(value, keys_at("index"), kp)
-    share = value.get("max_share", 0.25)
-    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
-        c.error(kp + ("max_share",), f"must be a share of the articles above 0 and at most 1, like 0.25, not {share!r}", code="manifest.value")
-        share = 0.25
-    places = value.get("max_places", 12)
-    if isinstance(places, bool) or not isinstance(places, int) or places < 1:
-        c.error(kp + ("max_places",), f"must be a whole number, at least 1, not {places!r}", code="manifest.value")
-        places = 12
-    return True, IndexSettings(exclude=c.string_list(value.get("exclude"), kp + ("exclude",)),
-                               include=c.string_list(value.get("include"), kp + ("include",)),
-                               max_share=float(share), max_places=places, location=c.doc.loc(kp, key=True))
-
-
-def _glossary(c: _Checker, value: Any) -> GlossarySettings:
-    kp: KeyPath = ("glossary",)
-    if isinstance(value, bool) or value is None:
-        return GlossarySettings(enabled=value is not False, location=c.doc.loc(kp))
-    if not isinstance(value, dict):
-        c.error(kp, "must be true, false or a mapping like {file: glossary.yml}", code="manifest.type")
-        return GlossarySettings()
-    c.unknown_keys(value, keys_at("glossary"), kp)
-    file = c.string(value.get("file"), kp + ("file",)) or None
-    if file and (Path(file).is_absolute() or ".." in Path(file).parts):
-        c.error(kp + ("file",), f"must be a path inside the knowledge base, not {file!r}", code="manifest.value")
-        file = None
-    min_def = value.get("min_definition", 12)
-    if isinstance(min_def, bool) or not isinstance(min_def, int) or min_def < 0:
-        c.error(kp + ("min_definition",), f"must be a whole number of characters, not {min_def!r}", code="manifest.value")
-        min_def = 12
-    return GlossarySettings(
-        enabled=True,
-        file=file,
-        harvest=c.boolean(value.get("harvest"), kp + ("harvest",), True),
-        min_definition=min_def,
-        exclude=c.string_list(value.get("exclude"), kp + ("exclude",)),
-        location=c.doc.loc(kp + ("file",)),
-        patterns=_patterns(c, value.get("patterns"), kp + ("patterns",)),
-    )
-
-
-def _patterns(c: _Checker, value: Any, kp: KeyPath) -> tuple[str, ...]:
-    """glossary.patterns: which harvesting patterns apply (all of them when not given)."""
-    if value is None:
-        return GLOSSARY_PATTERNS
-    names = c.string_list(value, kp)
-    for i, name in enumerate(names):
-        if name not in GLOSSARY_PATTERNS:
-            c.error(kp + (i,), f"'{name}' is not a glossary pattern (one of {', '.join(GLOSSARY_PATTERNS)})",
-                    did_you_mean(name, GLOSSARY_PATTERNS), code="manifest.choice")
-    return tuple(n for n in names if n in GLOSSARY_PATTERNS)
-
-
-def _parts(c: _Checker, data: dict) -> tuple[PartSpec, ...]:
-    has_parts, has_chapters = "parts" in data, "chapters" in data
-    if has_parts and has_chapters:
-        c.error(("chapters",), "use either 'parts' or a top-level 'chapters', not both", key=True, code="manifest.value")
-    if not has_parts and not has_chapters:
-        c.error((), "the book has no content: add 'parts' or 'chapters'", code="manifest.required")
-        return ()
-    if has_chapters and not has_parts:
-        chapters = _chapters(c, data["chapters"], ("chapters",))
-        return (PartSpec(None, chapters, c.doc.loc(("chapters",))),)
-    raw = data["parts"]
-    if not isinstance(raw, list) or not raw:
-        c.error(("parts",), "must be a non-empty list of parts, each {title: ..., chapters: [...]}", code="manifest.type")
-        return ()
-    parts = []
-    for i, part in enumerate(raw):
-        kp: KeyPath = ("parts", i)
-        if not isinstance(part, dict):
-            c.error(kp, "a part is a mapping {title: ..., chapters: [...]}", code="manifest.type")
-            continue
-        c.unknown_keys(part, keys_at("parts[]"), kp)
-        title = c.string(part.get("title"), kp + ("title",), required=True)
-        if "chapters" not in part:
-            c.error(kp, "a part needs 'chapters'", code="manifest.required")
-            continue
-        parts.append(PartSpec(title, _chapters(c, part["chapters"], kp + ("chapters",)), c.doc.loc(kp)))
-    return tuple(parts)
-
-
-def _chapters(c: _Checker, raw: Any, kp: KeyPath) -> tuple[ChapterSpec, ...]:
-    if not isinstance(raw, list) or not raw:
-        c.error(kp, "must be a non-empty list of chapters", code="manifest.type")
-        return ()
-    chapters = []
-    for i, item in enumerate(raw):
-        ckp = kp + (i,)
-        if isinstance(item, dict) and "articles" in item:
-            c.unknown_keys(item, keys_at("chapters[]"), ckp)
-            title = c.string(item.get("title"), ckp + ("title",), required=True)
-            articles = item["articles"]
-            if not isinstance(articles, list) or not articles:
-                c.error(ckp + ("articles",), "must be a non-empty list of articles", code="manifest.type")
-                continue
-            entries = tuple(e for j, a in enumerate(articles) if (e := _entry(c, a, ckp + ("articles", j))))
-            chapters.append(ChapterSpec(title, entries, c.doc.loc(ckp), format_keypath(ckp)))
-        else:
-            entry = _entry(c, item, ckp)
-            if entry:
-                chapters.append(ChapterSpec(None, (entry,), c.doc.loc(ckp), format_keypath(ckp)))
-    return tuple(chapters)
-
-
-def _entry(c: _Checker, item: Any, kp: KeyPath) -> Entry | None:
-    loc, where = c.doc.loc(kp), format_keypath(kp)
-    if isinstance(item, str):
-        if not item.strip():
-            c.error(kp, "an empty article reference", code="manifest.required")
-            return None
-        return Entry("ref", item.strip(), location=loc, keypath=where)
-    if not isinstance(item, dict):
-        c.error(kp, f"an article is a path, slug or title, or a query mapping (glob, tag, fields), not {type_name(item)}", code="manifest.type")
-        return None
-    sort = c.choice(item.get("sort"), kp + ("sort",), SORTS, "") or None
-    if "path" in item:
-        others = [k for k in item if k not in ("path", "sort")]
-        if others:
-            c.error(kp, f"'path' names one article; it does not combine with {', '.join(map(str, others))}",
-                    "use glob, tag and front-matter fields to select several", code="manifest.value")
-            return None
-        value = c.string(item["path"], kp + ("path",), required=True)
-        return Entry("ref", value.strip(), location=loc, keypath=where) if value else None
-    glob = c.string(item.get("glob"), kp + ("glob",)) or None if "glob" in item else None
-    tags = c.string_list(item.get("tag"), kp + ("tag",))
-    if "tag" in item and not tags:
-        c.error(kp + ("tag",), "names no tag", code="manifest.required")
-    exclude, exclude_where = _exclude(c, item.get("exclude"), kp + ("exclude",))
-    conditions = []
-    for key, value in item.items():
-        if key in QUERY_KEYS:
-            continue
-        values = c.string_list(value, kp + (key,))
-        if values:
-            conditions.append((str(key), values))
-    if glob is None and not tags and not conditions:
-        c.error(kp, "a query needs at least one of glob, tag or a front-matter field",
-                "e.g. {glob: 'ai/2_generative/*.md', sort: title}", code="manifest.required")
-        return None
-    keys = tuple((k, c.doc.loc(kp + (k,), key=True)) for k, _ in conditions)
-    return Entry("query", glob=glob, tags=tags, where=tuple(conditions), exclude=exclude, exclude_where=exclude_where,
-                 sort=sort, location=loc, keypath=where, keys=keys)
-
-
-EXCLUDE_SHAPE = "names or globs, or a mapping like {tag: [private, no-export], kb_status: draft}"
-
-
-def _exclude(c: _Checker, value: Any, kp: KeyPath) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
-    """A query's exclude: names and globs (a text or a list), mappings of tag or front-matter field to values
-    (alone or in the list), each value leaving out the articles that have it: (names, conditions)."""
-    if value is None:
-        return (), ()
-    names: list[str] = []
-    conditions: list[tuple[str, tuple[str, ...]]] = []
-    items = value if isinstance(value, list) else [value]
-    for i, item in enumerate(items):
-        ikp = kp + (i,) if isinstance(value, list) else kp
-        if isinstance(item, dict):
-            if not item:
-                c.error(ikp, f"an empty mapping excludes nothing: give {EXCLUDE_SHAPE}", code="manifest.required")
-            for key, values in item.items():
-                found = c.string_list(values, ikp + (key,))
-                if not isinstance(key, str) or not key.strip():
-                    c.error(ikp, f"must be {EXCLUDE_SHAPE}, not the key {key!r}", code="manifest.type")
-                elif found:
-                    conditions.append((key, found))
-                elif values is None or values == []:  # what string_list let pass without a word
-                    c.error(ikp + (key,), "names no value", code="manifest.required")
-        elif isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
-            names.extend(c.string_list(item, ikp))
-        else:
-            c.error(ikp, f"must be {EXCLUDE_SHAPE}, not {type_name(item)}", code="manifest.type")
-    return tuple(names), tuple(conditions)

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from . import pandoc as pd
-from . import progress
+from . import tree
 from .aliases import format_aliases
 from .blockids import assign_block_ids
 from .callouts import convert_callouts
+from .collector import collector_paused
 from .comments import drop_comments
-from .diagnostics import ContentError, Reporter
+from .diagnostics import Reporter
 from .diagrams import mark_diagrams
 from .editions import add_lesson_features, apply_conditions
 from .embeds import embed_notes
@@ -32,6 +31,7 @@ from .index import build_index
 from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
 from .obsidian import render_obsidian
+from .pandoc import parse_articles
 from .sanitize import sanitize
 from .scripts import mark_direction
 from .select import Selection, numbered, passes, usable
@@ -40,7 +40,6 @@ from .titles import drop_title_heading, titled_by_heading
 from .vault import Vault, fold
 
 MAX_LEVEL = 6
-BATCH = 32  # articles at most in one pandoc run (pandoc.parse_many)
 
 
 @dataclass(slots=True)
@@ -71,51 +70,11 @@ class Context:
 
 
 # ---------------------------------------------------------------- assembling
-def parse_articles(articles: tuple[Article, ...], reporter: Reporter, *, stage: bool = True) -> dict[str, tuple]:
-    """Parse every selected article once: from the parse cache, else a batch at a time (pandoc.parse_many)
-    in a few parallel pandoc runs; an article a batch cannot take is parsed alone. `stage`: shown as the
-    "parse" stage of the progress display."""
-
-    def alone(a: Article) -> tuple:
-        try:
-            return tuple(pd.parse_markdown(a.body, line_offset=a.body_line - 1, where=a.loc(a.body_line, 1)))
-        except ContentError as exc:
-            reporter.extend(exc.diagnostics)
-            return ()
-
-    def batch(group: list[Article]) -> list[tuple[str, tuple]]:
-        trees = pd.parse_many([(a.body, a.body_line - 1) for a in group]) if len(group) > 1 else [None]
-        return [(a.path, tuple(tree) if tree is not None else alone(a)) for a, tree in zip(group, trees, strict=True)]
-
-    workers = max(1, min(8, (os.cpu_count() or 2) * 2))
-    found: dict[str, tuple] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-
-        def each():
-            # a cached tree is read here, one after another (decoding holds the GIL: threads only contend
-            # for it); the rest go to pandoc in batches, a few at a time
-            todo = []
-            for a in articles:
-                tree = pd.cached_tree(a.body, line_offset=a.body_line - 1)
-                if tree is None:
-                    todo.append(a)
-                else:
-                    yield a.path, tuple(tree)
-            size = max(1, min(BATCH, -(-len(todo) // workers)))
-            futures = [pool.submit(batch, todo[i:i + size]) for i in range(0, len(todo), size)]
-            for future in futures:
-                yield from future.result()
-
-        for path, tree in progress.counted(each(), "parse", len(articles)) if stage else each():
-            found[path] = tree
-    return {a.path: found[a.path] for a in articles}
-
-
 def assemble(manifest: Manifest, selection: Selection, reporter: Reporter, vault: Vault | None = None) -> Book:
     """The book's skeleton: parts, chapters and articles with ids, levels and parsed bodies; the front and
     back matter files (read from the vault) beside them, each an unnumbered level-1 section of its own."""
     front, back = matter_articles(manifest, selection, vault, reporter)
-    with pd._collector_paused():  # every cached tree read: millions of small objects (see normalize)
+    with collector_paused():  # every cached tree read: millions of small objects (see normalize)
         trees = parse_articles((*selection.articles, *front, *back), reporter)
     ids = IdAllocator()
     ids.used.update(RESERVED_IDS)  # Index.md is the article 'index-2', not the generated index
@@ -212,7 +171,7 @@ def shift_headings(book: Book, ctx: Context) -> Book:
     """An article's top heading level sits one below its title, wherever it is placed in the book."""
 
     def one(a: Article) -> Article:
-        levels = [h["c"][0] for h in pd.headers_of(a.blocks)]
+        levels = [h["c"][0] for h in tree.headers_of(a.blocks)]
         if not levels:
             return a
         delta = a.level + 1 - min(levels)
@@ -225,10 +184,10 @@ def shift_headings(book: Book, ctx: Context) -> Book:
                 level, attr, inl = node["c"]
                 return {"t": "Header", "c": [min(MAX_LEVEL, level + delta), attr, inl]}
             if t in ("BlockQuote", "Div", "BulletList", "OrderedList"):
-                return pd.rebuild_children(node, shift)
+                return tree.rebuild_children(node, shift)
             return node
 
-        return replace(a, blocks=tuple(pd.rebuild(list(a.blocks), shift)))
+        return replace(a, blocks=tuple(tree.rebuild(list(a.blocks), shift)))
 
     return map_articles(book, one)
 
@@ -254,7 +213,7 @@ def assign_ids(book: Book, ctx: Context) -> Book:
             if isinstance(node, dict) and "t" in node:
                 if node["t"] == "Header":
                     level, attr, inl = node["c"]
-                    text = pd.stringify(inl)
+                    text = tree.stringify(inl)
                     ident = ids.take(f"{a.id}--{xml_id(text, 'h')}")
                     for key in (fold(text), gfm_slug(text), attr[0]):
                         if key:
@@ -285,11 +244,11 @@ def add_see_also(book: Book, ctx: Context) -> Book:
             target = related_article(a, name, ctx)
             if target is not None and target.path not in seen:
                 seen.add(target.path)
-                items.append([pd.plain([pd.link(pd.text_inlines(target.title), "#" + target.id, classes=["xref"])])])
+                items.append([tree.plain([tree.link(tree.text_inlines(target.title), "#" + target.id, classes=["xref"])])])
         if not items:
             return a
-        heading = pd.header(min(MAX_LEVEL, a.level + 1), f"{a.id}--see-also", pd.text_inlines("See also"), classes=["see-also"])
-        return replace(a, blocks=(*a.blocks, heading, pd.bullet_list(items)))
+        heading = tree.header(min(MAX_LEVEL, a.level + 1), f"{a.id}--see-also", tree.text_inlines("See also"), classes=["see-also"])
+        return replace(a, blocks=(*a.blocks, heading, tree.bullet_list(items)))
 
     return map_articles(book, one)
 
@@ -300,15 +259,15 @@ def strip_positions(book: Book, ctx: Context) -> Book:
         return book  # nothing is written
 
     def strip(node: dict) -> dict:
-        new = pd.rebuild_children(node, strip)  # copied only where something changes
-        attr = pd.attr_of(new)
+        new = tree.rebuild_children(node, strip)  # copied only where something changes
+        attr = tree.attr_of(new)
         if attr is not None and any(kv[0] == "data-pos" for kv in attr[2]):
             c = list(new["c"])
             c[1 if node["t"] == "Header" else 0] = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
             new = {"t": node["t"], "c": c}
         return new
 
-    return map_articles(book, lambda a: replace(a, blocks=tuple(strip(b) if pd.facts(b).positions else b for b in a.blocks)))
+    return map_articles(book, lambda a: replace(a, blocks=tuple(strip(b) if tree.facts(b).positions else b for b in a.blocks)))
 
 
 STEPS = (
@@ -340,8 +299,8 @@ def normalize(book: Book, ctx: Context) -> Book:
     # The steps make and drop millions of small lists and dicts, and trees hold no cycles: without the cyclic
     # collector's passes over the whole heap, the normalizer takes about half the time.
     # Each block's pandoc.facts are found once and kept while the block is in the book.
-    with pd._collector_paused(), pd.facts_memo():
+    with collector_paused(), tree.facts_memo():
         for step in STEPS:
             book = step(book, ctx)
-            pd.forget_facts_but([b for a in book.every_article for b in a.blocks])
+            tree.forget_facts_but([b for a in book.every_article for b in a.blocks])
     return book

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import tree
 from .model import Article, Book, map_articles
 from .vault import fold_tag
 
@@ -65,14 +65,14 @@ def highlight(items: list) -> list:
         if opened is not None and _is_word(before) and before is not MARK and len(out) > opened + 1:
             inner = out[opened + 1:]
             del out[opened:]
-            out.append(pd.span(inner, classes=["mark"]))
+            out.append(tree.span(inner, classes=["mark"]))
             opened = None
         elif opened is None and _is_word(after):
             opened = len(out)
             out.append({"t": "Str", "c": MARK})  # a placeholder, kept as text if never closed
         else:
             out.append({"t": "Str", "c": MARK})
-    return pd.merge_str(out)
+    return tree.merge_str(out)
 
 
 # ---------------------------------------------------------------- #tags
@@ -103,7 +103,7 @@ def _tagged(items: list, found: list[str]) -> list:
         tag, rest = hit
         found.append(tag)
         changed = True
-        out.append(pd.span([{"t": "Str", "c": "#" + tag}], classes=["inline-tag"]))
+        out.append(tree.span([{"t": "Str", "c": "#" + tag}], classes=["inline-tag"]))
         if rest:
             out.append({"t": "Str", "c": rest})
     return out if changed else items
@@ -116,7 +116,7 @@ def _skip_for_tags(node: dict):
 def inline_tags(blocks: Iterable) -> list[str]:
     """Every inline tag in these blocks, in reading order (repeats included)."""
     found: list[str] = []
-    pd.map_inlines(list(blocks), lambda items: _tagged(items, found), enter=_skip_for_tags)
+    tree.map_inlines(list(blocks), lambda items: _tagged(items, found), enter=_skip_for_tags)
     return found
 
 
@@ -147,12 +147,12 @@ def _task_item(item: list) -> list | None:
         return None
     box, taken = found
     classes = ["task", "done"] if box == BOXES["x"] else ["task"]
-    words = [pd.span([{"t": "Str", "c": box}], classes=classes), {"t": "Space"}, *item[0]["c"][taken:]]
+    words = [tree.span([{"t": "Str", "c": box}], classes=classes), {"t": "Space"}, *item[0]["c"][taken:]]
     return [{"t": item[0]["t"], "c": words}, *item[1:]]
 
 
 def _tasks(node: dict) -> dict:
-    node = pd.rebuild_children(node, _tasks)
+    node = tree.rebuild_children(node, _tasks)
     t = node["t"]
     if t not in ("BulletList", "OrderedList"):
         return node
@@ -162,7 +162,7 @@ def _tasks(node: dict) -> dict:
         return node
     items = [d if d is not None else item for d, item in zip(drawn, items, strict=True)]
     new = {"t": t, "c": items if t == "BulletList" else [node["c"][0], items]}
-    return pd.div([new], classes=["task-list"]) if all(d is not None for d in drawn) else new
+    return tree.div([new], classes=["task-list"]) if all(d is not None for d in drawn) else new
 
 
 # ---------------------------------------------------------------- the step
@@ -172,10 +172,10 @@ def render_obsidian(book: Book, ctx) -> Book:
 
     def one(a: Article) -> Article:
         old = list(a.blocks)
-        blocks = pd.rebuild(old, _tasks)
-        blocks = pd.map_inlines(blocks, highlight)
+        blocks = tree.rebuild(old, _tasks)
+        blocks = tree.map_inlines(blocks, highlight)
         found: list[str] = []
-        blocks = pd.map_inlines(blocks, lambda items: _tagged(items, found), enter=_skip_for_tags)
+        blocks = tree.map_inlines(blocks, lambda items: _tagged(items, found), enter=_skip_for_tags)
         if not mermaid:
             mermaid.extend(_mermaid(a))
         if blocks is old and not found:
@@ -197,22 +197,22 @@ def render_obsidian(book: Book, ctx) -> Book:
 
 def _mermaid(a: Article) -> list:
     for block in a.blocks:
-        if "CodeBlock" not in pd.facts(block).types:
+        if "CodeBlock" not in tree.facts(block).types:
             continue
-        for node in pd.walk(block):
+        for node in tree.walk(block):
             if node["t"] == "CodeBlock" and node["c"][0][1][:1] == ["mermaid"]:
-                line, col = pd.pos_of(node)
+                line, col = tree.pos_of(node)
                 return [a.loc(line, col)]
     return []
 
 
 def inline_tags_of(articles: Iterable[Article]) -> dict[str, list[str]]:
     """Each article's inline tags (path -> tags), for the tag queries, which choose articles before the book
-    is parsed. The trees are read as the book reads them (normalize.parse_articles: the parse cache, else
+    is parsed. The trees are read as the book reads them (pandoc.parse_articles: the parse cache, else
     batches of pandoc), so the articles chosen are not parsed twice. An article without `#` before a word holds no tag and is not read;
     one that cannot be parsed has none here (the build reports it)."""
     from .diagnostics import Reporter
-    from .normalize import parse_articles  # (normalize runs this module's step)
+    from .pandoc import parse_articles
 
     trees = parse_articles(tuple(a for a in articles if TAG.search(a.body)), Reporter(), stage=False)
-    return {path: inline_tags(tree) for path, tree in trees.items()}
+    return {path: inline_tags(blocks) for path, blocks in trees.items()}

@@ -3,8 +3,9 @@ HTML for them. Backends differ in packaging, not in what the book says."""
 
 from __future__ import annotations
 
-from . import pandoc as pd
+from . import pandoc, tree
 from .collate import letter_of
+from .collector import collector_paused
 from .highlight import colour_code
 from .ids import xml_id
 from .model import Article, Book, Chapter
@@ -16,17 +17,17 @@ INDEX_ID = "index"
 
 def chapter_blocks(chapter: Chapter) -> list[dict]:
     """A chapter's heading, then each article (under its own heading when the chapter has several)."""
-    blocks = [pd.header(chapter.level, chapter.id, pd.text_inlines(chapter.title), classes=["chapter"])]
+    blocks = [tree.header(chapter.level, chapter.id, tree.text_inlines(chapter.title), classes=["chapter"])]
     for article in chapter.articles:
         if not chapter.single:
-            blocks.append(pd.header(article.level, article.id, pd.text_inlines(article.title), classes=["article"]))
+            blocks.append(tree.header(article.level, article.id, tree.text_inlines(article.title), classes=["article"]))
         blocks.extend(article.blocks)
     return blocks
 
 
 def matter_section(article: Article) -> tuple[str, str, list[dict]]:
     """(id, title, blocks) of a front or back matter file: its title as an unnumbered level-1 heading, then its body."""
-    heading = pd.header(1, article.id, pd.text_inlines(article.title), classes=["unnumbered", "matter"])
+    heading = tree.header(1, article.id, tree.text_inlines(article.title), classes=["unnumbered", "matter"])
     return article.id, article.title, [heading, *article.blocks]
 
 
@@ -56,17 +57,17 @@ def back_matter(book: Book, level: int = 1, pages: dict[str, int] | None = None)
 
 def _letter_header(section: str, letter: str, level: int) -> dict:
     ident = f"{section}-{xml_id(letter, 'other') if letter.isalpha() else 'other'}".lower()
-    return pd.header(min(6, level + 1), ident, pd.text_inlines(letter), classes=["unnumbered", "letter"])
+    return tree.header(min(6, level + 1), ident, tree.text_inlines(letter), classes=["unnumbered", "letter"])
 
 
 def _xref(title: str, anchor: str) -> dict:
-    return pd.link(pd.text_inlines(title), "#" + anchor, ["xref"])
+    return tree.link(tree.text_inlines(title), "#" + anchor, ["xref"])
 
 
 def glossary_blocks(book: Book, level: int) -> list[dict]:
     """Letter groups of terms, each with its definition and the places that define it ("see ...")."""
     titles = {a.id: a.title for a in book.articles}
-    blocks: list[dict] = [pd.header(level, GLOSSARY_ID, pd.text_inlines("Glossary"), classes=["unnumbered", "glossary"])]
+    blocks: list[dict] = [tree.header(level, GLOSSARY_ID, tree.text_inlines("Glossary"), classes=["unnumbered", "glossary"])]
     current = None
     items: list = []
 
@@ -88,21 +89,21 @@ def glossary_blocks(book: Book, level: int) -> list[dict]:
             for article_id, anchor in places:
                 refs += [{"t": "Str", "c": ";"}, {"t": "Space"}] if refs else []
                 refs.append(_xref(titles[article_id], anchor))
-            definition += [{"t": "Space"}, pd.span([*pd.text_inlines("(see "), *refs, {"t": "Str", "c": ")"}], classes=["defined-in"])]
-        term = [pd.span(pd.text_inlines(entry.term), ident=entry.id, classes=["gloss-term"])]
+            definition += [{"t": "Space"}, tree.span([*tree.text_inlines("(see "), *refs, {"t": "Str", "c": ")"}], classes=["defined-in"])]
+        term = [tree.span(tree.text_inlines(entry.term), ident=entry.id, classes=["gloss-term"])]
         if entry.expansion:
-            term += [{"t": "Space"}, pd.span(pd.text_inlines(f"({entry.expansion})"), classes=["expansion"])]
-        items.append([term, [[pd.plain(definition)]]])
+            term += [{"t": "Space"}, tree.span(tree.text_inlines(f"({entry.expansion})"), classes=["expansion"])]
+        items.append([term, [[tree.plain(definition)]]])
     flush()
     return blocks
 
 
 def tag_index_blocks(book: Book, level: int) -> list[dict]:
     titles = {a.id: a.title for a in book.articles}
-    blocks: list[dict] = [pd.header(level, TAG_INDEX_ID, pd.text_inlines("Tag index"), classes=["unnumbered", "tag-index"])]
+    blocks: list[dict] = [tree.header(level, TAG_INDEX_ID, tree.text_inlines("Tag index"), classes=["unnumbered", "tag-index"])]
     for group in book.tags:
-        links = [[pd.plain([pd.link(pd.text_inlines(titles[i]), "#" + i, ["xref"])])] for i in group.article_ids]
-        blocks.append(pd.div([pd.para([pd.span(pd.text_inlines(group.label), ident=group.id, classes=["tag"])]), pd.bullet_list(links)],
+        links = [[tree.plain([tree.link(tree.text_inlines(titles[i]), "#" + i, ["xref"])])] for i in group.article_ids]
+        blocks.append(tree.div([tree.para([tree.span(tree.text_inlines(group.label), ident=group.id, classes=["tag"])]), tree.bullet_list(links)],
                              classes=["tag-group", "nested"] if "/" in group.key else ["tag-group"]))
     return blocks
 
@@ -112,7 +113,7 @@ def index_blocks(book: Book, level: int, pages: dict[str, int] | None = None) ->
     article ("Neural Networks (1, 2, 3); History of AI"), or, given `pages`, page numbers with ranges."""
     titles = {a.id: a.title.split(": ")[0].strip() for a in book.articles}
     limit = book.manifest.index_settings.max_places
-    blocks: list[dict] = [pd.header(level, INDEX_ID, pd.text_inlines("Index"), classes=["unnumbered", "index"])]
+    blocks: list[dict] = [tree.header(level, INDEX_ID, tree.text_inlines("Index"), classes=["unnumbered", "index"])]
     current, paras = None, []
     for entry in book.index:
         refs = (page_refs(entry.occurrences, pages, limit) if pages is not None
@@ -122,18 +123,18 @@ def index_blocks(book: Book, level: int, pages: dict[str, int] | None = None) ->
         letter = letter_of(entry.term)
         if letter != current:
             if paras:
-                blocks.append(pd.div(paras, classes=["index-group"]))
+                blocks.append(tree.div(paras, classes=["index-group"]))
             current, paras = letter, []
             blocks.append(_letter_header(INDEX_ID, letter, level))
-        term = pd.span(pd.text_inlines(entry.term), ident=entry.id, classes=["ix-term"])
-        paras.append(pd.para([term, {"t": "Str", "c": ","}, {"t": "Space"}, *refs]))
+        term = tree.span(tree.text_inlines(entry.term), ident=entry.id, classes=["ix-term"])
+        paras.append(tree.para([term, {"t": "Str", "c": ","}, {"t": "Space"}, *refs]))
     if paras:
-        blocks.append(pd.div(paras, classes=["index-group"]))
+        blocks.append(tree.div(paras, classes=["index-group"]))
     return blocks
 
 
 def _more(n: int) -> list[dict]:
-    return pd.text_inlines(f"and {n} more")
+    return tree.text_inlines(f"and {n} more")
 
 
 def article_refs(occurrences, titles: dict[str, str], limit: int = 0) -> list[dict]:
@@ -147,12 +148,12 @@ def article_refs(occurrences, titles: dict[str, str], limit: int = 0) -> list[di
     for article_id, anchors in shown:
         if out:
             out += [{"t": "Str", "c": ";"}, {"t": "Space"}]
-        out.append(pd.link(pd.text_inlines(titles[article_id]), "#" + anchors[0], ["ix-ref"]))
+        out.append(tree.link(tree.text_inlines(titles[article_id]), "#" + anchors[0], ["ix-ref"]))
         if len(anchors) > 1:
             numbered = anchors[:limit] if limit else anchors
-            numbers = [pd.link([{"t": "Str", "c": str(n)}], "#" + a, ["ix-ref"]) for n, a in enumerate(numbered, 1)]
+            numbers = [tree.link([{"t": "Str", "c": str(n)}], "#" + a, ["ix-ref"]) for n, a in enumerate(numbered, 1)]
             if len(anchors) > len(numbered):
-                numbers.append(pd.span(_more(len(anchors) - len(numbered)), classes=["ix-more"]))
+                numbers.append(tree.span(_more(len(anchors) - len(numbered)), classes=["ix-more"]))
             out += [{"t": "Space"}, {"t": "Str", "c": "("}, *_joined(numbers), {"t": "Str", "c": ")"}]
     if len(shown) < len(by_article):
         out += [{"t": "Str", "c": ";"}, {"t": "Space"}, *_more(len(by_article) - len(shown))]
@@ -176,9 +177,9 @@ def page_refs(occurrences, pages: dict[str, int], limit: int = 0) -> list[dict]:
             ranges.append([n])
     out = []
     for r in ranges:
-        link = [pd.link([{"t": "Str", "c": str(r[0])}], "#" + first[r[0]], ["ix-page"])]
+        link = [tree.link([{"t": "Str", "c": str(r[0])}], "#" + first[r[0]], ["ix-page"])]
         if len(r) > 1:
-            link += [{"t": "Str", "c": "\u2013"}, pd.link([{"t": "Str", "c": str(r[-1])}], "#" + first[r[-1]], ["ix-page"])]
+            link += [{"t": "Str", "c": "\u2013"}, tree.link([{"t": "Str", "c": str(r[-1])}], "#" + first[r[-1]], ["ix-page"])]
         out.append(link)
     if limit and len(ranges) > limit:
         out = [*out[:limit], _more(sum(len(r) for r in ranges[limit:]))]
@@ -202,18 +203,18 @@ def to_html(fragments: list[list[dict]], *, extra: list[str] | None = None) -> l
     fragment carries its own notes (`notes_at_end`), so its HTML depends on nothing else. `extra` may not
     turn line wrapping on (the words are joined)."""
     fragments, fingerprints = list(fragments), []
-    with pd._collector_paused():  # a walk over millions of small objects: see pandoc._collector_paused
+    with collector_paused():  # a walk over millions of small objects: see collector.collector_paused
         for i, blocks in enumerate(fragments):
-            fingerprint = pd.tree_bytes(blocks)
+            fingerprint = tree.tree_bytes(blocks)
             if b"CodeBlock" in fingerprint:  # (or a word in the text: then nothing is changed)
                 fragments[i] = blocks = colour_code(blocks)
-                fingerprint = pd.tree_bytes(blocks)
+                fingerprint = tree.tree_bytes(blocks)
             if b"Note" in fingerprint:
                 fragments[i] = notes_at_end(blocks)
-                fingerprint = pd.tree_bytes(fragments[i])
+                fingerprint = tree.tree_bytes(fragments[i])
             fingerprints.append(fingerprint)
     # --wrap=none: a Space is written as " ", so words may be joined (pandoc.join_words)
-    return pd.write_fragments([*HTML_ARGS, *(extra or [])], fragments, fingerprints, joined=True)
+    return pandoc.write_fragments([*HTML_ARGS, *(extra or [])], fragments, fingerprints, joined=True)
 
 
 NOTE_REF = '<a href="#fn{n}" class="footnote-ref" id="fnref{n}" role="doc-noteref"><sup>{n}</sup></a>'

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,14 @@ from urllib.parse import unquote
 
 from .codes import CODES
 from .diagnostics import Diagnostic, Severity, display_path
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2  # done; the content is wrong; the command line or the manifest is
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    """Each diagnostic as its one line, on stderr (a book's own are grouped by Run instead)."""
+    for d in diagnostics:
+        print(d.format(), file=sys.stderr)
 
 LIMIT = 5  # lines a book prints of each code's warnings (--verbose: all)
 TOP_MISSING = 5  # missing notes the summary names

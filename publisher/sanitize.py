@@ -14,7 +14,7 @@ book itself must already say nothing unsafe:
   (```` ```{=openxml} ````) is removed.
 - Attributes written in Markdown (`[x](y){onclick=...}`) follow the same rules.
 - An image is a file inside the knowledge base, a data: image, or, only with the manifest's
-  `allow_remote: true`, an http(s) image downloaded here (at most 5 MB in 10 s, an image type, checked by
+  `allow_remote: true`, an http(s) image downloaded (remote.py: at most 5 MB in 10 s, an image type, checked by
   its first bytes) and handed on as a data: URL. Any other image becomes a visible placeholder.
 - A link to javascript:, file:, data: and the like keeps its text only.
 - An image kept without alt text (a data: or downloaded one here, a raw `<img>` with no alt attribute; the
@@ -27,22 +27,19 @@ each block's facts rely on it).
 
 from __future__ import annotations
 
-import base64
 import bisect
 import html
 import re
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field, replace
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from . import pandoc as pd
+from . import tree
 from .diagnostics import Reporter, SourceLocation
 from .model import Article, Book, map_articles
 from .paths import MISSING, OUTSIDE, leaves, locate
+from .rawhtml import tokenize
+from .remote import RemoteImages
 from .vault import Vault
 
 # ---------------------------------------------------------------- the allowlist
@@ -94,13 +91,6 @@ STYLE_VALUE = re.compile(r"[\w\s#%.,()+-]*")  # no quotes, no url(, no backslash
 STYLE_FUNCTIONS = re.compile(r"(url|image|image-set|element|cross-fade|expression|attr|var|env|paint|src)\s*\(",
                              re.IGNORECASE)
 
-# remote images (only with `allow_remote: true`)
-MAX_REMOTE_BYTES = 5 * 1024 * 1024
-REMOTE_TIMEOUT = 10.0  # seconds for one download, all of it
-REMOTE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
-                b"GIF89a": "image/gif"}
-
-
 _C0_AND_SPACE = "".join(chr(i) for i in range(0x21))
 
 
@@ -142,93 +132,7 @@ def warn_missing_alt(reporter: Reporter, where: SourceLocation, target: str, exa
     reporter.warning(f"image '{_short(target)}' has no alt text", where, f"describe it: {example}", code="image.alt")
 
 
-# ---------------------------------------------------------------- remote images
-class RemoteImages:
-    """Downloads for one build, each URL at most once: a data: URL, or the reason there is none."""
-
-    def __init__(self, allowed: bool, *, max_bytes: int = MAX_REMOTE_BYTES, timeout: float = REMOTE_TIMEOUT):
-        self.allowed = allowed
-        self.max_bytes = max_bytes
-        self.timeout = timeout
-        self.done: dict[str, tuple[str | None, str]] = {}
-
-    def fetch(self, url: str) -> tuple[str | None, str]:
-        if not self.allowed:
-            return None, "remote images are not downloaded"
-        if url not in self.done:
-            self.done[url] = self._download(url)
-        return self.done[url]
-
-    def _download(self, url: str) -> tuple[str | None, str]:
-        opener = urllib.request.build_opener(_WebOnlyRedirects())
-        request = urllib.request.Request(url, headers={"User-Agent": "publisher", "Accept": "image/*"})
-        deadline = time.monotonic() + self.timeout
-        try:
-            with opener.open(request, timeout=self.timeout) as response:
-                kind = response.headers.get_content_type()
-                if not kind.startswith("image/"):
-                    return None, f"it is {kind}, not an image"
-                length = response.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > self.max_bytes:
-                    return None, f"larger than {self.max_bytes // (1024 * 1024)} MB"
-                data = b""
-                while chunk := response.read(64 * 1024):
-                    data += chunk
-                    if len(data) > self.max_bytes:
-                        return None, f"larger than {self.max_bytes // (1024 * 1024)} MB"
-                    if time.monotonic() > deadline:
-                        return None, f"took longer than {self.timeout:g} s"
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            return None, str(getattr(exc, "reason", exc))
-        media = next((m for magic, m in REMOTE_TYPES.items() if data.startswith(magic)), None)
-        if media is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            media = "image/webp"
-        if media is None:
-            return None, "not a PNG, JPEG, GIF or WebP image"
-        return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}", ""
-
-
-class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = 5
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if scheme_of(newurl) not in ("http", "https"):
-            raise urllib.error.URLError(f"redirected to {_short(newurl)}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
 # ---------------------------------------------------------------- raw HTML, tag by tag
-class _Tokens(HTMLParser):
-    """The tokens of one raw HTML fragment: ("start", tag, attrs, self-closing, (line, col) in the fragment),
-    ("end", tag), ("text", data). Comments, declarations and processing instructions are left out."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tokens: list[tuple] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tokens.append(("start", tag, attrs, False, self.getpos()))
-
-    def handle_startendtag(self, tag, attrs):
-        self.tokens.append(("start", tag, attrs, True, self.getpos()))
-
-    def handle_endtag(self, tag):
-        self.tokens.append(("end", tag))
-
-    def handle_data(self, data):
-        self.tokens.append(("text", data))
-
-
-def tokenize(fragment: str) -> list[tuple]:
-    parser = _Tokens()
-    try:
-        parser.feed(fragment)
-        parser.close()
-    except Exception:  # html.parser gives up on some malformed markup: then all of it is text
-        return [("text", fragment)]
-    return parser.tokens
-
-
 @dataclass
 class _Sequence:
     """Raw HTML state along one list of blocks or inlines: the allowed elements it opened, and the removed
@@ -276,7 +180,7 @@ class _Cleaner:
         return self.article.loc(self.article.body_line + line, col)
 
     def node_place(self, node: dict) -> SourceLocation:
-        line, col = pd.pos_of(node)
+        line, col = tree.pos_of(node)
         if line:
             self.here = self.article.loc(line, col)
         return self.here
@@ -290,7 +194,7 @@ class _Cleaner:
 
     def sequence(self, items: list, top: bool = False) -> list:
         """A list of elements (blocks or inlines) with raw HTML cleaned and balanced along it. (top: the
-        article's own blocks, where a block with nothing to clean is seen at once from its pandoc.facts.)"""
+        article's own blocks, where a block with nothing to clean is seen at once from its tree.facts.)"""
         state = _Sequence()
         out: list = []
         changed = False
@@ -327,12 +231,12 @@ class _Cleaner:
         if isinstance(value, list):
             if value and all(isinstance(x, dict) and "t" in x for x in value):
                 return self.sequence(value)
-            return pd.same([self.value(x) for x in value], value)
+            return tree.same([self.value(x) for x in value], value)
         if isinstance(value, dict):
             if "t" not in value:
                 return dict(value)
             out = self.element(value)
-            return out[0] if len(out) == 1 else pd.span(out)
+            return out[0] if len(out) == 1 else tree.span(out)
         return value
 
     def element(self, node: dict) -> list:
@@ -399,13 +303,13 @@ class _Cleaner:
         alt = self.sequence(old_alt)
         checked = self.image_source(src, where, raw=False)
         if checked is None:
-            label = pd.stringify(alt).strip() or unquote(urlsplit(src).path.rpartition("/")[2]) or "image"
-            text = pd.text_inlines(f"[image: {label}]")
+            label = tree.stringify(alt).strip() or unquote(urlsplit(src).path.rpartition("/")[2]) or "image"
+            text = tree.text_inlines(f"[image: {label}]")
             if scheme_of(src) in ("http", "https"):
-                text = [pd.link(text, src)]
-            return pd.span(text, classes=["missing"])
+                text = [tree.link(text, src)]
+            return tree.span(text, classes=["missing"])
         if checked != src or scheme_of(src) == "data":  # a data: or downloaded image; a vault file is embeds'
-            if not pd.stringify(alt).strip():
+            if not tree.stringify(alt).strip():
                 warn_missing_alt(self.reporter, where, src, f"![{ALT_EXAMPLE}]({_short(src, 30)})")
         new_attr = self.attributes(node, attr)
         if new_attr is attr and alt is old_alt and checked == src:
@@ -559,7 +463,7 @@ class _Cleaner:
 def _nothing_to_clean(block: dict) -> bool:
     """No raw markup, link or image anywhere in the block, and no attribute but source positions: the
     cleaner would hand it back as it is, and say nothing."""
-    found = pd.facts(block)
+    found = tree.facts(block)
     return not found.other_kvs and not found.types & {"RawBlock", "RawInline", "Link", "Image"}
 
 

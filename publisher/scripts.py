@@ -20,7 +20,7 @@ import unicodedata
 import zlib
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import cache, tree
 from .diagnostics import Diagnostic, Severity
 from .model import Article, Book, map_articles
 
@@ -45,19 +45,19 @@ def mark_direction(book: Book, ctx) -> Book:
     def element(node: dict):
         t = node["t"]
         if t in ("Para", "Plain", "Header"):
-            direction = first_strong(pd.stringify(node))
+            direction = first_strong(tree.stringify(node))
             if direction is not None and (direction == "rtl") == ltr:
-                return pd.div([node], kvs=[("dir", direction)])
+                return tree.div([node], kvs=[("dir", direction)])
             return node
         if t in ("CodeBlock", "RawBlock", "Table", "Figure"):
             return node
-        return pd.rebuild_children(node, element)
+        return tree.rebuild_children(node, element)
 
     def one(a: Article) -> Article:
         if ltr and not _RTL_TEXT.search(a.body):
             return a  # the usual case: nothing right-to-left at all
         old = list(a.blocks)
-        new = pd.rebuild(old, element)
+        new = tree.rebuild(old, element)
         return a if new is old else replace(a, blocks=tuple(new))
 
     return map_articles(book, one)
@@ -100,13 +100,13 @@ def installed_coverage() -> frozenset[int]:
                 continue
         return zlib.compress(marshal.dumps(sorted(points)))
 
-    return frozenset(marshal.loads(zlib.decompress(pd.cached_bytes("font-coverage", fingerprint, read))))
+    return frozenset(marshal.loads(zlib.decompress(cache.cached_bytes("font-coverage", fingerprint, read))))
 
 
 def _characters(article: Article):
     """(character, is in a diagram) of everything the article prints: its words, code and diagrams."""
     for block in article.blocks:
-        for node in pd.walk(block):
+        for node in tree.walk(block):
             t = node["t"]
             if t == "Str":
                 yield node["c"], False

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from . import progress
 from .diagnostics import Diagnostic, PublisherError, Reporter, Severity, SourceLocation, display_path
+from .report import EXIT_CONTENT, EXIT_OK, EXIT_USAGE, print_diagnostics
 
 HOST = "127.0.0.1"
 LIVE = "/__publisher/"
@@ -271,10 +272,10 @@ class Builder:
     def build(self, reporter: Reporter) -> Path | None:
         """The whole site, written: its folder; None when the book has errors."""
         from . import load_book
-        from . import pandoc as pd
         from .backends import write_atomic
         from .backends.html import make_site
-        from .editions import for_format
+        from .backends.view import for_format
+        from .collector import collector_paused
         from .themes import load_theme
 
         loaded = load_book(self.manifest, reporter)
@@ -283,7 +284,7 @@ class Builder:
         view = for_format(loaded.book, "html")
         theme = load_theme(view.manifest.theme, view.manifest.path)
         progress.stage("html")
-        with pd._collector_paused():  # see pandoc._collector_paused
+        with collector_paused():  # see collector.collector_paused
             site = make_site(view, theme)
         target = self.out / view.manifest.output_name
         write_atomic(target, site.write, folder=True)
@@ -296,8 +297,8 @@ class Builder:
         change is more than one article's body (its front matter, a new image, a course's lessons)."""
         from dataclasses import replace
 
-        from . import pandoc as pd
-        from .editions import for_format
+        from . import pandoc, tree
+        from .backends.view import for_format
         from .model import Book, Chapter, Part, map_articles
         from .normalize import normalize
         from .vault import read_article
@@ -314,12 +315,12 @@ class Builder:
         if not fresh.readable or any(d.is_error for d in fresh.problems) or fresh.meta != old.meta:
             return None
         reporter.extend(fresh.problems)
-        tree = pd.parse_markdown(fresh.body, line_offset=fresh.body_line - 1, where=fresh.loc(fresh.body_line, 1))
-        alone = replace(fresh, blocks=tuple(tree), id=old.id, level=old.level)
+        parsed = pandoc.parse_markdown(fresh.body, line_offset=fresh.body_line - 1, where=fresh.loc(fresh.body_line, 1))
+        alone = replace(fresh, blocks=tuple(parsed), id=old.id, level=old.level)
         mini = Book(book.manifest, (Part(None, "preview", (Chapter(old.title, old.id, (alone,), old.level, True),)),),
                     build_date=book.build_date)
         context = replace(ctx, reporter=reporter, in_book=dict(ctx.in_book), anchors=dict(ctx.anchors), outside=[], links={})
-        with pd.facts_memo():
+        with tree.facts_memo():
             new = normalize(mini, context).articles[0]
         if reporter.errors:
             return None
@@ -331,8 +332,6 @@ class Builder:
         return name
 
     def __call__(self, paths: list[Path] | None) -> int:
-        from .cli import EXIT_CONTENT, EXIT_OK, _print
-
         started = time.monotonic()
         if paths and len(paths) == 1 and paths[0].suffix == ".md":
             try:
@@ -358,7 +357,7 @@ class Builder:
                     if os.environ.get("PUBLISHER_DEBUG"):
                         raise
             tracker.finish(site is not None)
-        _print(reporter.diagnostics)
+        print_diagnostics(reporter.diagnostics)
         after = fingerprints(site)
         changed = (sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f)) if before else None) if site else []
         self.live.publish(site, reporter.diagnostics, changed)
@@ -375,14 +374,13 @@ def write_atomic_file(target: Path, data: bytes) -> None:
 
 def serve(args) -> int:
     """Serve the web edition of args.manifest until Ctrl-C (exit 0); a port that cannot be had: exit 2."""
-    from .cli import EXIT_USAGE, _print
     from .watch import watch
 
     out = Path(tempfile.mkdtemp(prefix="publisher-serve-"))
     live = Live(out)
     server = listen(args.port, live)
     if isinstance(server, Diagnostic):
-        _print([server])
+        print_diagnostics([server])
         shutil.rmtree(out, ignore_errors=True)
         return EXIT_USAGE
     url = f"http://{HOST}:{server.server_address[1]}/"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from . import pandoc as pd
+from . import tree
 from .model import Article
 from .vault import fold
 
@@ -36,7 +36,7 @@ def repeats_title(text: str, title: str) -> bool:
 def opening_heading(blocks) -> str | None:
     """The text of a tree's opening level-1 heading, or None."""
     if blocks and blocks[0].get("t") == "Header" and blocks[0]["c"][0] == 1:
-        return pd.stringify(blocks[0]["c"][2])
+        return tree.stringify(blocks[0]["c"][2])
     return None
 
 

@@ -17,9 +17,9 @@ import frontmatter
 import yaml
 
 from . import yamlsrc
+from .cache import cache_store, content_key, entry_file
 from .diagnostics import ContentError, Diagnostic, Reporter, Severity, SourceLocation
 from .model import Article
-from .pandoc import cache_dir, cache_store
 from .yamlsrc import YamlDoc, YamlError, load_yaml
 
 SKIP_DIRS = {"node_modules", "__pycache__"}
@@ -308,13 +308,7 @@ def load_front_matter(text: str, path: str) -> tuple[YamlDoc, list[Diagnostic]]:
 
 
 def _front_matter_file(text: str) -> Path | None:
-    folder = cache_dir()
-    if folder is None:
-        return None
-    digest = hashlib.sha256(f"{_loader_identity()}\0".encode())
-    digest.update(text.encode("utf-8", "surrogatepass"))
-    key = digest.hexdigest()
-    return folder.parent / "frontmatter" / key[:2] / f"{key}.pickle"
+    return entry_file("frontmatter", content_key(f"{_loader_identity()}\0", text.encode("utf-8", "surrogatepass")), ".pickle")
 
 
 def _plain(d: Diagnostic, path: str) -> tuple | None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import queue
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import PublisherError, Reporter, display_path
 from .progress import Display
+from .report import print_diagnostics
 
 SKIP_DIRS = {"node_modules", "__pycache__"}  # as the vault reader skips them (vault.py)
 TEMP_SUFFIXES = (".swp", ".swo", ".swx", ".swpx", ".tmp", ".temp", ".bak", ".part", ".crdownload", ".kate-swp", "~")
@@ -176,17 +177,17 @@ def describe(paths: Iterable[Path], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def watch(args, display: Display, build=None) -> int:
+def watch(args, display: Display, build: Callable[[list[Path] | None], object]) -> int:
     """Build, then rebuild on every change until Ctrl-C (exit 0). A wrong --format stops at once (exit 2).
-    `build(paths changed, or None)` builds (default: cli.run of args; `publisher serve`'s also tells the open pages)."""
+    `build(paths changed, or None the first time)` builds: the command line's run of args, or `publisher
+    serve`'s, which also tells the open pages."""
     from .backends import load_backend
-    from .cli import _print, run
 
     try:
         for name in args.formats or ():
             load_backend(name)
     except PublisherError as exc:
-        _print(exc.diagnostics)
+        print_diagnostics(exc.diagnostics)
         return exc.exit_code
     roots = find_roots(args)
     watcher = Watcher(roots)
@@ -194,7 +195,7 @@ def watch(args, display: Display, build=None) -> int:
     paths: list[Path] | None = None  # what changed before a build (None: the first)
     try:
         while True:
-            build(paths) if build else run(args, display)
+            build(paths)
             new = find_roots(args, roots)
             if new != roots or not watcher.alive():  # another source or theme now, or a watched folder removed
                 watcher.close()

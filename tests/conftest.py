@@ -18,8 +18,11 @@ from publisher import build
 from publisher.diagnostics import Reporter
 
 # One parse cache for the whole session, never the user's: every build after the first reuses it, which
-# the tests below also check for correctness.
-os.environ.setdefault("PUBLISHER_CACHE", tempfile.mkdtemp(prefix="publisher-test-cache-"))
+# the tests below also check for correctness. Under pytest-xdist (`make test` runs `pytest -n auto`) each
+# worker has its own: a worker inherits the controller's environment, and test_watch counts the entries of
+# the cache it builds into, which another worker's builds must not change meanwhile.
+if "PUBLISHER_CACHE" not in os.environ or os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PUBLISHER_CACHE"] = tempfile.mkdtemp(prefix="publisher-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -40,6 +43,18 @@ def build_manifest(manifest: Path, out: Path, formats=None) -> Built:
     reporter = Reporter()
     written = build(manifest, formats, out, reporter=reporter)
     return Built(manifest, {p.suffix[1:]: p for p in written}, reporter)
+
+
+SHARED_FIXTURES = ("sample_books", "tiny_book")  # session fixtures: each built by one worker only
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n auto --dist loadgroup`, the tests that share a build run on one worker, which builds it
+    once: those of a session fixture (the sample books, the tiny book) together, the others a module at a time
+    (a module-scoped fixture is built once). Without xdist the marks do nothing."""
+    for item in items:
+        shared = next((name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())), None)
+        item.add_marker(pytest.mark.xdist_group(shared or item.module.__name__))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import shutil
 
 from conftest import DATA, XHTML, build_manifest, epub_documents
 
-from publisher import pandoc
+from publisher import pandoc, tree
 
 
 def test_a_cached_tree_equals_a_fresh_parse(tmp_path, monkeypatch):
@@ -34,9 +34,9 @@ def test_equal_leaves_are_one_object_fresh_and_from_the_cache(tmp_path, monkeypa
     monkeypatch.setenv("PUBLISHER_CACHE", str(tmp_path / "cache"))
     body = "The cat and the dog.\nThe end, *the* end.\n"
     where = pandoc.SourceLocation("x.md")
-    for tree in (pandoc.parse_markdown(body, line_offset=0, where=where),   # parsed
-                 pandoc.parse_markdown(body, line_offset=0, where=where)):  # read back from the cache
-        leaves = [n for n in pandoc.walk(tree) if n["t"] in ("Str", "Space", "SoftBreak")]
+    for blocks in (pandoc.parse_markdown(body, line_offset=0, where=where),   # parsed
+                   pandoc.parse_markdown(body, line_offset=0, where=where)):  # read back from the cache
+        leaves = [n for n in tree.walk(blocks) if n["t"] in ("Str", "Space", "SoftBreak")]
         by_value: dict[str, list[dict]] = {}
         for leaf in leaves:
             by_value.setdefault(repr(leaf), []).append(leaf)
@@ -54,9 +54,9 @@ def test_no_step_and_no_backend_changes_a_shared_leaf(tmp_path, monkeypatch):
     unwrap = pandoc.unwrap_sourcepos
 
     def recording(blocks, line_offset):
-        tree = unwrap(blocks, line_offset)
-        seen.extend((n, copy.deepcopy(n)) for n in pandoc.walk(tree) if n["t"] in ("Str", "Space", "SoftBreak", "LineBreak"))
-        return tree
+        unwrapped = unwrap(blocks, line_offset)
+        seen.extend((n, copy.deepcopy(n)) for n in tree.walk(unwrapped) if n["t"] in ("Str", "Space", "SoftBreak", "LineBreak"))
+        return unwrapped
 
     monkeypatch.setattr(pandoc, "unwrap_sourcepos", recording)
     built = build_manifest(DATA / "tiny.yml", tmp_path / "out", ["pdf", "epub", "docx"])
@@ -83,7 +83,7 @@ def test_a_batch_gives_each_article_the_tree_it_gets_alone(monkeypatch):
     alone = [pandoc.parse_markdown(body, line_offset=offset, where=where) for body, offset in items]
     assert together == alone
     # the second article's [the spec][spec] stays text: the definition is in the first
-    assert "Link" not in pandoc.facts(together[1][1]).types
+    assert "Link" not in tree.facts(together[1][1]).types
 
 
 def test_a_batch_leaves_what_it_cannot_take_to_be_parsed_alone(monkeypatch):
@@ -92,7 +92,7 @@ def test_a_batch_leaves_what_it_cannot_take_to_be_parsed_alone(monkeypatch):
     long = "word " * (pandoc.BATCH_MAX_BYTES // 5 + 1)
     got = pandoc.parse_many([("Fine.\n", 0), (deep, 0), (long, 0), ("Also fine.\n", 0)])
     assert got[1] is None and got[2] is None
-    assert pandoc.stringify(got[0]) == "Fine." and pandoc.stringify(got[3]) == "Also fine."
+    assert tree.stringify(got[0]) == "Fine." and tree.stringify(got[3]) == "Also fine."
 
 
 def test_a_changed_title_updates_every_link_that_shows_it(tmp_path, monkeypatch):
@@ -141,12 +141,12 @@ def test_fragments_written_together_equal_each_written_alone(monkeypatch):
     from publisher import render
 
     monkeypatch.setenv("PUBLISHER_CACHE", "off")
-    note = {"t": "Note", "c": [pandoc.para(pandoc.text_inlines("A note."))]}
+    note = {"t": "Note", "c": [tree.para(tree.text_inlines("A note."))]}
     fragments = [
-        [pandoc.header(1, "one", pandoc.text_inlines("One")), pandoc.para([*pandoc.text_inlines("Text"), note])],
-        [pandoc.para([*pandoc.text_inlines("More"), note, {"t": "Str", "c": "."}, note])],
-        [pandoc.para(pandoc.text_inlines(pandoc.FRAGMENT_MARK))],
-        [pandoc.header(2, "", pandoc.text_inlines("Plain"))],
+        [tree.header(1, "one", tree.text_inlines("One")), tree.para([*tree.text_inlines("Text"), note])],
+        [tree.para([*tree.text_inlines("More"), note, {"t": "Str", "c": "."}, note])],
+        [tree.para(tree.text_inlines(pandoc.FRAGMENT_MARK))],
+        [tree.header(2, "", tree.text_inlines("Plain"))],
     ]
     together = render.to_html(fragments)
     assert together == [render.to_html([f])[0] for f in fragments]

@@ -152,9 +152,9 @@ def test_front_and_back_matter_files_are_sections_of_their_own():
 
 
 def _walk(blocks):
-    from publisher import pandoc as pd
+    from publisher import tree
 
-    return pd.walk(list(blocks))
+    return tree.walk(list(blocks))
 
 
 @pytest.fixture(scope="module")

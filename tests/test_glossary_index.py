@@ -23,8 +23,7 @@ from conftest import (
     pdf_pages_text,
 )
 
-from publisher import load_book, render
-from publisher import pandoc as pd
+from publisher import load_book, render, tree
 from publisher.diagnostics import ManifestError, Reporter
 from publisher.manifest import load_manifest
 
@@ -61,7 +60,7 @@ def _flat(text: str) -> str:
 # ---------------------------------------------------------------- the glossary
 def test_glossary_entries_exactly(glossary_book):
     book = _book(GLOSSARY / "book.yml")
-    assert [(e.term, e.source, e.expansion, pd.stringify(list(e.definition))) for e in book.glossary] == [
+    assert [(e.term, e.source, e.expansion, tree.stringify(list(e.definition))) for e in book.glossary] == [
         ("3D Printing", "curated", "", "Building an object layer by layer from a digital model."),
         ("Ångström", "curated", "", "A unit of length equal to one ten-billionth of a metre."),
         ("Gadget", "harvested", "", "A device that makes another device more useful."),
@@ -80,7 +79,7 @@ def test_glossary_entries_exactly(glossary_book):
     widget = next(e for e in book.glossary if e.term == "Widget")
     assert (widget.article_id, widget.also) == ("", (("intro", "intro--g2"),))
     assert [e.article_id for e in book.glossary if e.term == "Ångström"] == ["extra"]  # front matter
-    letters = [pd.stringify(b["c"][2]) for b in render.glossary_blocks(book, 1) if b["t"] == "Header" and b["c"][0] == 2]
+    letters = [tree.stringify(b["c"][2]) for b in render.glossary_blocks(book, 1) if b["t"] == "Header" and b["c"][0] == 2]
     assert letters == ["#", "A", "G", "S", "U", "W", "Z"]
     assert glossary_book.reporter.diagnostics == []
 
@@ -119,8 +118,8 @@ def test_lead_in_names_the_term_and_its_expansion():
     assert (entry.article_id, entry.anchor) == ("intro", "intro--g6")  # after the five bullets
     # the opening `# Introduction` is not the title ("Introduction: Where Gadgets Come From"): a section of its own
     heading, first = book.article("intro").blocks[:2]
-    assert heading["t"] == "Header" and pd.stringify(heading["c"][2]) == "Introduction"
-    assert first["t"] == "Para" and pd.attr_of(first["c"][0])[0] == "intro--g6"
+    assert heading["t"] == "Header" and tree.stringify(heading["c"][2]) == "Introduction"
+    assert first["t"] == "Para" and tree.attr_of(first["c"][0])[0] == "intro--g6"
 
 
 def test_conflicting_curated_definitions_name_both_places(monkeypatch):
@@ -160,7 +159,7 @@ def test_index_occurrences_and_never_in_code_headings_or_links():
     counts = {e.term: len(e.occurrences) for e in book.index}
     assert counts == {"Gadget": 7, "Generative AI": 2, "Sprocket": 7, "toothed wheel": 2, "Ubiquity": 1,
                       "Umbrella": 1, "Widget": 3}
-    spans = [(pd.stringify(s), p) for a in book.articles for s, p in _ix_spans(list(a.blocks))]
+    spans = [(tree.stringify(s), p) for a in book.articles for s, p in _ix_spans(list(a.blocks))]
     assert len(spans) == sum(counts.values())
     assert not [p for _, p in spans if {"Code", "CodeBlock", "Header", "Link", "Note"} & set(p)]
     assert sorted({t.lower() for t, _ in spans if "gad" in t.lower()}) == ["gadget", "gadgets"]
@@ -249,7 +248,7 @@ def test_handbook_glossary_is_large_and_clean(sample_books):
     book = load_book(built.manifest).book
     assert len(book.glossary) >= 40
     for entry in book.glossary:
-        definition = pd.stringify(list(entry.definition))
+        definition = tree.stringify(list(entry.definition))
         assert entry.term not in JUNK and len(entry.term.split()) <= 8, entry.term
         assert not entry.term.endswith((".", ",", ":", ";")), entry.term
         assert len(definition) >= book.manifest.glossary.min_definition and definition[0].isupper(), entry.term

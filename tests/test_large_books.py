@@ -20,8 +20,7 @@ import pytest
 from conftest import XHTML, build_manifest, epub_broken_links, epub_documents, epubcheck
 from lxml import etree
 
-from publisher import load_book, render
-from publisher import pandoc as pd
+from publisher import load_book, render, tree
 from publisher.backends.epub import Page
 from publisher.backends.epubsplit import split_pages
 from publisher.diagnostics import ManifestError
@@ -200,10 +199,10 @@ def test_curated_terms_always_stay(tmp_path):
 def test_places_are_bounded_with_and_n_more():
     pages = {f"a--ix{n}": n * 2 for n in range(1, 21)}  # 20 pages, none consecutive
     refs = render.page_refs([("a", a) for a in pages], pages, limit=12)
-    assert pd.stringify(refs).endswith("24, and 8 more")
+    assert tree.stringify(refs).endswith("24, and 8 more")
     occurrences = [(f"art{n}", f"art{n}--ix1") for n in range(15)] + [("art0", f"art0--ix{n}") for n in range(2, 16)]
     titles = {f"art{n}": f"Article {n}" for n in range(15)}
-    text = " ".join(pd.stringify(render.article_refs(occurrences, titles, 12)).split())
+    text = " ".join(tree.stringify(render.article_refs(occurrences, titles, 12)).split())
     assert text.startswith("Article 0 (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, and 3 more); Article 1;")
     assert text.endswith("Article 11; and 3 more")
 

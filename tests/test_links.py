@@ -35,7 +35,7 @@ from conftest import (
     squash,
 )
 
-from publisher import load_book, pandoc
+from publisher import load_book, tree
 from publisher.cli import main
 from publisher.diagnostics import Reporter
 from publisher.links import Target, parse_target, same_heading
@@ -196,11 +196,11 @@ def test_outside_and_broken_links_keep_their_text(links_book):
 def test_draft_marks_broken_links():
     book = load_book(LINKS / "book.yml", Reporter(), draft=True).book
     forms = next(a for a in book.articles if a.path == "forms.md")
-    marked = [pandoc.stringify(n) for n in pandoc.walk(list(forms.blocks))
+    marked = [tree.stringify(n) for n in tree.walk(list(forms.blocks))
               if n["t"] == "Span" and "broken-link" in n["c"][0][1]]
     assert marked == ["nowhere"]
     plain = load_book(LINKS / "book.yml", Reporter()).book
-    assert not any(n["t"] == "Span" and "broken-link" in n["c"][0][1] for a in plain.articles for n in pandoc.walk(list(a.blocks)))
+    assert not any(n["t"] == "Span" and "broken-link" in n["c"][0][1] for a in plain.articles for n in tree.walk(list(a.blocks)))
 
 
 @pytest.mark.parametrize(("url", "classes", "target"), [
@@ -255,11 +255,11 @@ def test_embedded_notes_bring_their_content(links_book):
 
 def test_ids_stay_unique_with_embedded_content():
     book = load_book(LINKS / "book.yml", Reporter()).book
-    ids = [attr[0] for a in book.articles for n in pandoc.walk(list(a.blocks)) if (attr := pandoc.attr_of(n)) and attr[0]]
+    ids = [attr[0] for a in book.articles for n in tree.walk(list(a.blocks)) if (attr := tree.attr_of(n)) and attr[0]]
     ids += [a.id for a in book.articles]
     assert len(ids) == len(set(ids))
     embeds = next(a for a in book.articles if a.path == "embeds.md")
-    headers = [(n["c"][0], pandoc.stringify(n["c"][2])) for n in pandoc.walk(list(embeds.blocks)) if n["t"] == "Header"]
+    headers = [(n["c"][0], tree.stringify(n["c"][2])) for n in tree.walk(list(embeds.blocks)) if n["t"] == "Header"]
     # the embedded headings sit below the heading of the place they are embedded at
     assert headers[:4] == [(2, "Whole note"), (3, "First Section"), (4, "Sub Part"), (3, "Second: With Colon")]
 
@@ -300,7 +300,7 @@ def test_mermaid_stays_byte_exact(links_book):
     assert ["".join(p.itertext()) for p in doc.iter(f"{XHTML}pre")] == [source]
     book = load_book(LINKS / "book.yml", Reporter()).book
     callouts = next(a for a in book.articles if a.path == "callouts.md")
-    assert [n["c"][1] for n in pandoc.walk(list(callouts.blocks)) if n["t"] == "CodeBlock"] == [source]
+    assert [n["c"][1] for n in tree.walk(list(callouts.blocks)) if n["t"] == "CodeBlock"] == [source]
     assert source.split("\n")[1] in "\n".join(docx_paragraph_lines(links_book))
 
 

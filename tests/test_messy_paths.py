@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA, XHTML, W, build_manifest, docx_xml, epub_documents, epubcheck
 
-from publisher import diagrams
-from publisher import pandoc as pd
+from publisher import diagrams, tree
 from publisher.cli import main
 from publisher.diagnostics import Reporter
 from publisher.paths import FOUND, MISSING, OUTSIDE, locate
@@ -181,7 +180,7 @@ def test_tabs_are_kept_in_the_tree_and_in_the_epub(paths_book):
     from publisher import load_book
 
     loaded = load_book(MESSY / "paths.yml", Reporter())
-    codes = [n["c"][1] for a in loaded.book.articles for n in pd.walk(list(a.blocks)) if n["t"] == "CodeBlock"]
+    codes = [n["c"][1] for a in loaded.book.articles for n in tree.walk(list(a.blocks)) if n["t"] == "CodeBlock"]
     assert codes[0] == TABLE and codes[1].startswith("┌──┐\t\t┌──┐")
     docs = epub_documents(paths_book.files["epub"])
     pres = ["".join(p.itertext()) for name in sorted(docs) for p in docs[name].iter(f"{XHTML}pre")]

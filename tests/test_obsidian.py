@@ -11,8 +11,7 @@ import pytest
 from conftest import DATA, XHTML, build_manifest, docx_xml, epub_documents, epubcheck, pdftotext
 from lxml import etree
 
-from publisher import load_book
-from publisher import pandoc as pd
+from publisher import load_book, tree
 from publisher.scripts import check_glyphs
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
@@ -129,7 +128,7 @@ def test_a_character_no_font_draws_is_a_warning_with_its_place():
     book = load_book(MANIFEST).book
     article = book.chapters[3].articles[0]
     odd = "\U000F0041"  # private use: no installed font has it
-    changed = replace(article, body=article.body + f"Odd: {odd}\n", blocks=(*article.blocks, pd.para([{"t": "Str", "c": odd}])))
+    changed = replace(article, body=article.body + f"Odd: {odd}\n", blocks=(*article.blocks, tree.para([{"t": "Str", "c": odd}])))
     book = replace(book, parts=(replace(book.parts[0], chapters=(*book.chapters[:3], replace(book.chapters[3], articles=(changed,)),
                                                                    *book.chapters[4:])),))
     found = check_glyphs(book)

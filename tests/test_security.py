@@ -25,13 +25,13 @@ from pathlib import Path
 import pytest
 from conftest import DATA
 
-from publisher import build, load_book
-from publisher import pandoc as pd
+from publisher import build, load_book, pandoc, tree
 from publisher.backends import docx as docx_backend
 from publisher.backends.pdf import SafeFetcher
 from publisher.cli import main
 from publisher.diagnostics import ContentError, PublisherError, Reporter, SourceLocation
-from publisher.sanitize import RemoteImages, clean_style, scheme_of
+from publisher.remote import RemoteImages
+from publisher.sanitize import clean_style, scheme_of
 
 TOKEN = b"TOPSECRET-7f3a9c"
 
@@ -344,7 +344,7 @@ def test_raw_html_is_balanced_and_escaped(tmp_path):
         "<p title='a\"b' onmouseover=x>quotes</p> <![CDATA[x]]> <!-- comment --> <x-widget>custom</x-widget>\n",
         encoding="utf-8")
     book = load_book(manifest(tmp_path), Reporter()).book
-    raw = [n["c"][1] for n in pd.walk(list(book.articles[0].blocks)) if n["t"] in ("RawBlock", "RawInline")]
+    raw = [n["c"][1] for n in tree.walk(list(book.articles[0].blocks)) if n["t"] in ("RawBlock", "RawInline")]
     html = "".join(raw)
     for tag in ("span", "b", "div", "p"):
         assert html.count(f"<{tag}") == html.count(f"</{tag}>"), tag
@@ -374,14 +374,14 @@ def test_a_pandoc_failure_leaves_the_previous_file(tmp_path, monkeypatch, capsys
     out = tmp_path / "out"
     first = build(DATA / "tiny.yml", ["docx"], out)[0]
     before = first.read_bytes()
-    real = pd.run_pandoc
+    real = pandoc.run_pandoc
 
     def failing(args, text, **kw):
         if "docx" in args:
             return real(["-f", "json", "-t", "docx", "--no-such-option"], text, **kw)
         return real(args, text, **kw)
 
-    monkeypatch.setattr(pd, "run_pandoc", failing)
+    monkeypatch.setattr(pandoc, "run_pandoc", failing)
     assert main(["build", str(DATA / "tiny.yml"), "-f", "docx", "--out", str(out)]) == 1
     assert "pandoc failed: Unknown option --no-such-option" in capsys.readouterr().err
     assert first.read_bytes() == before
@@ -422,10 +422,10 @@ def test_a_hung_pandoc_is_killed_with_what_it_started(tmp_path, monkeypatch):
     fake = tmp_path / "pandoc"
     fake.write_text(f"#!/bin/sh\nsleep 60 &\necho $$ $! > {pids}\nwait\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(pd, "pandoc_path", lambda: str(fake))
+    monkeypatch.setattr(pandoc, "pandoc_path", lambda: str(fake))
     start = time.monotonic()
     with pytest.raises(ContentError) as exc:
-        pd.parse_markdown("text", line_offset=0, where=SourceLocation("a.md", 1, 1), timeout=1.0)
+        pandoc.parse_markdown("text", line_offset=0, where=SourceLocation("a.md", 1, 1), timeout=1.0)
     assert time.monotonic() - start < 10
     assert exc.value.diagnostics[0].format() == (
         "a.md:1:1: error: pandoc took longer than 1 s and was stopped "
@@ -452,9 +452,9 @@ def test_pathological_markdown_is_bounded_and_named():
     where = SourceLocation("a.md", 3, 1)
     for text in (">" * 10_000 + " x", "- " * 5_000 + "x", "*" * 3_000 + "x" + "*" * 3_000):
         with pytest.raises(ContentError, match="nests more than 64 levels deep"):
-            pd.parse_markdown(text, line_offset=2, where=where)
+            pandoc.parse_markdown(text, line_offset=2, where=where)
     ok = "\n".join(">" * i + " level" for i in range(1, 40))
-    assert pd.parse_markdown(ok, line_offset=2, where=where)
+    assert pandoc.parse_markdown(ok, line_offset=2, where=where)
 
 
 # ---------------------------------------------------------------- reproducible

@@ -29,9 +29,9 @@ from ..diagnostics import (
     did_you_mean,
     display_path,
 )
-from ..editions import for_format
 from ..model import Book
 from ..themes import Theme, load_theme
+from .view import for_format
 
 GROUP = "publisher.backends"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)

@@ -10,7 +10,7 @@ the contents heading start a new page). Here the tree is made ready for Word fir
 - a callout's paragraphs take the "Callout" and "Callout Title" styles (a box in the reference document);
 - an image of the vault (class vault-file, an absolute percent-encoded path) goes in as a data: URI, since
   pandoc runs sandboxed and reads no file; one that is not a readable image inside the vault becomes its text;
-- each run of words and spaces is one Str (pandoc.join_words): the same text in fewer runs, and pandoc
+- each run of words and spaces is one Str (tree.join_words): the same text in fewer runs, and pandoc
   reads a tree a third the size.
 The tree is walked once for the first five, copying only what changes (`for_word`), once to join the words.
 """
@@ -30,8 +30,9 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from .. import diagrams, render
-from .. import pandoc as pd
+from .. import diagrams, pandoc, render
+from .. import tree as pd  # publisher.tree: still `pd` here while this file is edited elsewhere
+from ..collector import collector_paused
 from ..diagnostics import Diagnostic
 from ..highlight import DOCX_STYLE, has_coloured_code
 from ..model import Book
@@ -310,14 +311,14 @@ class DocxBackend:
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         reference = _reference(theme)
         toc = [] if book.front else ["--toc", f"--toc-depth={TOC_DEPTH}"]  # with front matter, book_blocks places it
-        with pd._collector_paused():  # millions of small objects made and dropped: see pandoc._collector_paused
+        with collector_paused():  # millions of small objects made and dropped: see collector.collector_paused
             blocks = for_word(book_blocks(book), text_width_pt(reference), book.manifest.source, theme.tab_size)
         style = DOCX_STYLE if has_coloured_code(blocks) else "none"
         args = ["-f", "json", "-t", "docx", "-o", "-", *toc, f"--syntax-highlighting={style}"]
         if reference is not None:
             args.append(f"--reference-doc={reference}")
-        with pd._collector_paused():
-            document = pd.document(pd.join_words(blocks), _properties(book))  # one run where there were many
+        with collector_paused():
+            document = pandoc.document(pd.join_words(blocks), _properties(book))  # one run where there were many
             del blocks
-        data = pd.run_pandoc(args, document, binary=True, timeout=pd.TIMEOUT + pd.WRITE_TIMEOUT_PER_MB * len(document) / 1e6)
+        data = pandoc.run_pandoc(args, document, binary=True, timeout=pandoc.TIMEOUT + pandoc.WRITE_TIMEOUT_PER_MB * len(document) / 1e6)
         package(data, target, book.build_date)

@@ -8,7 +8,7 @@
                      so that it loads from file://, where fetch() is refused) and search-index.json (the same)
     style/ script/ images/ fonts/   the theme's stylesheet and script, the vault's images, the diagram font
 
-Pages are made as the EPUB's are (epub.py: pandoc's HTML cleaned, images copied in under names made from
+Pages are made as the EPUB's are (xhtml.py: pandoc's HTML cleaned, images copied in under names made from
 their content, every `#id` link pointed into the page that holds its id), then written through the theme's
 `html-page.html.j2`: a header with the book's title and a search form, the contents in a sidebar, the page,
 previous/next links. Nothing is fetched from another site: every stylesheet, script and font is in the folder.
@@ -23,12 +23,13 @@ from dataclasses import dataclass, replace
 from html import escape as _esc
 from pathlib import Path
 
-from .. import pandoc as pd
 from .. import render
+from ..collector import collector_paused
 from ..diagnostics import Diagnostic
 from ..model import Article, Book, Chapter
 from ..themes import Theme
-from .epub import FONT_FACE, Entry, Images, Page, clean, cover_image, diagram_font, fragment, link_pages, serialize
+from .epub import FONT_FACE, Entry, Page, cover_image, diagram_font, link_pages
+from .xhtml import Images, clean, fragment, serialize
 
 LONG_CHAPTER = 3500  # words: a chapter of several articles longer than this has a page per article
 CSS = "style/book.css"
@@ -246,6 +247,6 @@ class HtmlBackend:
         return ()
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
-        with pd._collector_paused():  # as the EPUB's: millions of small objects made and dropped
+        with collector_paused():  # as the EPUB's: millions of small objects made and dropped
             site = make_site(book, theme)
         site.write(target)

@@ -17,14 +17,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .. import diagrams, formulas, render
-from .. import pandoc as pd
+from .. import tree as pd  # publisher.tree: still `pd` here while this file is edited elsewhere
 from ..diagnostics import Diagnostic, Severity
-from ..editions import for_format
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Article, Book
 from ..scripts import check_glyphs, installed_coverage
 from ..themes import TAB_SIZE, Theme
 from . import pdfparts
+from .view import for_format
 from .weasy import tuned
 
 MM = 72 / 25.4  # points per millimetre

@@ -1,0 +1,25 @@
+"""When Python's cyclic garbage collector runs: the one policy every step that makes or reads millions of
+small objects at once (a parse, a cached tree read back, a writer's JSON) follows."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Millions of small containers in a row: without the cyclic collector's passes, ten times faster.
+
+    On the way out, what was made meanwhile joins the oldest generation (freeze, then unfreeze) instead of
+    being scanned at once by the first young collection: trees hold no cycles, and that one scan of millions
+    of objects cost a third of a second at 1,000 articles, each time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()
