@@ -32,6 +32,7 @@ TOP_KEYS = keys_at("")
 MAX_EXTENDS = 10
 SORTS = ("title", "difficulty", "last_updated", "path")
 OUTSIDE_POLICIES = ("footnote", "text", "keep")
+LINK_TEXTS = ("auto", "typed", "title")  # what a bare [[link]] shows (links.py)
 PAGE_SIZES = ("A4", "Letter", "A5")
 
 
@@ -177,13 +178,14 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
                 filters.append((str(key), c.string_list(values, ("filter", key))))
 
     links = data.get("links") or {}
-    outside, base_url = "footnote", ""
+    outside, base_url, link_text = "footnote", "", "auto"
     if not isinstance(links, dict):
         c.error(("links",), "must be a mapping like {outside: footnote}", code="manifest.type")
     else:
         c.unknown_keys(links, keys_at("links"), ("links",))
         outside = c.choice(links.get("outside"), ("links", "outside"), OUTSIDE_POLICIES, "footnote")
         base_url = c.string(links.get("base_url"), ("links", "base_url"))
+        link_text = c.choice(links.get("text"), ("links", "text"), LINK_TEXTS, "auto")
         if outside == "keep" and not base_url:
             c.error(("links", "outside"), "'keep' needs links.base_url, the address the vault is published at", code="manifest.required")
 
@@ -234,6 +236,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         filter_exclude=filter_exclude,
         links_outside=outside,
         links_base_url=base_url,
+        links_text=link_text,
         glossary=glossary,
         tag_index=tag_index,
         index=index,

@@ -131,6 +131,7 @@ class Manifest:
     filter_exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ("tag" or a field, values): any one leaves out
     links_outside: str = "footnote"
     links_base_url: str = ""
+    links_text: str = "auto"  # a bare [[link]]: auto (as typed, a file name as the title) | typed | title
     glossary: GlossarySettings = field(default_factory=GlossarySettings)
     tag_index: bool = True
     index: bool = True

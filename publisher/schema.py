@@ -105,6 +105,12 @@ KEYS: tuple[Key, ...] = (
         "`links.base_url` (keep).", "links: {outside: text}"),
     Key("links.base_url", "URL", "none", "Where the vault is published, for `outside: keep`.",
         "links: {outside: keep, base_url: 'https://example.org/kb/'}"),
+    Key("links.text", "auto | typed | title", "auto",
+        "What a link without its own text shows. `auto`: what the author typed, as Obsidian shows it (`[[router]]` "
+        "shows \"router\", `[[Routers#Tables]]` \"Routers > Tables\"), except a target written as a file name or "
+        "path (`[[what-is-ai]]`, `[[ai/what-is-ai]]`: lowercase words joined by `-` or `_`, or a `/`), which shows "
+        "the target's title. `typed`: always what was typed; `title`: always the target's title (and heading). "
+        "`[[note|text]]` and `[text](note.md)` always show their text.", "links: {text: typed}"),
     Key("glossary", "true | false | mapping", "true",
         "A glossary: a curated file, `glossary:` in front matter, and terms harvested from the articles.",
         "glossary: {file: glossary.yml}"),
