@@ -248,6 +248,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         front_matter=front_matter,
         back_matter=back_matter,
         tag_labels=tuple(tag_labels),
+        properties=c.string_list(data.get("properties"), ("properties",)),
         parts=parts,
         page_size=c.choice(data.get("page_size"), ("page_size",), PAGE_SIZES, "A4"),
         allow_remote=c.boolean(data.get("allow_remote"), ("allow_remote",), False),

@@ -143,6 +143,7 @@ class Manifest:
     front_matter: tuple[MatterItem, ...] = ()
     back_matter: tuple[MatterItem, ...] = tuple(MatterItem(k) for k in GENERATED_SECTIONS)
     tag_labels: tuple[tuple[str, str], ...] = ()
+    properties: tuple[str, ...] = ()  # front-matter fields shown under each article's title (properties.py)
     parts: tuple[PartSpec, ...] = ()
     page_size: str = "A4"
     pdf_tagged: bool = False  # PDF/UA-1 with a structure tree

@@ -123,6 +123,10 @@ KEYS: tuple[Key, ...] = (
     Key("glossary.patterns", "list of bullets | definition_lists | lead_in", "all three",
         "Where terms are harvested: `**Term**: definition` bullets, definition lists, an article's bold lead-in.",
         "glossary: {patterns: [bullets]}"),
+    Key("properties", "list of front-matter fields", "none",
+        "Front-matter fields shown under each article's title, in this order, as one line of text "
+        "(`Difficulty: beginner · Last updated: 2025-01-24`): a list joined with commas, a date as YYYY-MM-DD, true "
+        "and false as yes and no; a field an article lacks is left out.", "properties: [difficulty, last_updated]"),
     Key("tag_index", "boolean", "true", "A tag index: every tag and the articles that carry it.", "tag_index: false"),
     Key("tag_labels", "mapping of tag to label", "none", "How a tag is shown in the tag index.",
         'tag_labels: {llm: "Large language models"}'),
