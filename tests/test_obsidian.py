@@ -305,3 +305,13 @@ def test_properties_show_under_the_title_in_every_format(built):
     styled = [docx_paragraph_text(p) for p in docx_xml(built.files["docx"]).iter(f"{W}p")
               if any(s.get(f"{W}val") == "Properties" for s in p.iter(f"{W}pStyle"))]
     assert styled == PROPERTIES
+
+
+@pytest.mark.parametrize("rule", ["typed", "title"])
+def test_the_web_edition_shows_the_same_link_texts_and_properties(forced, rule):
+    from lxml import html
+
+    site = next(p for p in forced[rule].files.values() if p.is_dir())  # the web edition is a folder
+    page = html.parse(str(site / "chapter-01.html")).getroot()
+    assert [squash(a.text_content()) for a in page.iter("a") if "xref" in a.classes] == LINK_TEXTS[rule]
+    assert [squash(d.text_content()) for d in page.iter("div") if "properties" in d.classes] == PROPERTIES[:1]
