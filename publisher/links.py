@@ -214,7 +214,7 @@ class _Rewriter:
         if in_book is None:
             record(self.ctx, "ambiguous" if kind == "ambiguous" else "outside", where, url)
             outside_info(self.ctx, where, dest.path, url)
-            text = inlines if explicit else pd.text_inlines(self.label(dest, target, None))
+            text = inlines if explicit else pd.text_inlines(self.label(dest, target, None, url))
             return self.outside(dest, text, where)
         anchor = self.anchor(in_book, target)
         if anchor is None:
@@ -233,7 +233,7 @@ class _Rewriter:
                 )
             kind = "broken"
         record(self.ctx, kind, where, url)
-        text = inlines if explicit else pd.text_inlines(self.label(in_book, target, anchor))
+        text = inlines if explicit else pd.text_inlines(self.label(in_book, target, anchor, url))
         return [pd.link(text, "#" + (anchor or in_book.id), classes=["xref"])]
 
     def lookup(self, target: Target, where) -> tuple[Article | None, str]:
@@ -250,9 +250,12 @@ class _Rewriter:
             return found
         return next((ident for text, ident in self.headings.get(article.id, []) if same_heading(text, target.heading)), None)
 
-    def label(self, dest: Article, target: Target, anchor: str | None) -> str:
-        """Bare links show the target's title, and the heading as the target writes it (none for the opening
-        heading dropped as the title); a block link the block's id, as Obsidian does: `Title › ^id`, `^id`."""
+    def label(self, dest: Article, target: Target, anchor: str | None, url: str) -> str:
+        """A bare link shows what the author typed (links.text), or the target's title, and the heading as the
+        target writes it (none for the opening heading dropped as the title); a block link the block's id, as
+        Obsidian does: `Title › ^id`, `^id`."""
+        if shows_typed(target, self.ctx.manifest.links_text):
+            return typed_text(url)
         if target.block:
             return f"^{target.block}" if target.name is None else f"{dest.title} \u203a ^{target.block}"
         heading = target.heading if anchor != dest.id else None
@@ -269,6 +272,8 @@ class _Rewriter:
         place = locate(self.ctx.vault, name.removeprefix("./"), self.article.path) if name else None
         file = place.path if place and place.kind == FOUND else None
         fragment = target.heading or (target.block and "^" + target.block)
+        if text is None and shows_typed(target, self.ctx.manifest.links_text):
+            text = pd.text_inlines(typed_text(url))
         shown = text or pd.text_inlines(f"{name} \u203a {fragment}" if fragment else name or url)
         if file is not None:
             record(self.ctx, "outside", where, url)
@@ -294,6 +299,29 @@ class _Rewriter:
             return text
         note = pd.para([{"t": "Emph", "c": pd.text_inlines(dest.title)}, {"t": "Space"}, *pd.text_inlines("is not in this edition.")])
         return [*text, {"t": "Note", "c": [note]}]
+
+
+def written_as_file(name: str) -> bool:
+    """A link target written as a file's name or path, not as words: a `/`, a `.md`, or lowercase words (or
+    numbers) joined by `-` or `_` (`what-is-ai`, `0_fundamentals`). `router` and `Heroku Dyno` are words."""
+    if "/" in name or name.lower().endswith(".md"):
+        return True
+    words = name.replace("_", "-").split("-")
+    return len(words) > 1 and all(w.isalnum() and (w.islower() or w.isdigit()) for w in words)
+
+
+def shows_typed(target: Target, rule: str) -> bool:
+    """Whether a bare link shows what was typed (links.text): always, never, or (auto) unless its target is
+    written as a file name or path, the note's name or, for `[[#Heading]]`, the heading's."""
+    if rule != "auto":
+        return rule == "typed"
+    return not written_as_file(target.name if target.name is not None else target.heading or "")
+
+
+def typed_text(url: str) -> str:
+    """A bare wikilink as Obsidian shows it: the target as typed, each `#` a ` > ` (`note > Heading`,
+    `note > ^block`); `[[#Heading]]` shows the heading alone."""
+    return " > ".join(part.strip() for part in url.split("#") if part.strip())
 
 
 def did_you_mean_block(block: str, anchors: dict[str, str]) -> str:

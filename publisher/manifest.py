@@ -32,6 +32,7 @@ from .yamlsrc import YamlDoc, YamlError, load_yaml, merge_docs
 TOP_KEYS = keys_at("")
 MAX_EXTENDS = 10
 OUTSIDE_POLICIES = ("footnote", "text", "keep")
+LINK_TEXTS = ("auto", "typed", "title")  # what a bare [[link]] shows (links.py)
 
 
 def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
@@ -97,13 +98,14 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
                 filters.append((str(key), c.string_list(values, ("filter", key))))
 
     links = data.get("links") or {}
-    outside, base_url = "footnote", ""
+    outside, base_url, link_text = "footnote", "", "auto"
     if not isinstance(links, dict):
         c.error(("links",), "must be a mapping like {outside: footnote}", code="manifest.type")
     else:
         c.unknown_keys(links, keys_at("links"), ("links",))
         outside = c.choice(links.get("outside"), ("links", "outside"), OUTSIDE_POLICIES, "footnote")
         base_url = c.string(links.get("base_url"), ("links", "base_url"))
+        link_text = c.choice(links.get("text"), ("links", "text"), LINK_TEXTS, "auto")
         if outside == "keep" and not base_url:
             c.error(("links", "outside"), "'keep' needs links.base_url, the address the vault is published at", code="manifest.required")
 
@@ -154,6 +156,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         filter_exclude=filter_exclude,
         links_outside=outside,
         links_base_url=base_url,
+        links_text=link_text,
         glossary=glossary,
         tag_index=tag_index,
         index=index,
@@ -165,6 +168,7 @@ def load_manifest(path: Path, reporter: Reporter | None = None) -> Manifest:
         front_matter=front_matter,
         back_matter=back_matter,
         tag_labels=tuple(tag_labels),
+        properties=c.string_list(data.get("properties"), ("properties",)),
         parts=parts,
         page_size=c.choice(data.get("page_size"), ("page_size",), PAGE_SIZES, "A4"),
         allow_remote=c.boolean(data.get("allow_remote"), ("allow_remote",), False),

@@ -131,6 +131,7 @@ class Manifest:
     filter_exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ("tag" or a field, values): any one leaves out
     links_outside: str = "footnote"
     links_base_url: str = ""
+    links_text: str = "auto"  # a bare [[link]]: auto (as typed, a file name as the title) | typed | title
     glossary: GlossarySettings = field(default_factory=GlossarySettings)
     tag_index: bool = True
     index: bool = True
@@ -142,6 +143,7 @@ class Manifest:
     front_matter: tuple[MatterItem, ...] = ()
     back_matter: tuple[MatterItem, ...] = tuple(MatterItem(k) for k in GENERATED_SECTIONS)
     tag_labels: tuple[tuple[str, str], ...] = ()
+    properties: tuple[str, ...] = ()  # front-matter fields shown under each article's title (properties.py)
     parts: tuple[PartSpec, ...] = ()
     page_size: str = "A4"
     pdf_tagged: bool = False  # PDF/UA-1 with a structure tree

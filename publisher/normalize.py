@@ -3,7 +3,7 @@
     STEPS = (drop_comments, apply_conditions, format_aliases, sanitize, drop_title_headings, shift_headings,
              assign_ids, assign_block_ids, convert_callouts, embed_notes, render_obsidian, check_math, mark_direction,
              resolve_links, add_see_also, mark_diagrams, collect_glossary,
-             collect_tags, build_index, strip_positions)
+             collect_tags, build_index, add_properties, strip_positions)
 
 Each step takes the book and returns a new one; diagrams (code blocks) are never rewritten.
 """
@@ -32,6 +32,7 @@ from .links import Target, related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
 from .obsidian import render_obsidian
 from .pandoc import parse_articles
+from .properties import add_properties
 from .sanitize import sanitize
 from .scripts import mark_direction
 from .select import Selection, numbered, passes, usable
@@ -291,6 +292,7 @@ STEPS = (
     collect_glossary,
     collect_tags,
     build_index,
+    add_properties,  # after the glossary and the index have gathered: neither reads a property
     strip_positions,
 )
 

@@ -105,6 +105,12 @@ KEYS: tuple[Key, ...] = (
         "`links.base_url` (keep).", "links: {outside: text}"),
     Key("links.base_url", "URL", "none", "Where the vault is published, for `outside: keep`.",
         "links: {outside: keep, base_url: 'https://example.org/kb/'}"),
+    Key("links.text", "auto | typed | title", "auto",
+        "What a link without its own text shows. `auto`: what the author typed, as Obsidian shows it (`[[router]]` "
+        "shows \"router\", `[[Routers#Tables]]` \"Routers > Tables\"), except a target written as a file name or "
+        "path (`[[what-is-ai]]`, `[[ai/what-is-ai]]`: lowercase words joined by `-` or `_`, or a `/`), which shows "
+        "the target's title. `typed`: always what was typed; `title`: always the target's title (and heading). "
+        "`[[note|text]]` and `[text](note.md)` always show their text.", "links: {text: typed}"),
     Key("glossary", "true | false | mapping", "true",
         "A glossary: a curated file, `glossary:` in front matter, and terms harvested from the articles.",
         "glossary: {file: glossary.yml}"),
@@ -117,6 +123,10 @@ KEYS: tuple[Key, ...] = (
     Key("glossary.patterns", "list of bullets | definition_lists | lead_in", "all three",
         "Where terms are harvested: `**Term**: definition` bullets, definition lists, an article's bold lead-in.",
         "glossary: {patterns: [bullets]}"),
+    Key("properties", "list of front-matter fields", "none",
+        "Front-matter fields shown under each article's title, in this order, as one line of text "
+        "(`Difficulty: beginner · Last updated: 2025-01-24`): a list joined with commas, a date as YYYY-MM-DD, true "
+        "and false as yes and no; a field an article lacks is left out.", "properties: [difficulty, last_updated]"),
     Key("tag_index", "boolean", "true", "A tag index: every tag and the articles that carry it.", "tag_index: false"),
     Key("tag_labels", "mapping of tag to label", "none", "How a tag is shown in the tag index.",
         'tag_labels: {llm: "Large language models"}'),

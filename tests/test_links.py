@@ -47,7 +47,7 @@ EPOCH = "1735689600"
 
 # Every link of forms.md that lands in the book, in order: (text shown, id it lands on).
 FORMS = [
-    ("Target Note", "target"),  # [[target]]: the title, never the slug
+    ("Target Note", "target"),  # [[target]]: the title (the book says links: {text: title})
     ("explicit text", "target"),
     ("Target Note \u203a First Section", "target--first-section"),
     ("section text", "target--first-section"),

@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import subprocess
 import zipfile
+from collections import Counter
 from dataclasses import replace
 
 import pytest
-from conftest import DATA, XHTML, build_manifest, docx_xml, epub_documents, epubcheck, pdftotext
+from conftest import (
+    DATA,
+    XHTML,
+    build_manifest,
+    docx_paragraph_text,
+    docx_xml,
+    epub_documents,
+    epub_link_targets,
+    epubcheck,
+    pdftotext,
+    squash,
+)
 from lxml import etree
 
 from publisher import load_book, tree
 from publisher.scripts import check_glyphs
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 OMML = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
 MANIFEST = DATA / "obsidian" / "obsidian.yml"
 
@@ -142,3 +155,162 @@ def test_right_to_left_paragraphs_get_their_direction(built):
     assert rtl == ["مرحبا ", "שלום ל"]
     bidi = docx_xml(built.files["docx"]).iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}bidi")
     assert len(list(bidi)) == 2
+
+
+# ---------------------------------------------------------------- glyphs: the PDF's text layer
+def shown_glyphs(path) -> Counter:
+    """(font, glyph id) -> how often the PDF's text shows it, read from the content streams (pypdf): every font
+    WeasyPrint writes is Type0 with two-byte codes, mapped to glyphs by Identity-H or by a CMap of its own
+    (which it writes when a character has no glyph: that code maps to 0), and glyph 0 is .notdef."""
+    import pypdf
+    from pypdf.generic import ContentStream
+
+    reader = pypdf.PdfReader(path)
+    found: Counter = Counter()
+    cmaps: dict = {}
+
+    def glyph_map(font) -> dict[int, int] | None:  # None: Identity-H, a code is its glyph
+        encoding = font["/Encoding"]
+        if encoding == "/Identity-H":
+            return None
+        key = font.indirect_reference or id(font)
+        if key not in cmaps:
+            words = encoding.get_object().get_data().decode("latin-1").split()
+            table = {}
+            for start, end in ((i, words.index("endcidchar", i)) for i, w in enumerate(words) if w.endswith("begincidchar")):
+                pairs = words[start + 1:end]
+                table.update({int(code.strip("<>"), 16): int(cid) for code, cid in zip(pairs[::2], pairs[1::2], strict=True)})
+            assert "begincidrange" not in words  # not written by WeasyPrint; read it if it ever is
+            cmaps[key] = table
+        return cmaps[key]
+
+    def walk(content, resources) -> None:
+        font, table = None, None
+        for operands, op in ContentStream(content, reader).operations:
+            if op == b"Tf":
+                font = resources["/Font"][operands[0]].get_object()
+                assert font["/Subtype"] == "/Type0", font["/BaseFont"]
+                table = glyph_map(font)
+            elif op in (b"Tj", b"'", b'"', b"TJ"):
+                for s in (operands[0] if op == b"TJ" else operands[-1:]):
+                    if isinstance(s, (bytes, str)):
+                        data = s.original_bytes if hasattr(s, "original_bytes") else bytes(s)
+                        for i in range(0, len(data), 2):
+                            code = int.from_bytes(data[i:i + 2], "big")
+                            found[(str(font["/BaseFont"]), code if table is None else table.get(code, 0))] += 1
+            elif op == b"Do":
+                xobject = resources["/XObject"][operands[0]].get_object()
+                if xobject["/Subtype"] == "/Form":
+                    walk(xobject, xobject.get("/Resources", resources))
+
+    for page in reader.pages:
+        if page.get_contents() is not None:
+            walk(page.get_contents(), page["/Resources"])
+    return found
+
+
+def test_no_glyph_of_the_pdf_text_layer_is_notdef(built):
+    glyphs = shown_glyphs(built.files["pdf"])
+    fonts = {font for font, _ in glyphs}
+    assert any("CJK" in f for f in fonts) and any("Emoji" in f for f in fonts)  # the scripts are in the text layer
+    assert sum(glyphs.values()) > 3000
+    assert [key for key in glyphs if key[1] == 0] == []
+
+
+def test_the_text_layer_check_sees_a_notdef(tmp_path):
+    """The check above can fail: a character no font has is drawn as glyph 0, though pdftotext gives it back."""
+    import weasyprint
+
+    odd = "\U000F0041"  # private use: no installed font has it
+    weasyprint.HTML(string=f"<p>Odd: {odd} here</p>").write_pdf(tmp_path / "odd.pdf")
+    assert [glyph for (_, glyph), n in shown_glyphs(tmp_path / "odd.pdf").items() if glyph == 0] == [0]
+    assert odd in pdftotext(tmp_path / "odd.pdf")
+
+
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
+
+
+def test_pdftotext_gives_back_each_scripts_sample_sentence(built):
+    text = squash(pdftotext(built.files["pdf"], layout=False).translate(BIDI_CONTROLS))
+    for line in (DATA / "obsidian" / "kb" / "scripts.md").read_text(encoding="utf-8").split("---")[2].splitlines():
+        if not line.strip():
+            continue
+        if any("\u0590" <= ch <= "\u06ff" for ch in line):
+            # right to left: pdftotext writes the runs between punctuation in the order they are drawn
+            clauses = [c.strip() for c in line.replace("\u060c", ",").rstrip(".").split(",")]
+            assert all(c in text for c in clauses), line
+        else:
+            assert squash(line) in text, line
+
+
+# ---------------------------------------------------------------- link texts and properties
+# links.md: each bare link as Obsidian shows it (auto), then what links.text typed and title force
+LINK_TEXTS = {
+    "auto": ["the box that forwards", "router", "Heroku", "Routers > Routing tables", "Routers > ^fast",
+             "What Is AI", "What Is AI", "What Is AI \u203a A short history", "the routers note"],
+    "typed": ["the box that forwards", "router", "Heroku", "Routers > Routing tables", "Routers > ^fast",
+              "what-is-ai", "ai/what-is-ai", "what-is-ai > A short history", "the routers note"],
+    "title": ["the box that forwards", "Routers", "Heroku Platform", "Routers \u203a Routing tables",
+              "Routers \u203a ^fast", "What Is AI", "What Is AI", "What Is AI \u203a A short history",
+              "the routers note"],
+}
+
+
+@pytest.fixture(scope="module")
+def forced(tmp_path_factory):
+    out = tmp_path_factory.mktemp("links")
+    return {rule: build_manifest(DATA / "obsidian" / f"links-{rule}.yml", out) for rule in ("typed", "title")}
+
+
+def _link_texts(epub, document: str) -> list[str]:
+    return [squash(text) for doc, text, _, _ in epub_link_targets(epub) if doc == f"EPUB/{document}"]
+
+
+@pytest.mark.parametrize("rule", ["auto", "typed", "title"])
+def test_a_bare_link_shows_what_the_rule_says_in_the_epub_and_the_pdf(built, forced, rule):
+    book = built if rule == "auto" else forced[rule]
+    if rule != "auto":
+        assert book.reporter.diagnostics == []
+    document = "chapter-05.xhtml" if rule == "auto" else "chapter-01.xhtml"
+    assert _link_texts(book.files["epub"], document) == LINK_TEXTS[rule]
+    text = squash(pdftotext(book.files["pdf"], layout=False))
+    for shown in LINK_TEXTS[rule]:
+        assert f"{shown} (p. " in text, shown  # the page reference follows the text shown
+
+
+def test_forced_rules_pass_epubcheck(forced):
+    assert epubcheck(forced["typed"].files["epub"]) == []
+
+
+PROPERTIES = [
+    "Difficulty: beginner \u00b7 Last updated: 2025-01-24 \u00b7 Reviewers: Ada Lovelace, Grace Hopper",  # links.md
+    "Difficulty: advanced",  # routers.md: it has no last_updated and no reviewers
+    "Reviewers: **Ada** <b>Lovelace</b> [[routers]]",  # heroku.md: text, never markup
+    "Last updated: 2024-12-01",  # ai/what-is-ai.md: a YAML date
+]
+
+
+def test_properties_show_under_the_title_in_every_format(built):
+    docs = epub_documents(built.files["epub"])
+    shown = [squash("".join(d.itertext())) for doc in docs.values() for d in doc.iter(f"{XHTML}div")
+             if "properties" in _classes(d)]
+    assert shown == PROPERTIES
+    heroku = next(d for d in docs["EPUB/chapter-06.xhtml"].iter(f"{XHTML}div") if "Reviewers" in "".join(d.itertext()))
+    assert heroku.getprevious().get("id") == "heroku" and not list(heroku.iter(f"{XHTML}b"))  # under the title
+    assert [squash("".join(d.itertext())) for d in docs["EPUB/chapter-01.xhtml"].iter(f"{XHTML}div")
+            if "properties" in _classes(d)] == []  # marks.md has none of the properties
+    text = squash(pdftotext(built.files["pdf"], layout=False))
+    assert all(p in text for p in PROPERTIES)
+    styled = [docx_paragraph_text(p) for p in docx_xml(built.files["docx"]).iter(f"{W}p")
+              if any(s.get(f"{W}val") == "Properties" for s in p.iter(f"{W}pStyle"))]
+    assert styled == PROPERTIES
+
+
+@pytest.mark.parametrize("rule", ["typed", "title"])
+def test_the_web_edition_shows_the_same_link_texts_and_properties(forced, rule):
+    from lxml import html
+
+    site = next(p for p in forced[rule].files.values() if p.is_dir())  # the web edition is a folder
+    page = html.parse(str(site / "chapter-01.html")).getroot()
+    assert [squash(a.text_content()) for a in page.iter("a") if "xref" in a.classes] == LINK_TEXTS[rule]
+    assert [squash(d.text_content()) for d in page.iter("div") if "properties" in d.classes] == PROPERTIES[:1]

@@ -49,9 +49,9 @@ def _epub_links(path, name):
 def test_every_link_form_lands_in_the_epub(tiny_book):
     links = _epub_links(tiny_book.files["epub"], "EPUB/chapter-01.xhtml")
     assert links[:10] == [
-        ("Beta", "chapter-02.xhtml#beta"),  # [[beta]] shows the title
+        ("beta", "chapter-02.xhtml#beta"),  # [[beta]]: a name written as a word shows as typed, as in Obsidian
         ("the second one", "chapter-02.xhtml#beta"),
-        ("Beta \u203a Details", "chapter-02.xhtml#beta--details"),
+        ("beta > Details", "chapter-02.xhtml#beta--details"),
         ("a deep place", "chapter-03.xhtml#gamma--deep-section"),
         ("Overview", "#alpha--overview"),
         ("Beta by path", "chapter-02.xhtml#beta"),

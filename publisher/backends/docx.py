@@ -7,7 +7,8 @@ the contents heading start a new page). Here the tree is made ready for Word fir
 - a diagram becomes one "Diagram" paragraph we write ourselves (pandoc ignores custom-style on code
   blocks), its text kept exactly and its size chosen so the widest line fits the text width;
 - an id longer than Word's 40-character bookmark limit is replaced, in anchors and links alike;
-- a callout's paragraphs take the "Callout" and "Callout Title" styles (a box in the reference document);
+- a callout's paragraphs take the "Callout" and "Callout Title" styles (a box in the reference document), an
+  article's properties the "Properties" style;
 - an image of the vault (class vault-file, an absolute percent-encoded path) goes in as a data: URI, since
   pandoc runs sandboxed and reads no file; one that is not a readable image inside the vault becomes its text;
 - each run of words and spaces is one Str (tree.join_words): the same text in fewer runs, and pandoc
@@ -202,12 +203,16 @@ def _diagram(node: dict, text_width_pt: float, tab_size: int = TAB_SIZE) -> dict
     return pd.div([paragraph], ident=attr[0]) if attr[0] else paragraph
 
 
+DIV_STYLES = {"callout-title": "Callout Title", "callout": "Callout", "properties": "Properties"}  # the first that applies
+
+
 def _callout(node: dict) -> dict:
-    """A callout Div and its title Div carry the Word paragraph style of a box (pandoc's custom-style)."""
+    """A callout Div and its title Div carry the Word paragraph style of a box (pandoc's custom-style), an
+    article's properties theirs."""
     (ident, classes, kvs), content = node["c"]
-    if not {"callout", "callout-title"} & set(classes):
+    name = next((style for cls, style in DIV_STYLES.items() if cls in classes), None)
+    if name is None:
         return node
-    name = "Callout Title" if "callout-title" in classes else "Callout"
     return {"t": "Div", "c": [[ident, classes, [*kvs, ["custom-style", name]]], content]}
 
 

@@ -9,7 +9,7 @@ from pandoc's default, so every style pandoc emits exists, and change it with lx
 - DejaVu Serif for text, DejaVu Sans for headings and captions, DejaVu Sans Mono for code;
 - Heading 1 (parts, or chapters in a book without parts, and the back matter) and TOC Heading, which
   is based on it, start a new page: the title page, the contents and the first chapter stand apart;
-- "Source Code", "Diagram", "Glossary Letter", "Callout" and "Callout Title" paragraph styles, TOC 1-3,
+- "Source Code", "Diagram", "Glossary Letter", "Callout", "Callout Title" and "Properties" paragraph styles, TOC 1-3,
   Caption, Header and Footer;
 - A4 with 2.5 cm margins, a centred page number in the footer and none on the title page.
 
@@ -127,6 +127,9 @@ NEW_STYLES = [
     style("Callout", "Callout", "BodyText", [CALLOUT_BOX, CALLOUT_FILL, spacing(60, 60, 276), CALLOUT_INDENT], []),
     style("CalloutTitle", "Callout Title", "Callout", ['<w:keepNext/>', CALLOUT_BOX, CALLOUT_FILL, spacing(120, 60),
                                                       CALLOUT_INDENT], [fonts(SANS), '<w:b/>', BLACK]),
+    # An article's properties (manifest `properties:`): one small grey line under its title.
+    style("Properties", "Properties", "BodyText", ['<w:keepNext/>', spacing(0, 200)],
+          [fonts(SANS), '<w:color w:val="555555"/>', *size(9)]),
     *(style(f"TOC{n}", f"toc {n}", "Normal", [RIGHT_TAB, spacing(120 if n == 1 else 0, 60),
                                               f'<w:ind w:left="{(n - 1) * 360}"/>'],
             [fonts(SANS if n == 1 else SERIF), *(['<w:b/>'] if n == 1 else [])], next_style="Normal", builtin=39)
