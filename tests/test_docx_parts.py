@@ -60,7 +60,10 @@ def {name}():
 ```
 
 [^n{i}]: A note of {name}, citing [a page](https://example.org/{name}).
-[^d{i}]: Another note of {name}.
+[^d{i}]: Another note of {name}, with a list.
+
+    1. a listed note of {name}
+    2. another listed note of {name}
 """
 
 
@@ -152,6 +155,9 @@ def test_a_book_in_parts_is_the_book_written_whole(books):
     assert any(a.startswith("delta") for _, a, _ in docx_link_targets(parts))  # from the first part to the last
     assert _footnotes(parts) == _footnotes(whole) and len(_footnotes(parts)) == 2 * len(NAMES)
     assert _list_numbers(parts) == _list_numbers(whole)
+    nums = {n.get(f"{W}numId") for n in docx_xml(parts, "word/numbering.xml").iter(f"{W}num")}
+    in_notes = {n.get(f"{W}val") for n in docx_xml(parts, "word/footnotes.xml").iter(f"{W}numId")}
+    assert in_notes and in_notes <= nums
     assert [n for _, fmt, n in _list_numbers(parts) if fmt == "decimal"] == [1, 2, 3] * len(NAMES)
     assert _images(parts) == _images(whole) == [RED, GREEN] * (len(NAMES) // 2)
 

@@ -76,6 +76,8 @@ class _Merge:
     def __init__(self, first: zipfile.ZipFile):
         self.first = first
         self.rels = {name: _xml(first, rels) for name, rels in RELS.items()}
+        if self.rels[FOOTNOTES] is None:  # a later part's footnotes may link out
+            self.rels[FOOTNOTES] = etree.Element(f"{{{PKG_REL_NS}}}Relationships", nsmap={None: PKG_REL_NS})
         self.shared = {(r.get("Type"), r.get("Target")): r.get("Id") for r in self.rels[DOCUMENT]}
         self.styles = _xml(first, STYLES)
         self.style_ids = {s.get(f"{W}styleId") for s in self.styles.iter(f"{W}style")}
@@ -95,7 +97,7 @@ class _Merge:
         """Part k's body renumbered, as (what precedes the body's content, the content, what follows it)."""
         renamed = self._relationships(k, z)
         doc = _xml(z, DOCUMENT)
-        nums = self._numbering(z, doc)
+        nums = self._numbering(z)
         start = (self.next_bookmark, self.next_drawing)
         notes = self._footnotes(z, doc, lambda el: self._renumber(el, start, nums, {}, renamed))
         for el in doc.iter():
@@ -168,18 +170,15 @@ class _Merge:
                 self.type_keys.add((t.tag, key))
                 self.types.append(t)
 
-    def _numbering(self, z: zipfile.ZipFile, doc: etree._Element) -> dict[str, str]:
-        """The lists of the part's body under new numIds (each w:num, with its restart), and any list
+    def _numbering(self, z: zipfile.ZipFile) -> dict[str, str]:
+        """The part's lists under new numIds (each w:num, with its restart), and any list
         definition (w:abstractNum) not there yet."""
         if self.first is z:
             return {}
         numbering = _xml(z, NUMBERING)
-        used = {el.get(f"{W}val") for el in doc.iter(f"{W}numId")}
         mapping: dict[str, str] = {}
-        for num in numbering.iter(f"{W}num"):
+        for num in numbering.iter(f"{W}num"):  # those of lists in footnotes too
             old = num.get(f"{W}numId")
-            if old not in used:
-                continue
             mapping[old] = str(self.next_num)
             self.next_num += 1
             num.set(f"{W}numId", mapping[old])
@@ -223,10 +222,11 @@ class _Merge:
         merged = {STYLES: self.styles, NUMBERING: self.numbering, FOOTNOTES: self.footnotes,
                   CONTENT_TYPES: self.types, **{RELS[name]: root for name, root in self.rels.items()}}
         for name in self.first.namelist():
-            if name == DOCUMENT or name.startswith("word/media/"):
-                continue
-            root = merged.get(name)
-            yield name, _bytes(root) if root is not None else self.first.read(name)
+            if name not in merged and name != DOCUMENT and not name.startswith("word/media/"):
+                yield name, self.first.read(name)
+        for name, root in merged.items():
+            if name in self.first.namelist() or len(root):
+                yield name, _bytes(root)
         yield from self.media.items()
 
 
