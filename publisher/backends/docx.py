@@ -14,6 +14,7 @@ the contents heading start a new page). Here the tree is made ready for Word fir
 - each run of words and spaces is one Str (tree.join_words): the same text in fewer runs, and pandoc
   reads a tree a third the size.
 The tree is walked once for the first five, copying only what changes (`for_word`), once to join the words.
+A long book goes to pandoc in parts, cut before a heading, merged into one document by docxmerge.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import math
 import zipfile
 from collections.abc import Iterable
@@ -38,7 +40,7 @@ from ..diagnostics import Diagnostic
 from ..highlight import DOCX_STYLE, has_coloured_code
 from ..model import Book
 from ..themes import TAB_SIZE, Theme
-from . import ZIP_TIME
+from . import ZIP_TIME, docxmerge
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 PAGE_BREAK = {"t": "RawBlock", "c": ["openxml", (
@@ -51,6 +53,12 @@ CODE_HALF_POINTS = 18  # the Source Code style's size in the reference.docx (9 p
 MAX_TAB_STOPS = 64  # Word keeps at most 64 tab stops in a paragraph
 DIAGRAM_MIN_PT, DIAGRAM_MAX_PT = 5.0, 9.0
 DEFAULT_TEXT_WIDTH_PT = (11906 - 2 * 1440) / 20  # A4 with 1-inch margins, when the reference has no page size
+# A book whose JSON for pandoc is longer is written in parts of about this many characters and merged
+# (docxmerge.py). pandoc's DOCX writer holds 50 to 80 times its input, and takes more CPU per character the
+# larger it is; measured on the N=1000 bench book (26.4 million characters, on 2 busy cores): whole, 2.1 GB
+# and 13.5 s of CPU; parts of 16 million, 1.2 GB and 8.9 s for the largest; of 4 million (6 parts, the
+# largest 5.6 million), 0.3 GB and 2.5 s. About 150 articles of 1,200 words; the sample books stay whole.
+PART_CHARS = 4_000_000
 ATTR_AT = {"Header": 1, "Link": 0, "Image": 0, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0, "Table": 0, "Figure": 0}
 
 
@@ -315,15 +323,31 @@ class DocxBackend:
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         reference = _reference(theme)
-        toc = [] if book.front else ["--toc", f"--toc-depth={TOC_DEPTH}"]  # with front matter, book_blocks places it
         with collector_paused():  # millions of small objects made and dropped: see collector.collector_paused
             blocks = for_word(book_blocks(book), text_width_pt(reference), book.manifest.source, theme.tab_size)
         style = DOCX_STYLE if has_coloured_code(blocks) else "none"
-        args = ["-f", "json", "-t", "docx", "-o", "-", *toc, f"--syntax-highlighting={style}"]
+        args = ["-f", "json", "-t", "docx", "-o", "-", f"--syntax-highlighting={style}"]
         if reference is not None:
             args.append(f"--reference-doc={reference}")
+        toc = [] if book.front else ["--toc", f"--toc-depth={TOC_DEPTH}"]  # with front matter, book_blocks places it
         with collector_paused():
-            document = pandoc.document(pd.join_words(blocks), _properties(book))  # one run where there were many
-            del blocks
-        data = pandoc.run_pandoc(args, document, binary=True, timeout=pandoc.TIMEOUT + pandoc.WRITE_TIMEOUT_PER_MB * len(document) / 1e6)
-        package(data, target, book.build_date)
+            blocks = pd.join_words(blocks)  # one run where there were many
+            texts = [json.dumps(block, ensure_ascii=False) for block in blocks]
+        parts = docxmerge.split(blocks, [len(text) for text in texts], PART_CHARS, PAGE_BREAK)
+        del blocks
+        meta = _properties(book)
+        # the JSON document up to its blocks ('..."blocks": ['); the parts after the first without the title,
+        # subtitle, authors and date, which pandoc sets at the top of the document
+        openings = [pandoc.document([], m)[:-2] for m in (meta, {"lang": meta["lang"]})]
+
+        def written(k: int, start: int, end: int) -> bytes:
+            document = openings[k > 0] + ", ".join(texts[start:end]) + "]}"  # as pandoc.document writes it
+            texts[start:end] = [""] * (end - start)
+            timeout = pandoc.TIMEOUT + pandoc.WRITE_TIMEOUT_PER_MB * len(document) / 1e6
+            return pandoc.run_pandoc([*args, *(toc if k == 0 else [])], document, binary=True, timeout=timeout)
+
+        if len(parts) == 1:
+            package(written(0, *parts[0]), target, book.build_date)
+        else:  # a long book: pandoc's writer holds many times its input, so it writes the book in parts
+            docxmerge.merge((written(k, *part) for k, part in enumerate(parts)), target,
+                            lambda core: _dated(core, book.build_date))
