@@ -25,7 +25,7 @@ from ..model import Article, Book
 from ..scripts import check_glyphs, installed_coverage
 from ..themes import TAB_SIZE, Theme
 from . import pdfparts
-from .weasy import tuned
+from .weasy import problems, tuned
 
 MM = 72 / 25.4  # points per millimetre
 MONO_FAMILY = "DejaVu Sans Mono"
@@ -282,7 +282,7 @@ class PdfBackend:
 
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
         book = for_format(book, self.name)
-        return [*check_diagrams(book), *check_glyphs(book)]
+        return [*problems(), *check_diagrams(book), *check_glyphs(book)]
 
     def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0,
              chunk=None, chunk_first: int = 0) -> str:
