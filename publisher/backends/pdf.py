@@ -347,13 +347,17 @@ class PdfBackend:
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
 
         m = book.manifest
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
         fetcher = SafeFetcher([m.source, *theme.folders])
+        # One font set-up (fontconfig's font list, Pango's font map and its caches) for every layout of the
+        # book, its parts and its index, where WeasyPrint sets one up for each.
+        fonts = FontConfiguration()
 
         def lay_out(html: str):
-            return weasyprint.HTML(string=html, base_url=str(m.source) + "/", url_fetcher=fetcher).render()
+            return weasyprint.HTML(string=html, base_url=str(m.source) + "/", url_fetcher=fetcher).render(font_config=fonts)
 
         # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
         # identifier is fixed: the same book gives the same bytes.
