@@ -63,8 +63,10 @@ test: $(STAMP) sysdeps-test
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 # Stage timings and peak memory on synthetic vaults of 50, 200 and 1000 articles, beside pandoc and WeasyPrint
-# alone; writes bench/results/latest.{json,md}. BENCH_ARGS=--quick for N=50 only, or --sizes 50,200.
+# alone and the peers (pandoc -> typst, pandoc -> HTML -> WeasyPrint: bench/peers.py);
+# writes bench/results/latest.{json,md}. BENCH_ARGS=--quick for N=50 only, or --sizes 50,200.
 bench: $(STAMP) sysdeps-book
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]'  # the peers' `typst` package
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)

@@ -32,6 +32,9 @@ What each stage means:
 Baselines: pandoc alone (`pandoc *.md -o book.epub|.docx`, its reader alone to JSON, and its writers
 alone from that JSON) on the same article files, and WeasyPrint alone rendering the HTML publisher made
 (the largest document it laid out: the whole book, or the largest part of a book laid out in parts).
+Peers (`--only peers`, bench/peers.py), each one process on the same article files: pandoc -> Typst
+markup -> the `typst` package, and pandoc -> HTML -> WeasyPrint with a ten-line stylesheet; with
+publisher's PDF, each one's pages per second (target i: the whole PDF build at most 3x pandoc -> typst).
 
 Results: bench/results/latest.json, bench/results/latest.md (and README-table.md, the targets table).
 """
@@ -70,7 +73,9 @@ TARGETS = (
     ("f", 1000, "`publisher check` (after a build)", 5.0, "seconds"),
     ("g", 200, "`publisher serve`: one article changed -> the open page shows it", 1.5, "seconds"),
     ("h", 1000, "EPUB build / pandoc's own EPUB, whole book (largest content document)", 1.00, "ratio"),
+    ("i", 200, "whole PDF build / pandoc -> typst, same articles (bench/peers.py)", 3.00, "ratio"),
 )
+PEERS = {"peer-typst": "typst", "peer-weasyprint": "weasyprint"}  # bench/peers.py: publisher's PDF beside them
 
 
 # ================================================================ the child: one measurement in-process
@@ -580,6 +585,11 @@ class Run:
                 self.tool("pandoc-writer-epub", [pandoc, str(tree), "-o", str(self.scratch / "pandoc-w.epub")])
                 self.tool("pandoc-writer-docx", [pandoc, str(tree), "-o", str(self.scratch / "pandoc-w.docx")])
 
+        if self.wanted("peers"):
+            for name, kind in PEERS.items():
+                self.peer(name, kind, info["articles"])
+            self.pages_per_second()
+
         # the command line, as a user runs it
         if self.wanted("all") or self.wanted("check"):
             reset(self.root, self.keep)
@@ -604,6 +614,22 @@ class Run:
             self.serve(publisher_cli, info)
         reset(self.root, self.keep)
         return {"n": self.n, "words": info["words"], "articles": info["n"], "measurements": self.results}
+
+    def peer(self, name: str, kind: str, files: list[str]) -> None:
+        """One peer's PDF of the same article files, as one process (bench/peers.py prints its pages)."""
+        reset(self.root, self.keep)
+        r = self.tool(name, [sys.executable, str(BENCH / "peers.py"), kind, str(self.scratch / f"{name}.pdf"), *files],
+                      cwd=self.root / "kb")
+        if not r.get("error"):
+            r["detail"] = {"pages": int((self.logs / f"{name}.out").read_text(encoding="utf-8").split()[-1])}
+
+    def pages_per_second(self) -> None:
+        for name in ("pdf", *PEERS):
+            r = self.results.get(name)
+            if r and not r.get("error") and r.get("detail", {}).get("pages"):
+                pages = r["detail"]["pages"]
+                print(f"  n={self.n:<5} {name:<24} {pages} pages in {r['wall_s']:.1f} s: {pages / r['wall_s']:.1f} pages/s",
+                      file=sys.stderr, flush=True)
 
     def rebuild(self, cli: list[str], info: dict) -> None:
         """EPUB and DOCX cold, then again after one article changed, on a copy of the vault."""
@@ -718,7 +744,7 @@ def judge(sizes: dict) -> list[dict]:
     for tid, want, what, limit, kind in TARGETS:
         needs = {"a": ("pdf",), "b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "d": ("all-formats",),
                  "e": ("rebuild-cold", "rebuild-one-changed"), "f": ("check-warm",), "g": ("serve-reload",),
-                 "h": ("epub", "pandoc-md-epub")}[tid]
+                 "h": ("epub", "pandoc-md-epub"), "i": ("pdf", "peer-typst")}[tid]
         n = pick_n(sizes, want, needs)
         needs += {"f": ("check-cold",), "b": ("epub-warm",)}.get(tid, ())
         row = {"id": tid, "target": what, "n": n, "target_n": want, "limit": limit, "kind": kind, "figure": None,
@@ -740,14 +766,17 @@ def judge_one(row: dict, tid: str, m: dict | None) -> None:
         (own, own_cpu), whole = _own(d), d["wall_s"]
         row.update(figure=own / whole, cpu_figure=own_cpu / d["cpu_s"],
                    detail=f"{own:.1f} s of {whole:.1f} s (WeasyPrint {d['weasyprint_s']:.1f} s, pandoc writer {d['pandoc_write_s']:.1f} s)")
-    elif tid in ("b", "c", "e", "h"):
+    elif tid in ("b", "c", "e", "h", "i"):
         top, bottom = {"b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "e": ("rebuild-one-changed", "rebuild-cold"),
-                       "h": ("epub", "pandoc-md-epub")}[tid]
+                       "h": ("epub", "pandoc-md-epub"), "i": ("pdf", "peer-typst")}[tid]
         row.update(figure=m[top]["wall_s"] / m[bottom]["wall_s"], cpu_figure=m[top]["cpu_s"] / m[bottom]["cpu_s"],
                    detail=f"{m[top]['wall_s']:.1f} s vs {m[bottom]['wall_s']:.1f} s")
         if tid == "b" and m.get("epub-warm"):  # judged cold; beside it, after a build (articles already parsed)
             warm = m["epub-warm"]["wall_s"]
             row["detail"] += f" (parsed articles cached: {warm:.1f} s, {warm / m[bottom]['wall_s']:.2f})"
+        if tid == "i":  # pages per second of each: typst's pages are not ours
+            row["detail"] = ", ".join(f"{what} {d['detail']['pages']} pages in {d['wall_s']:.1f} s ({d['detail']['pages'] / d['wall_s']:.0f} pages/s)"
+                                      for what, d in (("publisher", m["pdf"]), ("typst", m["peer-typst"])))
         largest = m["epub"].get("detail", {}).get("largest_document_kb") if tid == "h" else None
         if largest is not None:
             row["detail"] += f"; largest content document {largest:.0f} KB ({m['epub']['detail']['documents']} documents)"
@@ -836,6 +865,8 @@ STAGE_ROWS = (
     ("baseline: pandoc EPUB writer alone (JSON -> EPUB)", "pandoc-writer-epub", None),
     ("baseline: pandoc DOCX writer alone (JSON -> DOCX)", "pandoc-writer-docx", None),
     ("baseline: WeasyPrint alone, same HTML", "weasyprint-alone", None),
+    ("peer: pandoc -> typst (typst package)", "peer-typst", None),
+    ("peer: pandoc -> HTML -> WeasyPrint, minimal CSS", "peer-weasyprint", None),
 )
 
 
@@ -860,8 +891,8 @@ def stage_rows(sizes: dict) -> list[dict]:
                 continue
             row["peak_mb"] = r["peak_mb"]
             notes = []
-            if d.get("pages") and label.startswith(("pdf: whole", "baseline: WeasyPrint")):
-                notes.append(f"{d['pages']} pages")
+            if d.get("pages") and label.startswith(("pdf: whole", "baseline: WeasyPrint", "peer: ")):
+                notes.append(f"{d['pages']} pages, {d['pages'] / r['wall_s']:.1f} pages/s")
             if label.startswith("  WeasyPrint parse") and d.get("intervals", {}).get("weasyprint.layout", {}).get("calls", 0) > 1:
                 notes.append(f"{d['intervals']['weasyprint.layout']['calls']} renderings")
             if label.startswith("normalize") and d.get("intervals"):
@@ -948,7 +979,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="N = 50 only")
     p.add_argument("--work", type=Path, default=REPO / "build" / "bench", help="where vaults and outputs go")
     p.add_argument("--results", type=Path, default=BENCH / "results", help="where latest.json and latest.md go")
-    p.add_argument("--only", help="comma-separated measurements (load,parse,normalize,pdf,epub,docx,weasyprint,pandoc,all,check,rebuild,serve)")
+    p.add_argument("--only", help="comma-separated measurements (load,parse,normalize,pdf,epub,docx,weasyprint,pandoc,peers,all,check,rebuild,serve)")
     p.add_argument("--timeout", type=float, help="seconds allowed to any one measurement (default 600 + 30 N)")
     p.add_argument("--merge", action="store_true", help="keep the sizes of the last latest.json that this run does not measure (with --only, "
                                                             "also the measurements it does not make again)")

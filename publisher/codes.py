@@ -100,6 +100,7 @@ CODES: dict[str, Code] = _codes(
     ("pdf.diagram-glyph", W, "a diagram character the PDF's monospace font lacks"),
     ("pdf.diagram-width", W, "a diagram too wide to print legibly"),
     ("pdf.glyph", W, "a character no installed font draws"),
+    ("pdf.engine", W, "a change publisher makes to WeasyPrint does not apply to the installed version: what is lost"),
     ("math.invalid", W, "a formula that cannot be read; its TeX is shown"),
     ("render.mermaid", W, "mermaid diagrams are kept as code: no offline renderer"),
     ("output.write", E, "an output file or folder cannot be written"),

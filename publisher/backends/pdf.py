@@ -25,7 +25,7 @@ from ..scripts import check_glyphs, installed_coverage
 from ..themes import TAB_SIZE, Theme
 from . import pdfparts
 from .view import for_format
-from .weasy import tuned
+from .weasy import problems, tuned
 
 MM = 72 / 25.4  # points per millimetre
 MONO_FAMILY = "DejaVu Sans Mono"
@@ -282,7 +282,7 @@ class PdfBackend:
 
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
         book = for_format(book, self.name)
-        return [*check_diagrams(book), *check_glyphs(book)]
+        return [*problems(), *check_diagrams(book), *check_glyphs(book)]
 
     def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0,
              chunk=None, chunk_first: int = 0) -> str:
@@ -347,13 +347,17 @@ class PdfBackend:
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
 
         m = book.manifest
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
         fetcher = SafeFetcher([m.source, *theme.folders])
+        # One font set-up (fontconfig's font list, Pango's font map and its caches) for every layout of the
+        # book, its parts and its index, where WeasyPrint sets one up for each.
+        fonts = FontConfiguration()
 
         def lay_out(html: str):
-            return weasyprint.HTML(string=html, base_url=str(m.source) + "/", url_fetcher=fetcher).render()
+            return weasyprint.HTML(string=html, base_url=str(m.source) + "/", url_fetcher=fetcher).render(font_config=fonts)
 
         # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
         # identifier is fixed: the same book gives the same bytes.

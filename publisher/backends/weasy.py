@@ -1,5 +1,7 @@
-"""Four changes to what WeasyPrint does with a book, each active only inside `tuned()` (pdf.py's
-rendering) and each guarded: a WeasyPrint whose internals differ is used as it is.
+"""Changes to what WeasyPrint does with a book, each active only inside `tuned()` (pdf.py's rendering) and
+each guarded: at start-up every change checks that what it replaces exists and takes the parameters of
+WeasyPrint 70 (REQUIRES); one that does not apply is left out, the book is built without it, and the build
+says once what is lost (`pdf.engine`, problems()). pyproject.toml pins the versions tested (TESTED).
 
 1. Preformatted lines are drawn inside a marked-content span whose /ActualText is the line itself
    (PDF 1.7, 14.9.4). Text extractors read a span as written, spaces and all: `pdftotext -layout` gives
@@ -31,6 +33,8 @@ import contextvars
 import functools
 import gc
 import re
+
+from ..diagnostics import Diagnostic, Severity
 
 SHOWS_PAGE_COUNT = re.compile(r"counters?\(\s*pages\b")
 PREFORMATTED = ("pre", "pre-wrap", "break-spaces")
@@ -241,16 +245,92 @@ def outside_links(names):
     return _within(_outside_links, frozenset(names))
 
 
+# What each change replaces in WeasyPrint (module, attribute, its parameters as tested, WeasyPrint 70) and
+# what a book loses without it. A change whose attributes are missing or take other parameters is not made.
+REQUIRES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
+    "actual_text": (("weasyprint.draw", "draw_text", ("stream", "textbox", "offset_x", "text_overflow", "block_ellipsis")),
+                    ("pydyf", "Stream.begin_marked_content", ("self", "tag", "property_list"))),
+    "target_names": (("weasyprint.css.targets", "TargetCollector.lookup_target",
+                      ("self", "anchor_token", "source_box", "css_token", "parse_again")),
+                     ("weasyprint.css.targets", "anchor_name_from_token", ("anchor_token",)),
+                     ("weasyprint.css.targets", "get_url_tuple", ("url", "base_url"))),
+    "page_counters": (("weasyprint.layout", "initialize_page_maker", ("context", "root_box")),),
+    "fixed_pages": (("weasyprint.css.targets", "TargetCollector.collect_anchor", ("self", "anchor_name")),
+                    ("weasyprint.css.targets", "TargetCollector.cache_target_page_counters",
+                     ("self", "anchor_name", "page_counter_values", "page_maker_index", "page_maker")),
+                    ("weasyprint.css.targets", "TargetCollector.collect_missing_counters",
+                     ("self", "parent_box", "css_token", "parse_again_function", "missing_counters", "missing_target_counters")),
+                    ("weasyprint.css.targets", "TargetLookupItem", ())),
+    "outside_links": (("weasyprint.pdf", "resolve_links", ("pages",)),),
+}
+LOST = {
+    "actual_text": "preformatted lines are drawn without their ActualText: text copied or extracted from a diagram "
+                   "loses its spacing",
+    "target_names": "pages that show a page number (contents, \"(p. N)\") are laid out three times instead of twice",
+    "page_counters": "pages that show a page number (contents, \"(p. N)\") are laid out three times instead of twice",
+    "fixed_pages": "a long book is laid out whole, not in parts: memory grows with its page count",
+    "outside_links": "a long book is laid out whole, not in parts: memory grows with its page count",
+}
+TESTED = ">=70,<71"  # pyproject.toml's pin
+
+
+def mismatch(name: str) -> str:
+    """What of WeasyPrint change `name` needs is missing or different ("" when it applies)."""
+    import importlib
+    import inspect
+
+    for module, attribute, parameters in REQUIRES[name]:
+        try:
+            obj = importlib.import_module(module)
+            for part in attribute.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError):
+            return f"{module}.{attribute} is missing"
+        if parameters:
+            try:
+                found = tuple(inspect.signature(obj).parameters)
+            except (TypeError, ValueError):
+                found = None
+            if found != parameters:
+                return f"{module}.{attribute} takes ({', '.join(found or ('?',))}), not ({', '.join(parameters)})"
+    return ""
+
+
+INSTALLERS = {"actual_text": _install_actual_text, "target_names": _install_target_names,
+              "page_counters": _install_page_counters, "fixed_pages": _install_fixed_pages,
+              "outside_links": _install_outside_links}
+_refused: dict[str, str] = {}
+
+
 @functools.cache
 def _install() -> frozenset[str]:
     installed = set()
-    for name, install in (("actual_text", _install_actual_text), ("target_names", _install_target_names),
-                          ("page_counters", _install_page_counters), ("fixed_pages", _install_fixed_pages),
-                          ("outside_links", _install_outside_links)):
-        with contextlib.suppress(ImportError, AttributeError):
-            if install():
-                installed.add(name)
+    for name, install in INSTALLERS.items():
+        reason = mismatch(name)
+        if not reason:
+            try:
+                reason = "" if install() else "not applicable"
+            except (ImportError, AttributeError) as exc:
+                reason = str(exc)
+        if reason:
+            _refused[name] = reason
+        else:
+            installed.add(name)
     return frozenset(installed)
+
+
+def problems() -> list[Diagnostic]:
+    """One `pdf.engine` warning for each change this WeasyPrint does not accept: what the book loses."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    _install()
+    try:
+        found = version("weasyprint")
+    except PackageNotFoundError:
+        found = "?"
+    return [Diagnostic(Severity.WARNING, f"WeasyPrint {found}: {LOST[name]} ({reason})",
+                       hint=f"publisher is tested with weasyprint{TESTED}", code="pdf.engine")
+            for name, reason in _refused.items()]
 
 
 @contextlib.contextmanager
