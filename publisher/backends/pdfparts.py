@@ -32,10 +32,13 @@ its own, and merging those into one that PDF/UA accepts is beyond this merge.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import html as htmlmod
 import logging
+import multiprocessing
+import os
 import re
 import tempfile
 import warnings
@@ -43,11 +46,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
+from .. import pandoc as pd
 from .. import render
 from ..index import ANCHOR as INDEX_ANCHOR
-from ..model import Book, Chapter
+from ..model import Article, Book, Chapter
 from ..themes import Theme
-from .weasy import fixed_pages, installed, outside_links
+from .weasy import fixed_pages, installed, outside_links, tuned
 
 AUTO_PAGES = 600  # a book estimated longer than this is rendered in parts
 AUTO_PART_PAGES = 150  # of about this many pages each (1.3-2.5 MB a page while laid out)
@@ -60,9 +64,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class Piece:
+    """A chapter in a chunk: whole, or its articles from `start` to before `stop` (a long chapter's)."""
+
+    chapter: Chapter
+    start: int = 0
+    stop: int | None = None
+    footnotes: int = 0  # the chapter's footnotes before `start`: the chunk's footnote counter goes on from there
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        return self.chapter.articles[self.start:self.stop]
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk:
     kind: str  # front | body | back
-    chapters: tuple[Chapter, ...] = ()
+    pieces: tuple[Piece, ...] = ()
     parts_before: int = 0  # titled parts whose opener is in an earlier chunk (the part counter starts there)
     section: str = ""  # back: the one back matter section it holds (the glossary, the index, a file...)
 
@@ -97,8 +115,42 @@ def release_memory() -> None:
         pass
 
 
+def article_words(article: Article) -> int:
+    return len(article.body.split())
+
+
 def words(chapter: Chapter) -> int:
-    return sum(len(a.body.split()) for a in chapter.articles)
+    return sum(article_words(a) for a in chapter.articles)
+
+
+def chunk_words(chunk: Chunk) -> int:
+    return sum(article_words(a) for p in chunk.pieces for a in p.articles)
+
+
+def footnotes(article: Article) -> int:
+    return sum(1 for block in article.blocks for node in pd.walk(block) if node.get("t") == "Note")
+
+
+def long_chapter_pages(book: Book) -> int:
+    """A chapter estimated longer than this many pages is long (see is_long): the manifest's part size, else
+    the automatic one, whether or not this book is rendered in parts, so that the layout is the same."""
+    return book.manifest.pdf_part_pages or AUTO_PART_PAGES
+
+
+def is_long(chapter: Chapter, pages: int) -> bool:
+    """A long chapter starts each of its articles on a new page (the theme's `.chapter-body.long`), and a
+    chunk may begin at any of them: elsewhere articles run on, and a cut there would move the text."""
+    return not chapter.single and words(chapter) > pages * WORDS_PER_PAGE
+
+
+def workers(book: Book) -> int:
+    """Processes laying out chunks at once: the manifest's, else one per core this process may use."""
+    if book.manifest.pdf_workers:
+        return book.manifest.pdf_workers
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def estimated_pages(book: Book) -> int:
@@ -116,21 +168,40 @@ def part_pages(book: Book) -> int:
 
 
 def plan(book: Book, size: int) -> list[Chunk]:
-    """Front, runs of consecutive chapters of about `size` pages (estimated from word counts), back."""
+    """Front, runs of about `size` pages (estimated from word counts), back. A run ends before the chapter or
+    the article of a long chapter (is_long) that takes it to `size`: the same bound whether the book has
+    many parts, many chapters or one chapter of a thousand articles."""
     chunks = [Chunk("front")]
-    run: list[Chapter] = []
+    run: list[Piece] = []
     run_words, parts_before, openers = 0, 0, 0
+    limit, long_pages = size * WORDS_PER_PAGE, long_chapter_pages(book)
+
+    def cut() -> None:
+        nonlocal run, run_words, parts_before
+        chunks.append(Chunk("body", tuple(run), parts_before))
+        run, run_words, parts_before = [], 0, openers
+
     for part in book.parts:
         for n, chapter in enumerate(part.chapters):
-            if run and run_words >= size * WORDS_PER_PAGE:
-                chunks.append(Chunk("body", tuple(run), parts_before))
-                run, run_words, parts_before = [], 0, openers
-            run.append(chapter)
-            run_words += words(chapter)
+            if run and run_words >= limit:
+                cut()
             if n == 0 and part.title:
                 openers += 1
+            if not is_long(chapter, long_pages):
+                run.append(Piece(chapter))
+                run_words += words(chapter)
+                continue
+            start, notes, notes_before = 0, 0, 0
+            for k, article in enumerate(chapter.articles):
+                if k > start and run_words >= limit:
+                    run.append(Piece(chapter, start, k, notes_before))
+                    cut()
+                    start, notes_before = k, notes
+                run_words += article_words(article)
+                notes += footnotes(article)
+            run.append(Piece(chapter, start, None, notes_before))
     if run:
-        chunks.append(Chunk("body", tuple(run), parts_before))
+        cut()
     # Each back matter section on its own: they open on a page of their own, and at a thousand articles the
     # glossary and the index run to hundreds of pages. The index gathers from the chapters only, so its
     # page numbers are all known by then (a whole book lays out its index apart for the same reason).
@@ -174,29 +245,30 @@ def bookmarks_of(document, first: int) -> list[tuple[int, str, int, float, float
 
 
 class PartsRenderer:
-    def __init__(self, backend, book: Book, theme: Theme, lay_out, write_pdf, size: int):
-        self.backend, self.book, self.theme = backend, book, theme
-        self.lay_out, self.write_pdf = lay_out, write_pdf
+    def __init__(self, backend, book: Book, theme: Theme, engine, size: int, workers: int = 1):
+        self.backend, self.book, self.theme, self.engine = backend, book, theme, engine
         self.chunks = plan(book, size)
+        self.workers = max(1, min(workers, len(self.chunks)))
         self.sides = book.manifest.pdf_sides
         self.pages: dict[str, int] = {}  # every real anchor laid out so far -> page number
         self.targets: dict[int, tuple[list[str], list[str]]] = {}  # front and body chunks: outside, inside targets
         self.progress = Progress()
         # Words before each part, chapter and article (for guessing pages), and before each chunk.
         self.position: dict[str, int] = {}
-        self.chunk_words: dict[int, int] = {}
         total = 0
-        starts = {id(c.chapters[0]): i for i, c in enumerate(self.chunks) if c.chapters}
         for part in book.parts:
             self.position.setdefault(part.id, total)
             for chapter in part.chapters:
-                if id(chapter) in starts:
-                    self.chunk_words[starts[id(chapter)]] = total
                 self.position.setdefault(chapter.id, total)
                 for article in chapter.articles:
                     self.position.setdefault(article.id, total)
-                    total += len(article.body.split())
+                    total += article_words(article)
         self.position[""] = total
+        self.chunk_words: dict[int, int] = {}  # body chunk -> words before it
+        for i, chunk in enumerate(self.chunks):
+            if chunk.pieces:
+                first = chunk.pieces[0]
+                self.chunk_words[i] = self.position[first.articles[0].id if first.articles else first.chapter.id]
         self.current = 0
 
     # ------------------------------------------------------------ one chunk
@@ -207,9 +279,7 @@ class PartsRenderer:
     def guess(self, target: str, first: int) -> int:
         """A page number for a target not laid out yet, from the words before its article: the closer to
         the real number, the likelier the layout with the real one is the same (digits differ in width)."""
-        done = [(i, r) for i, r in enumerate(self.records) if r is not None and self.chunks[i].kind == "body"]
-        laid_words = sum(words(c) for i, _ in done for c in self.chunks[i].chapters)
-        rate = sum(r.count for _, r in done) / laid_words if laid_words else 1 / WORDS_PER_PAGE
+        rate = self.rate()
         at = self.position.get(target, self.position.get(target.split("--")[0]))
         if at is None:  # not in a chapter (the back matter): after them all
             at = self.position[""]
@@ -231,23 +301,25 @@ class PartsRenderer:
         numbers.update({t: self.pages[t] if t in self.pages else self.guess(t, first) for t in inside})
         return numbers, known, list(inside)
 
+    def rate(self) -> float:
+        """Pages a word, in the body chunks laid out so far."""
+        done = [(i, r) for i, r in enumerate(self.records) if r is not None and self.chunks[i].kind == "body"]
+        laid_words = sum(chunk_words(self.chunks[i]) for i, _ in done)
+        return sum(r.count for _, r in done) / laid_words if laid_words else 1 / WORDS_PER_PAGE
+
+    def estimated_count(self, chunk: Chunk) -> int:
+        return max(1, round(chunk_words(chunk) * self.rate()))
+
     def index_pages(self) -> dict[str, int]:
         return {a: n for a, n in self.pages.items() if INDEX_ANCHOR in a}
 
-    def lay_out_chunk(self, html: str, targets: list[str], numbers: dict[str, int]):
-        """The chunk's Document and its stubs: one for each outside target but the index's (the index shows
-        their numbers as text; at a thousand articles they are tens of thousands, and every element costs
-        WeasyPrint a computed style); links to those are kept all the same (weasy.outside_links, when writing)."""
-        stubs = [t for t in targets if INDEX_ANCHOR not in t]
-        with fixed_pages(numbers):
-            document = self.lay_out(with_stubs(html, stubs))
-        self.progress.layouts += 1
-        return document, set(stubs)
-
     # ------------------------------------------------------------ the sweeps
-    def next_first(self, end: int) -> int:
+    def next_first(self, end: int, chunk: Chunk) -> int:
+        """A chunk opens on the page after `end`: a right-hand one in a two-sided book, as parts, chapters and
+        back matter do, but for one that begins inside a long chapter, where an article opens any page."""
         first = end + 1
-        return first + 1 if self.sides == 2 and first % 2 == 0 else first
+        inside = bool(chunk.pieces) and chunk.pieces[0].start > 0
+        return first + 1 if self.sides == 2 and first % 2 == 0 and not inside else first
 
     def run(self, folder: Path) -> list[Rendered]:
         # The collection after each part frees that part's document (WeasyPrint's boxes hold cycles); the
@@ -255,19 +327,57 @@ class PartsRenderer:
         # at the part's objects only, not again at the millions of the book's trees.
         gc.freeze()
         try:
-            return self._run(folder)
+            with contextlib.ExitStack() as stack:
+                pool = None
+                if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
+                    pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(
+                        self.workers, initializer=start_worker, initargs=(self.engine,)))
+                return self._run(folder, pool)
         finally:
             gc.unfreeze()
 
-    def _run(self, folder: Path) -> list[Rendered]:
+    def accept(self, i: int, inputs: tuple, record: Rendered) -> None:
+        """A chunk's layout: its anchors replace those of its previous one."""
+        previous = self.records[i]
+        for a in previous.anchors if previous is not None else ():
+            self.pages.pop(a, None)
+        self.pages.update(record.anchors)
+        record.inputs = inputs
+        self.records[i] = record
+        self.progress.layouts += 1
+        log.debug("sweep %d: part %d, pages %d-%d, %s", self.progress.sweeps, i, record.first,
+                  record.first + record.count - 1, "written" if record.written else "laid out")
+
+    def project(self) -> None:
+        """Before a sweep: where each chunk laid out before starts now, after the page counts of those before
+        it, and its anchors moved with it (a chunk's page count seldom depends on where it starts), so that
+        what points to them shows the right number the first time (the layout checks it)."""
+        end = 0
+        for i, (chunk, record) in enumerate(zip(self.chunks, self.records, strict=True)):
+            first = 1 if i == 0 else self.next_first(end, chunk)
+            if record is None:
+                end = first + self.estimated_count(chunk) - 1
+                continue
+            if first != record.first:
+                self.pages.update({a: n + first - record.first for a, n in record.anchors.items()})
+            end = first + record.count - 1
+
+    def _run(self, folder: Path, pool) -> list[Rendered]:
+        """Sweeps over the chunks in order until none is laid out. One process lays each chunk out in turn,
+        knowing where it starts. Worker processes lay out up to one chunk each at once (the oldest's result
+        is taken before another is sent, so the sweeps are the same on every run): a chunk sent before the
+        one ahead of it came back starts where that one's previous layout (or its word count) says it
+        ends, and the next sweep lays it out again if that was wrong."""
         self.records: list[Rendered | None] = [None] * len(self.chunks)
         for sweep in range(1, MAX_SWEEPS + 1):
             self.progress.sweeps = sweep
+            self.project()
             settle = sweep >= MAX_SWEEPS - 1  # the last sweeps leave inside targets to WeasyPrint
+            pending: list[tuple[int, tuple, object]] = []
             laid_out = False
             end = 0
             for i, chunk in enumerate(self.chunks):
-                first = 1 if i == 0 else self.next_first(end)
+                first = 1 if i == 0 else self.next_first(end, chunk)
                 if chunk.kind == "back" or i not in self.targets:
                     html = self.chunk_html(chunk, first)
                     outside, inside = targets_of(html)
@@ -288,35 +398,86 @@ class PartsRenderer:
                 if record is not None and record.inputs == inputs and (record.written or not known):
                     end = record.first + record.count - 1
                     continue
-                if html is None:
-                    html = self.chunk_html(chunk, first)
-                document, stubs = self.lay_out_chunk(html, outside, numbers)
-                anchors = {a: first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
-                if record is not None:
-                    for a in record.anchors:
-                        self.pages.pop(a, None)
-                self.pages.update(anchors)
-                record = Rendered(first, len(document.pages), inputs, anchors, bookmarks_of(document, first))
-                end = record.first + record.count - 1
-                # Written when every number it shows is right: those outside as known now (a later sweep
-                # lays it out again if they move), those inside where this layout put their targets.
-                if known and all(anchors.get(t) == numbers[t] for t in fixed_inside):
-                    with outside_links(outside):
-                        self.write_pdf(document, folder / f"{i:04d}.pdf")
-                    record.written = True
-                self.records[i] = record
-                log.debug("sweep %d: part %d (%s), pages %d-%d, %d fixed inside, %s", sweep, i, chunk.kind, first,
-                          end, len(fixed_inside), "written" if record.written else "laid out")
-                del document
-                gc.collect()
-                release_memory()
                 laid_out = True
+                path = folder / f"{i:04d}.html"
+                path.write_text(html if html is not None else self.chunk_html(chunk, first), encoding="utf-8")
+                del html
+                # The index's links show their numbers as text: no stub (at a thousand articles they are tens
+                # of thousands, and every element costs WeasyPrint a computed style), kept all the same.
+                job = Job(path, folder / f"{i:04d}.pdf", first, numbers, [t for t in outside if INDEX_ANCHOR not in t],
+                          outside, known, fixed_inside)
+                if pool is None:
+                    self.accept(i, inputs, lay_out_part(job, self.engine))
+                    end = self.records[i].first + self.records[i].count - 1
+                    continue
+                pending.append((i, inputs, pool.apply_async(lay_out_part, (job,))))
+                while len(pending) >= self.workers:
+                    self.accept(*taken(pending.pop(0)))
+                done = self.records[i] if not any(j == i for j, _, _ in pending) else None
+                end = first + ((done or record).count if (done or record) is not None else self.estimated_count(chunk)) - 1
+            for item in pending:
+                self.accept(*taken(item))
             if not laid_out:
                 break
         else:
             raise RuntimeError(f"the page numbers of the book's {len(self.chunks)} parts did not settle in {MAX_SWEEPS} sweeps")
         self.progress.pages = [r.count for r in self.records]
         return self.records
+
+
+def taken(item: tuple[int, tuple, object]) -> tuple[int, tuple, Rendered]:
+    i, inputs, result = item
+    return i, inputs, result.get()
+
+
+# ---------------------------------------------------------------- laying out one chunk (here or in a worker)
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What laying out a chunk needs, as plain data: the HTML by its path, not the book."""
+
+    html: Path
+    pdf: Path
+    first: int
+    numbers: dict[str, int]  # target -> the page number it shows
+    stubs: list[str]  # outside targets given an empty element here
+    outside: list[str]  # outside targets whose links are kept
+    known: bool  # every outside number is known: the chunk may be written
+    fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
+
+
+_engine = None  # a worker's engine (pdf.Engine), set by start_worker
+_tuned = contextlib.ExitStack()  # a worker's weasy.tuned(), held open for as long as the process lives
+
+
+def start_worker(engine) -> None:
+    """A worker process: WeasyPrint quiet and tuned for the book's stylesheet for as long as it lives."""
+    global _engine
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    _tuned.enter_context(tuned(engine.css))
+    _engine = engine
+
+
+def lay_out_part(job: Job, engine=None) -> Rendered:
+    """Lay the chunk out with its stubs and fixed numbers; write it when every number it shows is right
+    (those outside as known now, a later sweep lays it out again if they move; those inside where this
+    layout put their targets). The Document is dropped and its memory handed back before returning."""
+    engine = engine or _engine
+    html = job.html.read_text(encoding="utf-8")
+    job.html.unlink()
+    with fixed_pages(job.numbers):
+        document = engine.lay_out(with_stubs(html, job.stubs))
+    del html
+    stubs = set(job.stubs)
+    anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
+    record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first))
+    if job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside):
+        with outside_links(job.outside):
+            engine.write_pdf(document, job.pdf)
+        record.written = True
+    del document
+    gc.collect()
+    release_memory()
+    return record
 
 
 # ---------------------------------------------------------------- merging
@@ -445,8 +606,8 @@ def add_outline(book, bookmarks) -> None:
             stack.append((level, item))
 
 
-def write_in_parts(backend, book: Book, theme: Theme, lay_out, write_pdf, target: Path, size: int) -> Progress:
-    renderer = PartsRenderer(backend, book, theme, lay_out, write_pdf, size)
+def write_in_parts(backend, book: Book, theme: Theme, engine, target: Path, size: int) -> Progress:
+    renderer = PartsRenderer(backend, book, theme, engine, size, workers(book))
     with tempfile.TemporaryDirectory(prefix="publisher-pdf-") as tmp:
         records = renderer.run(Path(tmp))
         merge(records, Path(tmp), target)
