@@ -1,9 +1,29 @@
 """A long book's PDF rendered in parts: WeasyPrint keeps every laid-out page in memory until it writes
 (1.3-2.5 MB a page), so a 4,000-page book would need 7 GB or more. Here the book is cut into chunks: the
-front (cover to contents), runs of whole consecutive chapters of about `part_pages` pages (a chapter's
-articles run on without a page break, so a chapter is never cut), and each back matter section.
+front (cover to contents), runs of about `part_pages` pages (estimated from word counts), and each back
+matter section. A run ends before the chapter, or the article of a long chapter, that takes it to that size,
+whatever the book's shape: many parts, many chapters, or one chapter of a thousand articles.
+
+Long chapters. A chapter's articles run on without a page break, so a cut between two of them would move
+the text. A chapter estimated longer than `part_pages` (150 when the manifest does not say) is long: the
+theme starts each of its articles on a new page (`.chapter-body.long`), and a chunk may begin at any of
+them. The rule is the book's, not the rendering's: a long chapter breaks so in a book rendered whole as
+well. A chunk that begins inside a chapter opens on the page after the last (not on a right-hand one), is
+no opener, sets the chapter's running head (string-set) from the chapter's title, numbers its footnotes on
+from the chapter's earlier articles, and its articles' bookmarks nest under the chapter's in an earlier
+chunk when the outline is rebuilt.
+
 Each chunk is laid out alone, numbered on from its first page and on that page's side, written to a
-temporary PDF and dropped before the next, so memory stays that of one chunk; the PDFs are then merged.
+temporary PDF and dropped, so memory stays that of one chunk a process; the PDFs are then merged.
+
+Worker processes (`pdf: {workers: N}`, one per core by default, 1: this process alone). Each sweep sends
+its chunks to a pool of spawned processes, at most one chunk each in flight: a worker gets the chunk's HTML
+as a file and the page numbers it shows, and gives back its page count, anchors and bookmarks (pdf.Engine
+is all it holds of the book). A chunk sent before the one ahead of it came back starts where that one's
+previous layout (or its word count) says it ends; before each sweep every chunk's anchors move with the
+page counts of those before it, so the second sweep mostly finds every number right and writes every
+chunk, and a third confirms it. The oldest result is always taken first, so a build is the same every time,
+and the same as with one process (the sweeps stop only when nothing moves).
 
 Page numbers that cross chunks. A chunk holds an empty, out-of-flow stub for every target it points to in
 another chunk (a link or `target-counter()`), and WeasyPrint is told the stub's page number
@@ -41,6 +61,7 @@ import multiprocessing
 import os
 import re
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +116,7 @@ class Rendered:
     anchors: dict[str, int]  # real anchor -> page number
     bookmarks: list[tuple[int, str, int, float, float, str]]  # level, label, page number, x, y, state
     written: bool = False
+    spans: list[tuple[str, float, float]] = field(default_factory=list)  # what WeasyPrint did when (perf_counter)
 
 
 @dataclass(slots=True)
@@ -464,15 +486,19 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
     engine = engine or _engine
     html = job.html.read_text(encoding="utf-8")
     job.html.unlink()
+    start = time.perf_counter()
     with fixed_pages(job.numbers):
         document = engine.lay_out(with_stubs(html, job.stubs))
+    spans = [("weasyprint.layout", start, time.perf_counter())]
     del html
     stubs = set(job.stubs)
     anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
-    record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first))
+    record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), spans=spans)
     if job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside):
+        start = time.perf_counter()
         with outside_links(job.outside):
             engine.write_pdf(document, job.pdf)
+        spans.append(("weasyprint.draw_write", start, time.perf_counter()))
         record.written = True
     del document
     gc.collect()
