@@ -63,6 +63,7 @@ import re
 import tempfile
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -352,8 +353,9 @@ class PartsRenderer:
             with contextlib.ExitStack() as stack:
                 pool = None
                 if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
-                    pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(
-                        self.workers, initializer=start_worker, initargs=(self.engine,)))
+                    pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
+                        self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
+                        initargs=(self.engine,)))
                 return self._run(folder, pool)
         finally:
             gc.unfreeze()
@@ -432,7 +434,7 @@ class PartsRenderer:
                     self.accept(i, inputs, lay_out_part(job, self.engine))
                     end = self.records[i].first + self.records[i].count - 1
                     continue
-                pending.append((i, inputs, pool.apply_async(lay_out_part, (job,))))
+                pending.append((i, inputs, pool.submit(lay_out_part, job)))
                 while len(pending) >= self.workers:
                     self.accept(*taken(pending.pop(0)))
                 done = self.records[i] if not any(j == i for j, _, _ in pending) else None
@@ -449,7 +451,7 @@ class PartsRenderer:
 
 def taken(item: tuple[int, tuple, object]) -> tuple[int, tuple, Rendered]:
     i, inputs, result = item
-    return i, inputs, result.get()
+    return i, inputs, result.result()
 
 
 # ---------------------------------------------------------------- laying out one chunk (here or in a worker)
