@@ -4,6 +4,7 @@ every link landing where it does in the whole book; and it is reproducible, with
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def test_plan_cuts_the_book_into_front_chapters_and_back(tmp_path):
     assert [(p.chapter.title, p.start, p.stop) for c in chunks[4:6] for p in c.pieces] == [
         ("Two Together", 0, 1), ("Two Together", 1, None)]
     assert pdfparts.plan(book, 1000)[1].pieces[3].stop is None  # one part: the chapter whole
+    assert pdfparts.workers(book) == len(os.sched_getaffinity(0))  # one per core this process may use
     assert pdfparts.part_pages(load_book(manifest(tmp_path, "w")).book) == 0  # short: whole
     tagged = load_book(manifest(tmp_path, "t", "pdf: {tagged: true, part_pages: 1}\n")).book
     assert pdfparts.part_pages(tagged) == 0  # a structure tree cannot be merged: always whole
@@ -188,6 +190,8 @@ def test_parts_are_reproducible_embed_every_font_and_keep_diagrams(books):
 @pytest.mark.parametrize(("value", "message"), [
     ("{part_pages: 0}", "pdf.part_pages: must be a whole number of pages, at least 1, not 0"),
     ("{part_pages: many}", "pdf.part_pages: must be a whole number of pages, at least 1, not 'many'"),
+    ("{workers: 0}", "pdf.workers: must be a whole number of processes, at least 1, not 0"),
+    ("{workers: true}", "pdf.workers: must be a whole number of processes, at least 1, not True"),
 ])
 def test_part_pages_is_checked(tmp_path, value, message):
     vault(tmp_path)
