@@ -63,7 +63,7 @@ def manifest(tmp_path: Path, name: str, pdf: str = "", shape: str = PARTS) -> Pa
     return path
 
 
-def whole(path: Path, target: Path) -> Path:
+def pdf_whole(path: Path, target: Path) -> Path:
     """The book of this manifest rendered whole, whatever its part_pages (which decides its long chapters)."""
     book = load_book(path).book
     load_backend("pdf").write(for_format(book, "pdf"), load_theme(book.manifest.theme, book.manifest.path), target, whole=True)
@@ -78,7 +78,7 @@ def books(tmp_path_factory):
     for name, pdf in (("parts", "pdf: {part_pages: 1, workers: 1}\n"), ("again", "pdf: {part_pages: 1, workers: 1}\n"),
                       ("parallel", "pdf: {part_pages: 1, workers: 2}\n")):
         built[name] = build_manifest(manifest(tmp, name, pdf), tmp / f"out-{name}")
-    built["whole"] = whole(built["parts"].manifest, tmp / "whole.pdf")
+    built["whole"] = pdf_whole(built["parts"].manifest, tmp / "whole.pdf")
     return built
 
 
@@ -126,7 +126,7 @@ def test_a_one_chapter_book_is_cut_between_articles(tmp_path):
     assert any(c.pieces[0].start > 0 and c.pieces[0].footnotes for c in chunks)  # the counter goes on
     parts = build_manifest(path, tmp_path / "p").files["pdf"]
     pages = pdf_pages_text(parts)
-    assert pages == pdf_pages_text(whole(path, tmp_path / "whole.pdf"))
+    assert pages == pdf_pages_text(pdf_whole(path, tmp_path / "whole.pdf"))
     assert pdf_outline(parts) == pdf_outline(tmp_path / "whole.pdf")
     assert sum("Everything" in p for p in pages) > 5  # the contents, the opener and the running heads
     text = " ".join(" ".join(pages).replace("\u00a0", " ").split())
@@ -183,7 +183,7 @@ def test_parts_are_reproducible_embed_every_font_and_keep_diagrams(books):
     reader = pypdf.PdfReader(parts)
     assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines" and reader.trailer["/Root"]["/Lang"] == "en"
     assert reader.metadata.title == "Parts Book"
-    whole = books["whole"].files["pdf"]
+    whole = books["whole"]
     assert parts.read_bytes()[:8] == whole.read_bytes()[:8]  # the same PDF version as WeasyPrint writes
 
 
@@ -206,8 +206,9 @@ def test_one_sided_parts_with_the_index_not_last(tmp_path):
     takes the chunk's second layout (pdf.py's lay_out_book does the same for a whole book)."""
     vault(tmp_path)
     order = "back_matter: [index, glossary, tag_index]\n"
-    whole = build_manifest(manifest(tmp_path, "whole", f"{order}pdf: {{sides: 1}}\n"), tmp_path / "w").files["pdf"]
-    parts = build_manifest(manifest(tmp_path, "parts", f"{order}pdf: {{sides: 1, part_pages: 2}}\n"), tmp_path / "p").files["pdf"]
+    path = manifest(tmp_path, "parts", f"{order}pdf: {{sides: 1, part_pages: 2}}\n")
+    parts = build_manifest(path, tmp_path / "p").files["pdf"]
+    whole = pdf_whole(path, tmp_path / "whole.pdf")
     assert pdf_pages_text(parts) == pdf_pages_text(whole)
     assert all(t.strip() for t in pdf_pages_text(parts))
     assert pdf_outline(parts) == pdf_outline(whole)
