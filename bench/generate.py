@@ -2,7 +2,9 @@
 
     python bench/generate.py 200 [--out build/bench/n200] [--seed 1]
 
-Writes OUT/book.yml (parts by topic; chapters named by path, by slug and by glob queries),
+Writes OUT/book.yml (parts by topic; chapters named by path, by slug and by glob queries), beside it
+OUT/book-one-chapter.yml (the same articles as one chapter) and book-pdf-workers-{1,2}.yml (the PDF laid
+out by one process or two),
 OUT/kb/glossary.yml (curated terms) and OUT/kb/ai/<topic>/<slug>.md: N articles with the seed's front
 matter (title, ai_category, difficulty, last_updated, kb_status, tags, related_topics, summary, aliases)
 and a body of about 1,200 words: an overview opening "**Term** is ...", numbered sections and
@@ -443,7 +445,16 @@ def article_text(plan: Plan, plans: list[Plan], terms: list[Term], rng: random.R
 
 
 # ---------------------------------------------------------------- the vault and the manifest
-def manifest_text(n: int, plans: list[Plan]) -> str:
+SHAPES = {  # manifest file -> (output name's suffix, one chapter?, pdf settings)
+    "book.yml": ("", False, ""),
+    "book-one-chapter.yml": ("-one-chapter", True, ""),  # every article in one chapter (#23)
+    "book-pdf-workers-1.yml": ("-workers-1", False, "pdf: {workers: 1}"),  # the PDF laid out by one process
+    "book-pdf-workers-2.yml": ("-workers-2", False, "pdf: {workers: 2}"),  # ... and by two
+}
+
+
+def manifest_text(n: int, plans: list[Plan], name: str = "book.yml") -> str:
+    suffix, one_chapter, pdf = SHAPES[name]
     lines = [
         f"# A synthetic book of {n} articles for `make bench` (bench/generate.py).",
         f"title: Synthetic Handbook of {n} Articles",
@@ -454,13 +465,17 @@ def manifest_text(n: int, plans: list[Plan]) -> str:
         'rights: "Generated text for benchmarking only."',
         "source: kb",
         "formats: [pdf, epub, docx]",
-        f"output: {{dir: out, name: bench-{n}}}",
+        f"output: {{dir: out, name: bench-{n}{suffix}}}",
         "filter: {kb_status: [published]}",
         "links: {outside: footnote}",
         "glossary: {file: glossary.yml}",
         "tag_index: true",
-        "parts:",
+        *([pdf] if pdf else []),
     ]
+    if one_chapter:
+        return "\n".join([*lines, "chapters:", f"  - title: All {n} articles", "    articles:",
+                          '      - {glob: "ai/**/*.md", sort: title}']) + "\n"
+    lines.append("parts:")
     for folder, _, title in TOPICS:
         members = [p for p in plans if p.topic[0] == folder]
         if not members:
@@ -501,7 +516,8 @@ def generate(n: int, out: Path, seed: int = 1) -> dict:
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(text, encoding="utf-8")
     (kb / "glossary.yml").write_text(glossary_text(terms, rng), encoding="utf-8")
-    (out / "book.yml").write_text(manifest_text(n, plans), encoding="utf-8")
+    for name in SHAPES:
+        (out / name).write_text(manifest_text(n, plans, name), encoding="utf-8")
     summary = {"n": n, "seed": seed, "words": total_words, "words_per_article": round(total_words / max(n, 1)),
                "manifest": str(out / "book.yml"), "articles": [p.path for p in plans]}
     (out / "bench.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")

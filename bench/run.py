@@ -74,6 +74,14 @@ TARGETS = (
     ("g", 200, "`publisher serve`: one article changed -> the open page shows it", 1.5, "seconds"),
     ("h", 1000, "EPUB build / pandoc's own EPUB, whole book (largest content document)", 1.00, "ratio"),
     ("i", 200, "whole PDF build / pandoc -> typst, same articles (bench/peers.py)", 3.00, "ratio"),
+    ("j", 1000, "peak memory, all three formats, every article in one chapter (#23)", 2048, "MB"),
+    ("k", 1000, "all three formats: one chapter / many chapters (#23)", 1.20, "ratio"),
+    ("l", 1000, "PDF laid out by 2 workers / by 1 (#15 b)", 0.60, "ratio"),
+)
+SHAPED = (  # measured at N=1000 (or when --only names them): name, manifest (bench/generate.py), build options
+    ("all-formats-one-chapter", "book-one-chapter.yml", ()),
+    ("pdf-workers-1", "book-pdf-workers-1.yml", ("-f", "pdf")),
+    ("pdf-workers-2", "book-pdf-workers-2.yml", ("-f", "pdf")),
 )
 PEERS = {"peer-typst": "typst", "peer-weasyprint": "weasyprint"}  # bench/peers.py: publisher's PDF beside them
 
@@ -278,6 +286,17 @@ def instrument_pipeline(probe: Probe, upto: str | None, save_html: Path | None =
     except ImportError:
         return
     wrap(probe, pdfparts, "merge", "pdf.merge")  # a long book's parts merged into one PDF: our own work
+    accept = pdfparts.PartsRenderer.accept
+
+    @functools.wraps(accept)
+    def accepting(self, i, inputs, record):
+        """A part laid out by a worker process (spawned: no wrapper there) brings back WeasyPrint's spans."""
+        if self.workers > 1:
+            for name, start, end in record.spans:
+                probe.add(name, start, end)
+        return accept(self, i, inputs, record)
+
+    pdfparts.PartsRenderer.accept = accepting
 
 
 def instrument_weasyprint(probe: Probe, pages: list) -> None:
@@ -605,6 +624,10 @@ class Run:
                                         str(out / "warm"), "-q"], env=env)
             if self.wanted("check"):  # the same cache: what a build left behind
                 self.tool("check-warm", [*publisher_cli, "check", str(self.manifest)], env=env, ok=(0, 1))
+        for name, file, options in SHAPED:
+            if self.wanted(name) and (self.n >= 1000 or name in (self.only or ())):
+                reset(self.root, self.keep)
+                self.tool(name, [*publisher_cli, "build", str(self.root / file), *options, "--out", str(out / name), "-q"])
         if self.wanted("check"):
             reset(self.root, self.keep)
             self.tool("check-cold", [*publisher_cli, "check", str(self.manifest)], ok=(0, 1))
@@ -744,7 +767,8 @@ def judge(sizes: dict) -> list[dict]:
     for tid, want, what, limit, kind in TARGETS:
         needs = {"a": ("pdf",), "b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "d": ("all-formats",),
                  "e": ("rebuild-cold", "rebuild-one-changed"), "f": ("check-warm",), "g": ("serve-reload",),
-                 "h": ("epub", "pandoc-md-epub"), "i": ("pdf", "peer-typst")}[tid]
+                 "h": ("epub", "pandoc-md-epub"), "i": ("pdf", "peer-typst"), "j": ("all-formats-one-chapter",),
+                 "k": ("all-formats-one-chapter", "all-formats"), "l": ("pdf-workers-2", "pdf-workers-1")}[tid]
         n = pick_n(sizes, want, needs)
         needs += {"f": ("check-cold",), "b": ("epub-warm",)}.get(tid, ())
         row = {"id": tid, "target": what, "n": n, "target_n": want, "limit": limit, "kind": kind, "figure": None,
@@ -766,9 +790,10 @@ def judge_one(row: dict, tid: str, m: dict | None) -> None:
         (own, own_cpu), whole = _own(d), d["wall_s"]
         row.update(figure=own / whole, cpu_figure=own_cpu / d["cpu_s"],
                    detail=f"{own:.1f} s of {whole:.1f} s (WeasyPrint {d['weasyprint_s']:.1f} s, pandoc writer {d['pandoc_write_s']:.1f} s)")
-    elif tid in ("b", "c", "e", "h", "i"):
+    elif tid in ("b", "c", "e", "h", "i", "k", "l"):
         top, bottom = {"b": ("epub", "pandoc-md-epub"), "c": ("all-formats", "pdf"), "e": ("rebuild-one-changed", "rebuild-cold"),
-                       "h": ("epub", "pandoc-md-epub"), "i": ("pdf", "peer-typst")}[tid]
+                       "h": ("epub", "pandoc-md-epub"), "i": ("pdf", "peer-typst"), "k": ("all-formats-one-chapter", "all-formats"),
+                       "l": ("pdf-workers-2", "pdf-workers-1")}[tid]
         row.update(figure=m[top]["wall_s"] / m[bottom]["wall_s"], cpu_figure=m[top]["cpu_s"] / m[bottom]["cpu_s"],
                    detail=f"{m[top]['wall_s']:.1f} s vs {m[bottom]['wall_s']:.1f} s")
         if tid == "b" and m.get("epub-warm"):  # judged cold; beside it, after a build (articles already parsed)
@@ -780,8 +805,9 @@ def judge_one(row: dict, tid: str, m: dict | None) -> None:
         largest = m["epub"].get("detail", {}).get("largest_document_kb") if tid == "h" else None
         if largest is not None:
             row["detail"] += f"; largest content document {largest:.0f} KB ({m['epub']['detail']['documents']} documents)"
-    elif tid == "d":
-        row.update(figure=m["all-formats"]["peak_mb"], detail=f"{m['all-formats']['peak_mb']:.0f} MB")
+    elif tid in ("d", "j"):
+        name = "all-formats" if tid == "d" else "all-formats-one-chapter"
+        row.update(figure=m[name]["peak_mb"], detail=f"{m[name]['peak_mb']:.0f} MB")
     elif tid == "f":
         cold = f" (nothing cached: {m['check-cold']['wall_s']:.1f} s)" if m.get("check-cold") else ""
         row.update(figure=m["check-warm"]["wall_s"], detail=f"{m['check-warm']['wall_s']:.1f} s{cold}")
@@ -855,6 +881,9 @@ STAGE_ROWS = (
     ("  pandoc writer (JSON -> DOCX)", "docx", lambda d: (d["pandoc_write_s"], None)),
     ("docx (process)", "docx", None),
     ("all formats: `publisher build`", "all-formats", None),
+    ("all formats, every article in one chapter", "all-formats-one-chapter", None),
+    ("pdf: `publisher build -f pdf`, 1 worker", "pdf-workers-1", None),
+    ("pdf: `publisher build -f pdf`, 2 workers", "pdf-workers-2", None),
     ("`publisher check`, after a build", "check-warm", None),
     ("`publisher check`, nothing cached", "check-cold", None),
     ("rebuild epub+docx: cold", "rebuild-cold", None),
@@ -979,7 +1008,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="N = 50 only")
     p.add_argument("--work", type=Path, default=REPO / "build" / "bench", help="where vaults and outputs go")
     p.add_argument("--results", type=Path, default=BENCH / "results", help="where latest.json and latest.md go")
-    p.add_argument("--only", help="comma-separated measurements (load,parse,normalize,pdf,epub,docx,weasyprint,pandoc,peers,all,check,rebuild,serve)")
+    p.add_argument("--only", help="comma-separated measurements (load,parse,normalize,pdf,epub,docx,weasyprint,pandoc,peers,all,check,rebuild,serve,"
+                   "all-formats-one-chapter,pdf-workers-1,pdf-workers-2)")
     p.add_argument("--timeout", type=float, help="seconds allowed to any one measurement (default 600 + 30 N)")
     p.add_argument("--merge", action="store_true", help="keep the sizes of the last latest.json that this run does not measure (with --only, "
                                                             "also the measurements it does not make again)")

@@ -219,8 +219,3 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[YamlDoc, list[Diagnostic
     doc.value = own
     merged = merge_docs(parent, doc, replace_together=({"parts", "chapters"},))
     return merged, parent_warnings + warnings
-
-
-# BCP 47 (RFC 5646, section 2.1): a well-formed tag; whether its subtags are registered is not checked, but
-# a primary language subtag of 4 to 8 letters, which the grammar reserves and the registry has none of
-# (`english`), is refused.

@@ -150,6 +150,7 @@ class Manifest:
     pdf_sides: int = 2  # 2: facing pages (openers on the right); 1: every page alike
     epub_document_kb: int = 256  # no EPUB content document larger than this (backends/epubsplit.py)
     pdf_part_pages: int = 0  # render the PDF in parts of about this many pages (0: only when long; pdfparts.py)
+    pdf_workers: int = 0  # processes laying out parts at once (0: one per core)
     allow_remote: bool = False  # download http(s) images (bounded) instead of showing a placeholder
     diagnostics_ignore: tuple[str, ...] = ()  # codes left out of the report (never an error)
     diagnostics_error: tuple[str, ...] = ()  # codes made errors

@@ -15,10 +15,11 @@ TAG_INDEX_ID = "tag-index"
 INDEX_ID = "index"
 
 
-def chapter_blocks(chapter: Chapter) -> list[dict]:
-    """A chapter's heading, then each article (under its own heading when the chapter has several)."""
-    blocks = [tree.header(chapter.level, chapter.id, tree.text_inlines(chapter.title), classes=["chapter"])]
-    for article in chapter.articles:
+def chapter_blocks(chapter: Chapter, start: int = 0, stop: int | None = None) -> list[dict]:
+    """A chapter's heading, then each article (under its own heading when the chapter has several); with
+    `start` and `stop`, those of its articles alone, under the chapter's heading only when `start` is 0."""
+    blocks = [] if start else [tree.header(chapter.level, chapter.id, tree.text_inlines(chapter.title), classes=["chapter"])]
+    for article in chapter.articles[start:stop]:
         if not chapter.single:
             blocks.append(tree.header(article.level, article.id, tree.text_inlines(article.title), classes=["article"]))
         blocks.extend(article.blocks)

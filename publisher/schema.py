@@ -162,7 +162,10 @@ KEYS: tuple[Key, ...] = (
     Key("pdf.tagged", "boolean", "false", "A tagged PDF (PDF/UA-1) with a structure tree; always rendered whole.",
         "pdf: {tagged: true}"),
     Key("pdf.part_pages", "whole number", "automatic (parts of about 150 pages past about 600)",
-        "Render the PDF in parts of about this many pages, merged into one file.", "pdf: {part_pages: 300}"),
+        "Render the PDF in parts of about this many pages, merged into one file; a chapter estimated longer "
+        "starts each of its articles on a new page, so a part may begin at any of them.", "pdf: {part_pages: 300}"),
+    Key("pdf.workers", "whole number", "one per core", "Processes laying out the parts of a PDF rendered in parts at "
+        "once (1: one process); the PDF is the same.", "pdf: {workers: 2}"),
     Key("diagnostics", "mapping", "{}", "Codes (README lists them) to leave out of the report or to make errors.",
         "diagnostics: {ignore: [image.alt], error: [link.unresolved]}"),
     Key("diagnostics.ignore", "list of codes", "none", "Diagnostics left out of the build's report (an error cannot be ignored).",

@@ -24,6 +24,9 @@ from .yamlsrc import KeyPath
 PAGE_SIZES = ("A4", "Letter", "A5")
 
 
+# BCP 47 (RFC 5646, section 2.1): a well-formed tag; whether its subtags are registered is not checked, but
+# a primary language subtag of 4 to 8 letters, which the grammar reserves and the registry has none of
+# (`english`), is refused.
 _ALNUM = "[a-z0-9]"
 _LANGTAG = re.compile(
     rf"""[a-z]{{2,3}}(?:-[a-z]{{3}}){{0,3}}                         # language (with extlangs)
@@ -106,7 +109,8 @@ def read_matter(c: Checker, value: Any, kp: KeyPath, source: Path, *, generated:
 
 
 def read_pdf(c: Checker, value: Any) -> dict[str, Any]:
-    """pdf: {tagged: true, sides: 1, part_pages: 300}: PDF/UA tagging, one- or two-sided layout, rendering in parts."""
+    """pdf: {tagged: true, sides: 1, part_pages: 300, workers: 2}: PDF/UA tagging, one- or two-sided layout,
+    rendering in parts, by how many processes."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -123,8 +127,13 @@ def read_pdf(c: Checker, value: Any) -> dict[str, Any]:
     if not isinstance(part_pages, int) or isinstance(part_pages, bool) or part_pages < 1 and "part_pages" in value:
         c.error(("pdf", "part_pages"), f"must be a whole number of pages, at least 1, not {part_pages!r}", code="manifest.value")
         part_pages = 0
+    # workers: processes laying out the parts at once (0: one per core the process may use)
+    workers = value.get("workers", 0)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1 and "workers" in value:
+        c.error(("pdf", "workers"), f"must be a whole number of processes, at least 1, not {workers!r}", code="manifest.value")
+        workers = 0
     return {"pdf_tagged": c.boolean(value.get("tagged"), ("pdf", "tagged"), False), "pdf_sides": sides,
-            "pdf_part_pages": part_pages}
+            "pdf_part_pages": part_pages, "pdf_workers": workers}
 
 
 def read_diagnostics(c: Checker, value: Any) -> dict[str, tuple[str, ...]]:

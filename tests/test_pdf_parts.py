@@ -4,6 +4,7 @@ every link landing where it does in the whole book; and it is reproducible, with
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from conftest import build_manifest, pdf_destination_pages, pdf_outline, pdf_pag
 from test_pdf import appears_exactly, contents, diagram, layout_lines, page_of
 
 from publisher import load_book
-from publisher.backends import pdfparts
+from publisher.backends import load_backend, pdfplan
 from publisher.diagnostics import ManifestError
+from publisher.editions import for_format
+from publisher.themes import load_theme
 
 WORDS = ("sprocket gear wheel lever pulley spring axle bearing cam ratchet piston valve crank shaft bolt "
          "hinge latch nozzle rivet gasket").split()
@@ -46,15 +49,25 @@ def vault(tmp_path: Path) -> Path:
     return kb
 
 
-def manifest(tmp_path: Path, name: str, pdf: str = "") -> Path:
+PARTS = ("parts:\n  - title: First Things\n    chapters: [alpha.md, beta.md]\n"
+         "  - title: Later Things\n    chapters:\n      - gamma.md\n      - title: Two Together\n"
+         "        articles: [delta.md, epsilon.md]\n      - zeta.md\n")
+ONE_CHAPTER = "chapters:\n  - title: Everything\n    articles: [{glob: '*.md'}]\n"
+
+
+def manifest(tmp_path: Path, name: str, pdf: str = "", shape: str = PARTS) -> Path:
     path = tmp_path / f"{name}.yml"
     path.write_text(
         f"title: Parts Book\nauthors: [Tester]\ndate: 2025-01-01\nsource: kb\nformats: [pdf]\n"
-        f"output: {{name: {name}}}\n{pdf}"
-        "parts:\n  - title: First Things\n    chapters: [alpha.md, beta.md]\n"
-        "  - title: Later Things\n    chapters:\n      - gamma.md\n      - title: Two Together\n"
-        "        articles: [delta.md, epsilon.md]\n      - zeta.md\n", encoding="utf-8")
+        f"output: {{name: {name}}}\n{pdf}{shape}", encoding="utf-8")
     return path
+
+
+def pdf_whole(path: Path, target: Path) -> Path:
+    """The book of this manifest rendered whole, whatever its part_pages (which decides its long chapters)."""
+    book = load_book(path).book
+    load_backend("pdf").write(for_format(book, "pdf"), load_theme(book.manifest.theme, book.manifest.path), target, whole=True)
+    return target
 
 
 @pytest.fixture(scope="module")
@@ -62,30 +75,62 @@ def books(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("parts")
     vault(tmp)
     built = {}
-    for name, pdf in (("whole", ""), ("parts", "pdf: {part_pages: 1}\n"), ("again", "pdf: {part_pages: 1}\n")):
+    for name, pdf in (("parts", "pdf: {part_pages: 1, workers: 1}\n"), ("again", "pdf: {part_pages: 1, workers: 1}\n"),
+                      ("parallel", "pdf: {part_pages: 1, workers: 2}\n")):
         built[name] = build_manifest(manifest(tmp, name, pdf), tmp / f"out-{name}")
+    built["whole"] = pdf_whole(built["parts"].manifest, tmp / "whole.pdf")
     return built
 
 
 def test_plan_cuts_the_book_into_front_chapters_and_back(tmp_path):
     vault(tmp_path)
     book = load_book(manifest(tmp_path, "p", "pdf: {part_pages: 1}\n")).book
-    assert pdfparts.part_pages(book) == 1
-    chunks = pdfparts.plan(book, 1)
-    assert [c.kind for c in chunks] == ["front"] + ["body"] * 5 + ["back"] * 3
+    assert pdfplan.part_pages(book) == 1
+    chunks = pdfplan.plan(book, 1)
+    assert [c.kind for c in chunks] == ["front"] + ["body"] * 6 + ["back"] * 3
     assert [c.section for c in chunks[-3:]] == ["glossary", "tag-index", "index"]  # each back section alone
-    assert [c.parts_before for c in chunks[1:6]] == [0, 1, 1, 2, 2]  # the part counter goes on across parts
-    assert pdfparts.part_pages(load_book(manifest(tmp_path, "w")).book) == 0  # short: whole
+    assert [c.parts_before for c in chunks[1:7]] == [0, 1, 1, 2, 2, 2]  # the part counter goes on across parts
+    # "Two Together" is longer than a part: cut between its articles
+    assert [(p.chapter.title, p.start, p.stop) for c in chunks[4:6] for p in c.pieces] == [
+        ("Two Together", 0, 1), ("Two Together", 1, None)]
+    assert pdfplan.plan(book, 1000)[1].pieces[3].stop is None  # one part: the chapter whole
+    assert pdfplan.workers(book) == len(os.sched_getaffinity(0))  # one per core this process may use
+    assert pdfplan.part_pages(load_book(manifest(tmp_path, "w")).book) == 0  # short: whole
     tagged = load_book(manifest(tmp_path, "t", "pdf: {tagged: true, part_pages: 1}\n")).book
-    assert pdfparts.part_pages(tagged) == 0  # a structure tree cannot be merged: always whole
+    assert pdfplan.part_pages(tagged) == 0  # a structure tree cannot be merged: always whole
 
 
-def test_parts_give_the_same_pages_as_the_whole_book(books):
-    whole, parts = books["whole"].files["pdf"], books["parts"].files["pdf"]
-    assert [d.format() for d in books["parts"].reporter.diagnostics] == []
+@pytest.mark.parametrize("name", ["parts", "parallel"])
+def test_parts_give_the_same_pages_as_the_whole_book(books, name):
+    """In parts, laid out by one process or by two: the same pages, outline and links as the book whole."""
+    whole, parts = books["whole"], books[name].files["pdf"]
+    assert [d.format() for d in books[name].reporter.diagnostics] == []
     assert pdf_pages_text(parts) == pdf_pages_text(whole)  # contents, (p. N), indexes, running heads, folios
     assert pdf_outline(parts) == pdf_outline(whole)
     assert pdf_destination_pages(parts) == pdf_destination_pages(whole)
+    assert parts.read_bytes() == books["parts"].files["pdf"].read_bytes()  # workers change nothing
+
+
+def test_a_one_chapter_book_is_cut_between_articles(tmp_path):
+    """One chapter of every article, longer than a part: each article opens a page, a part may begin at any
+    of them, and the pages (running heads, footnote numbers and all) are those of the book whole."""
+    kb = vault(tmp_path)
+    (kb / "beta.md").write_text((kb / "beta.md").read_text(encoding="utf-8") + "\nA note.[^n] Another.[^m]\n\n"
+                                "[^n]: The first footnote.\n[^m]: The second footnote.\n", encoding="utf-8")
+    (kb / "delta.md").write_text((kb / "delta.md").read_text(encoding="utf-8") + "\nOne more.[^k]\n\n"
+                                 "[^k]: The third footnote.\n", encoding="utf-8")
+    path = manifest(tmp_path, "one", "pdf: {part_pages: 2}\n", ONE_CHAPTER)
+    book = load_book(path).book
+    chunks = [c for c in pdfplan.plan(book, 2) if c.kind == "body"]
+    assert len(chunks) >= 3 and all(len(c.pieces) == 1 for c in chunks)
+    assert any(c.pieces[0].start > 0 and c.pieces[0].footnotes for c in chunks)  # the counter goes on
+    parts = build_manifest(path, tmp_path / "p").files["pdf"]
+    pages = pdf_pages_text(parts)
+    assert pages == pdf_pages_text(pdf_whole(path, tmp_path / "whole.pdf"))
+    assert pdf_outline(parts) == pdf_outline(tmp_path / "whole.pdf")
+    assert sum("Everything" in p for p in pages) > 5  # the contents, the opener and the running heads
+    text = " ".join(" ".join(pages).replace("\u00a0", " ").split())
+    assert "3. The third footnote." in text  # numbered on from the chapter's first two
 
 
 def test_page_numbers_links_and_outline_are_right(books):
@@ -138,13 +183,15 @@ def test_parts_are_reproducible_embed_every_font_and_keep_diagrams(books):
     reader = pypdf.PdfReader(parts)
     assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines" and reader.trailer["/Root"]["/Lang"] == "en"
     assert reader.metadata.title == "Parts Book"
-    whole = books["whole"].files["pdf"]
+    whole = books["whole"]
     assert parts.read_bytes()[:8] == whole.read_bytes()[:8]  # the same PDF version as WeasyPrint writes
 
 
 @pytest.mark.parametrize(("value", "message"), [
     ("{part_pages: 0}", "pdf.part_pages: must be a whole number of pages, at least 1, not 0"),
     ("{part_pages: many}", "pdf.part_pages: must be a whole number of pages, at least 1, not 'many'"),
+    ("{workers: 0}", "pdf.workers: must be a whole number of processes, at least 1, not 0"),
+    ("{workers: true}", "pdf.workers: must be a whole number of processes, at least 1, not True"),
 ])
 def test_part_pages_is_checked(tmp_path, value, message):
     vault(tmp_path)
@@ -159,8 +206,9 @@ def test_one_sided_parts_with_the_index_not_last(tmp_path):
     takes the chunk's second layout (pdf.py's lay_out_book does the same for a whole book)."""
     vault(tmp_path)
     order = "back_matter: [index, glossary, tag_index]\n"
-    whole = build_manifest(manifest(tmp_path, "whole", f"{order}pdf: {{sides: 1}}\n"), tmp_path / "w").files["pdf"]
-    parts = build_manifest(manifest(tmp_path, "parts", f"{order}pdf: {{sides: 1, part_pages: 2}}\n"), tmp_path / "p").files["pdf"]
+    path = manifest(tmp_path, "parts", f"{order}pdf: {{sides: 1, part_pages: 2}}\n")
+    parts = build_manifest(path, tmp_path / "p").files["pdf"]
+    whole = pdf_whole(path, tmp_path / "whole.pdf")
     assert pdf_pages_text(parts) == pdf_pages_text(whole)
     assert all(t.strip() for t in pdf_pages_text(parts))
     assert pdf_outline(parts) == pdf_outline(whole)

@@ -23,7 +23,7 @@ from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Article, Book
 from ..scripts import check_glyphs, installed_coverage
 from ..themes import TAB_SIZE, Theme
-from . import pdfparts
+from . import pdfparts, pdfplan
 from .view import for_format
 from .weasy import problems, tuned
 
@@ -276,6 +276,41 @@ def index_is_last(book: Book) -> bool:
     return bool(generated) and generated[-1].kind == "index"
 
 
+@functools.lru_cache(maxsize=1)
+def font_configuration(css: str):
+    """One font set-up (fontconfig's font list, Pango's font map and its caches) for every layout a process
+    makes with one theme's stylesheet, a book's parts and its index among them, where WeasyPrint sets one up
+    for each."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """WeasyPrint for one book: lays out its HTML and writes a Document. Plain data, so that a worker process
+    laying out parts of the book (pdfparts.py) can be handed one."""
+
+    source: Path  # the knowledge base: relative URLs resolve from it
+    roots: tuple[Path, ...]  # what may be read: the knowledge base and the theme
+    sides: int
+    tagged: bool
+    css: str  # the theme's print stylesheet (weasy.tuned reads it)
+
+    def lay_out(self, html: str):
+        import weasyprint
+
+        return weasyprint.HTML(string=html, base_url=str(self.source) + "/",
+                               url_fetcher=SafeFetcher(self.roots)).render(font_config=font_configuration(self.css))
+
+    def write_pdf(self, document, path: Path) -> None:
+        # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
+        # identifier is fixed: the same book gives the same bytes.
+        options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True} if self.tagged else {}
+        document.write_pdf(path, pdf_identifier=b"publisher", uncompressed_pdf=False,
+                           finisher=open_with_outline(self.sides), **options)
+
+
 class PdfBackend:
     name = "pdf"
     suffix = ".pdf"
@@ -289,7 +324,7 @@ class PdfBackend:
         """The whole book as one HTML document for WeasyPrint. `pages` (index anchor -> printed page number)
         gives the index its page numbers; without it the index is its heading alone. With `index_from`
         (the page on which the index starts) the document is the index alone, numbered from that page.
-        With `chunk` (a pdfparts.Chunk) it is that part of the book alone, numbered from `chunk_first`."""
+        With `chunk` (a pdfplan.Chunk) it is that part of the book alone, numbered from `chunk_first`."""
         m = book.manifest
         kind = chunk.kind if chunk is not None else None
         front = [] if index_from or kind not in (None, "front") else render.front_matter(book)
@@ -302,27 +337,30 @@ class PdfBackend:
         elif kind == "back":
             back = [section for section in back if section[0] == chunk.section]
         if index_from or kind in ("front", "back"):
-            chapters = []
+            pieces = []
         else:
-            chapters = list(chunk.chapters) if kind == "body" else list(book.chapters)
+            pieces = list(chunk.pieces) if kind == "body" else [pdfplan.Piece(c) for c in book.chapters]
         fragments = [prepare(blocks, m.page_size, theme.tab_size) for _, _, blocks in front]
-        fragments += [prepare(render.chapter_blocks(c), m.page_size, theme.tab_size) for c in chapters]
+        fragments += [prepare(render.chapter_blocks(p.chapter, p.start, p.stop), m.page_size, theme.tab_size) for p in pieces]
         fragments += [prepare(blocks, m.page_size, theme.tab_size) for _, _, blocks in back]
         html = render.to_html(fragments) if fragments else []
         front_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(front, html[: len(front)], strict=True)]
         html = html[len(front):]
-        chapter_html = iter(html[: len(chapters)])
-        members = {id(c) for c in chapters}
+        chapter_html = iter(html[: len(pieces)])
+        held = {id(p.chapter): p for p in pieces}  # a chunk holds one piece of a chapter at most
+        long_pages = pdfplan.long_chapter_pages(book)
 
-        def has(c) -> bool:
-            return kind is None or id(c) in members
+        def chapter(c) -> dict:
+            piece = held[id(c)]
+            return {"id": c.id, "html": next(chapter_html), "title": c.title, "long": pdfplan.is_long(c, long_pages),
+                    "continued": piece.start > 0, "footnotes": piece.footnotes}
 
-        parts = [] if index_from or kind in ("front", "back") else [
-            {"title": p.title, "id": p.id, "opener": kind is None or has(p.chapters[0]),
-             "chapters": [{"id": c.id, "html": next(chapter_html)} for c in p.chapters if has(c)]}
-            for p in book.parts if kind is None or any(has(c) for c in p.chapters)
+        parts = [
+            {"title": p.title, "id": p.id, "opener": id(p.chapters[0]) in held and held[id(p.chapters[0])].start == 0,
+             "chapters": [chapter(c) for c in p.chapters if id(c) in held]}
+            for p in book.parts if any(id(c) in held for c in p.chapters)
         ]
-        back_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(back, html[len(chapters):], strict=True)]
+        back_html = [{"id": i, "title": t, "html": h} for (i, t, _), h in zip(back, html[len(pieces):], strict=True)]
         return theme.render(
             "pdf.html.j2",
             book=book,
@@ -345,34 +383,17 @@ class PdfBackend:
             parts_before=chunk.parts_before if chunk is not None else 0,
         )
 
-    def write(self, book: Book, theme: Theme, target: Path) -> None:
-        import weasyprint
-        from weasyprint.text.fonts import FontConfiguration
-
+    def write(self, book: Book, theme: Theme, target: Path, *, whole: bool = False) -> None:
+        """The PDF; in parts (pdfparts.py) when the book is long or the manifest asks, unless `whole`."""
         m = book.manifest
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
-        fetcher = SafeFetcher([m.source, *theme.folders])
-        # One font set-up (fontconfig's font list, Pango's font map and its caches) for every layout of the
-        # book, its parts and its index, where WeasyPrint sets one up for each.
-        fonts = FontConfiguration()
-
-        def lay_out(html: str):
-            return weasyprint.HTML(string=html, base_url=str(m.source) + "/", url_fetcher=fetcher).render(font_config=fonts)
-
-        # Dates come from the template's dcterms meta (the book's build date), never from the clock, and the
-        # identifier is fixed: the same book gives the same bytes.
-        options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True} if m.pdf_tagged else {}
-
-        def write_pdf(document, path: Path) -> None:
-            document.write_pdf(path, pdf_identifier=b"publisher", uncompressed_pdf=False,
-                               finisher=open_with_outline(m.pdf_sides), **options)
-
-        with tuned(theme.css("pdf")):
-            size = pdfparts.part_pages(book)
-            if size:  # a long book: laid out a part at a time, so memory stays that of one part
-                pdfparts.write_in_parts(self, book, theme, lay_out, write_pdf, target, size)
+        engine = Engine(m.source, (m.source, *theme.folders), m.pdf_sides, m.pdf_tagged, theme.css("pdf"))
+        with tuned(engine.css):
+            size = 0 if whole else pdfplan.part_pages(book)
+            if size:  # a long book: laid out a part at a time, so memory stays that of a part or two
+                pdfparts.write_in_parts(self, book, theme, engine, target, size)
                 return
-            write_pdf(self.lay_out_book(book, theme, lay_out), target)
+            engine.write_pdf(self.lay_out_book(book, theme, engine.lay_out), target)
 
     def lay_out_book(self, book: Book, theme: Theme, lay_out):
         """One layout of the book. The index's page numbers need the page of every occurrence, so the book

@@ -1,9 +1,29 @@
 """A long book's PDF rendered in parts: WeasyPrint keeps every laid-out page in memory until it writes
 (1.3-2.5 MB a page), so a 4,000-page book would need 7 GB or more. Here the book is cut into chunks: the
-front (cover to contents), runs of whole consecutive chapters of about `part_pages` pages (a chapter's
-articles run on without a page break, so a chapter is never cut), and each back matter section.
+front (cover to contents), runs of about `part_pages` pages (estimated from word counts), and each back
+matter section. A run ends before the chapter, or the article of a long chapter, that takes it to that size,
+whatever the book's shape: many parts, many chapters, or one chapter of a thousand articles.
+
+Long chapters. A chapter's articles run on without a page break, so a cut between two of them would move
+the text. A chapter estimated longer than `part_pages` (150 when the manifest does not say) is long: the
+theme starts each of its articles on a new page (`.chapter-body.long`), and a chunk may begin at any of
+them. The rule is the book's, not the rendering's: a long chapter breaks so in a book rendered whole as
+well. A chunk that begins inside a chapter opens on the page after the last (not on a right-hand one), is
+no opener, sets the chapter's running head (string-set) from the chapter's title, numbers its footnotes on
+from the chapter's earlier articles, and its articles' bookmarks nest under the chapter's in an earlier
+chunk when the outline is rebuilt.
+
 Each chunk is laid out alone, numbered on from its first page and on that page's side, written to a
-temporary PDF and dropped before the next, so memory stays that of one chunk; the PDFs are then merged.
+temporary PDF and dropped, so memory stays that of one chunk a process; the PDFs are then merged.
+
+Worker processes (`pdf: {workers: N}`, one per core by default, 1: this process alone). Each sweep sends
+its chunks to a pool of spawned processes, at most one chunk each in flight: a worker gets the chunk's HTML
+as a file and the page numbers it shows, and gives back its page count, anchors and bookmarks (pdf.Engine
+is all it holds of the book). A chunk sent before the one ahead of it came back starts where that one's
+previous layout (or its word count) says it ends; before each sweep every chunk's anchors move with the
+page counts of those before it, so the second sweep mostly finds every number right and writes every
+chunk, and a third confirms it. The oldest result is always taken first, so a build is the same every time,
+and the same as with one process (the sweeps stop only when nothing moves).
 
 Page numbers that cross chunks. A chunk holds an empty, out-of-flow stub for every target it points to in
 another chunk (a link or `target-counter()`), and WeasyPrint is told the stub's page number
@@ -28,43 +48,38 @@ and back matter: the blank left-hand page before it, if any, is added when mergi
 
 A tagged PDF (`pdf: {tagged: true}`) is never rendered in parts: each chunk would carry a structure tree of
 its own, and merging those into one that PDF/UA accepts is beyond this merge.
+
+Where the book is cut, and by how many processes it is laid out: pdfplan.py; the merge: pdfmerge.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
-import hashlib
 import html as htmlmod
 import logging
+import multiprocessing
 import re
 import tempfile
-import warnings
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
 from .. import render
 from ..index import ANCHOR as INDEX_ANCHOR
-from ..model import Book, Chapter
+from ..model import Book
 from ..themes import Theme
-from .weasy import fixed_pages, installed, outside_links
+from .pdfmerge import merge
+from .pdfplan import WORDS_PER_PAGE, Chunk, article_words, chunk_words, plan, workers
+from .weasy import fixed_pages, outside_links, tuned
 
-AUTO_PAGES = 600  # a book estimated longer than this is rendered in parts
-AUTO_PART_PAGES = 150  # of about this many pages each (1.3-2.5 MB a page while laid out)
-WORDS_PER_PAGE = 320  # before any page is laid out: bench vault N=200, 241,805 words on 753 A4 pages
 MAX_SWEEPS = 6
 HREF = re.compile(r'\bhref="#([^"]*)"')
 ID = re.compile(r'\bid="([^"]*)"')
 STUBS_MARK = "<!--publisher-stubs-->"
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    kind: str  # front | body | back
-    chapters: tuple[Chapter, ...] = ()
-    parts_before: int = 0  # titled parts whose opener is in an earlier chunk (the part counter starts there)
-    section: str = ""  # back: the one back matter section it holds (the glossary, the index, a file...)
 
 
 @dataclass(slots=True)
@@ -77,6 +92,7 @@ class Rendered:
     anchors: dict[str, int]  # real anchor -> page number
     bookmarks: list[tuple[int, str, int, float, float, str]]  # level, label, page number, x, y, state
     written: bool = False
+    spans: list[tuple[str, float, float]] = field(default_factory=list)  # what WeasyPrint did when (perf_counter)
 
 
 @dataclass(slots=True)
@@ -95,47 +111,6 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
-
-
-def words(chapter: Chapter) -> int:
-    return sum(len(a.body.split()) for a in chapter.articles)
-
-
-def estimated_pages(book: Book) -> int:
-    return sum(words(c) for c in book.chapters) // WORDS_PER_PAGE
-
-
-def part_pages(book: Book) -> int:
-    """Pages per part, or 0: the book is rendered whole."""
-    m = book.manifest
-    if m.pdf_tagged or not {"fixed_pages", "outside_links"} <= installed():
-        return 0  # structure trees cannot be merged; a WeasyPrint without the stubs' page numbers
-    if m.pdf_part_pages:
-        return m.pdf_part_pages
-    return AUTO_PART_PAGES if estimated_pages(book) > AUTO_PAGES else 0
-
-
-def plan(book: Book, size: int) -> list[Chunk]:
-    """Front, runs of consecutive chapters of about `size` pages (estimated from word counts), back."""
-    chunks = [Chunk("front")]
-    run: list[Chapter] = []
-    run_words, parts_before, openers = 0, 0, 0
-    for part in book.parts:
-        for n, chapter in enumerate(part.chapters):
-            if run and run_words >= size * WORDS_PER_PAGE:
-                chunks.append(Chunk("body", tuple(run), parts_before))
-                run, run_words, parts_before = [], 0, openers
-            run.append(chapter)
-            run_words += words(chapter)
-            if n == 0 and part.title:
-                openers += 1
-    if run:
-        chunks.append(Chunk("body", tuple(run), parts_before))
-    # Each back matter section on its own: they open on a page of their own, and at a thousand articles the
-    # glossary and the index run to hundreds of pages. The index gathers from the chapters only, so its
-    # page numbers are all known by then (a whole book lays out its index apart for the same reason).
-    chunks += [Chunk("back", section=ident) for ident, _, _ in render.back_matter(book, 1, {})]
-    return chunks
 
 
 def targets_of(html: str) -> tuple[list[str], list[str]]:
@@ -174,29 +149,30 @@ def bookmarks_of(document, first: int) -> list[tuple[int, str, int, float, float
 
 
 class PartsRenderer:
-    def __init__(self, backend, book: Book, theme: Theme, lay_out, write_pdf, size: int):
-        self.backend, self.book, self.theme = backend, book, theme
-        self.lay_out, self.write_pdf = lay_out, write_pdf
+    def __init__(self, backend, book: Book, theme: Theme, engine, size: int, workers: int = 1):
+        self.backend, self.book, self.theme, self.engine = backend, book, theme, engine
         self.chunks = plan(book, size)
+        self.workers = max(1, min(workers, len(self.chunks)))
         self.sides = book.manifest.pdf_sides
         self.pages: dict[str, int] = {}  # every real anchor laid out so far -> page number
         self.targets: dict[int, tuple[list[str], list[str]]] = {}  # front and body chunks: outside, inside targets
         self.progress = Progress()
         # Words before each part, chapter and article (for guessing pages), and before each chunk.
         self.position: dict[str, int] = {}
-        self.chunk_words: dict[int, int] = {}
         total = 0
-        starts = {id(c.chapters[0]): i for i, c in enumerate(self.chunks) if c.chapters}
         for part in book.parts:
             self.position.setdefault(part.id, total)
             for chapter in part.chapters:
-                if id(chapter) in starts:
-                    self.chunk_words[starts[id(chapter)]] = total
                 self.position.setdefault(chapter.id, total)
                 for article in chapter.articles:
                     self.position.setdefault(article.id, total)
-                    total += len(article.body.split())
+                    total += article_words(article)
         self.position[""] = total
+        self.chunk_words: dict[int, int] = {}  # body chunk -> words before it
+        for i, chunk in enumerate(self.chunks):
+            if chunk.pieces:
+                first = chunk.pieces[0]
+                self.chunk_words[i] = self.position[first.articles[0].id if first.articles else first.chapter.id]
         self.current = 0
 
     # ------------------------------------------------------------ one chunk
@@ -207,9 +183,7 @@ class PartsRenderer:
     def guess(self, target: str, first: int) -> int:
         """A page number for a target not laid out yet, from the words before its article: the closer to
         the real number, the likelier the layout with the real one is the same (digits differ in width)."""
-        done = [(i, r) for i, r in enumerate(self.records) if r is not None and self.chunks[i].kind == "body"]
-        laid_words = sum(words(c) for i, _ in done for c in self.chunks[i].chapters)
-        rate = sum(r.count for _, r in done) / laid_words if laid_words else 1 / WORDS_PER_PAGE
+        rate = self.rate()
         at = self.position.get(target, self.position.get(target.split("--")[0]))
         if at is None:  # not in a chapter (the back matter): after them all
             at = self.position[""]
@@ -231,23 +205,25 @@ class PartsRenderer:
         numbers.update({t: self.pages[t] if t in self.pages else self.guess(t, first) for t in inside})
         return numbers, known, list(inside)
 
+    def rate(self) -> float:
+        """Pages a word, in the body chunks laid out so far."""
+        done = [(i, r) for i, r in enumerate(self.records) if r is not None and self.chunks[i].kind == "body"]
+        laid_words = sum(chunk_words(self.chunks[i]) for i, _ in done)
+        return sum(r.count for _, r in done) / laid_words if laid_words else 1 / WORDS_PER_PAGE
+
+    def estimated_count(self, chunk: Chunk) -> int:
+        return max(1, round(chunk_words(chunk) * self.rate()))
+
     def index_pages(self) -> dict[str, int]:
         return {a: n for a, n in self.pages.items() if INDEX_ANCHOR in a}
 
-    def lay_out_chunk(self, html: str, targets: list[str], numbers: dict[str, int]):
-        """The chunk's Document and its stubs: one for each outside target but the index's (the index shows
-        their numbers as text; at a thousand articles they are tens of thousands, and every element costs
-        WeasyPrint a computed style); links to those are kept all the same (weasy.outside_links, when writing)."""
-        stubs = [t for t in targets if INDEX_ANCHOR not in t]
-        with fixed_pages(numbers):
-            document = self.lay_out(with_stubs(html, stubs))
-        self.progress.layouts += 1
-        return document, set(stubs)
-
     # ------------------------------------------------------------ the sweeps
-    def next_first(self, end: int) -> int:
+    def next_first(self, end: int, chunk: Chunk) -> int:
+        """A chunk opens on the page after `end`: a right-hand one in a two-sided book, as parts, chapters and
+        back matter do, but for one that begins inside a long chapter, where an article opens any page."""
         first = end + 1
-        return first + 1 if self.sides == 2 and first % 2 == 0 else first
+        inside = bool(chunk.pieces) and chunk.pieces[0].start > 0
+        return first + 1 if self.sides == 2 and first % 2 == 0 and not inside else first
 
     def run(self, folder: Path) -> list[Rendered]:
         # The collection after each part frees that part's document (WeasyPrint's boxes hold cycles); the
@@ -255,19 +231,58 @@ class PartsRenderer:
         # at the part's objects only, not again at the millions of the book's trees.
         gc.freeze()
         try:
-            return self._run(folder)
+            with contextlib.ExitStack() as stack:
+                pool = None
+                if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
+                    pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
+                        self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
+                        initargs=(self.engine,)))
+                return self._run(folder, pool)
         finally:
             gc.unfreeze()
 
-    def _run(self, folder: Path) -> list[Rendered]:
+    def accept(self, i: int, inputs: tuple, record: Rendered) -> None:
+        """A chunk's layout: its anchors replace those of its previous one."""
+        previous = self.records[i]
+        for a in previous.anchors if previous is not None else ():
+            self.pages.pop(a, None)
+        self.pages.update(record.anchors)
+        record.inputs = inputs
+        self.records[i] = record
+        self.progress.layouts += 1
+        log.debug("sweep %d: part %d, pages %d-%d, %s", self.progress.sweeps, i, record.first,
+                  record.first + record.count - 1, "written" if record.written else "laid out")
+
+    def project(self) -> None:
+        """Before a sweep: where each chunk laid out before starts now, after the page counts of those before
+        it, and its anchors moved with it (a chunk's page count seldom depends on where it starts), so that
+        what points to them shows the right number the first time (the layout checks it)."""
+        end = 0
+        for i, (chunk, record) in enumerate(zip(self.chunks, self.records, strict=True)):
+            first = 1 if i == 0 else self.next_first(end, chunk)
+            if record is None:
+                end = first + self.estimated_count(chunk) - 1
+                continue
+            if first != record.first:
+                self.pages.update({a: n + first - record.first for a, n in record.anchors.items()})
+            end = first + record.count - 1
+
+    def _run(self, folder: Path, pool) -> list[Rendered]:
+        """Sweeps over the chunks in order until none is laid out. One process lays each chunk out in turn,
+        knowing where it starts. Worker processes lay out up to one chunk each at once (the oldest's result
+        is taken before another is sent, so the sweeps are the same on every run): a chunk sent before the
+        one ahead of it came back starts where that one's previous layout (or its word count) says it
+        ends, and the next sweep lays it out again if that was wrong."""
         self.records: list[Rendered | None] = [None] * len(self.chunks)
         for sweep in range(1, MAX_SWEEPS + 1):
             self.progress.sweeps = sweep
+            self.project()
             settle = sweep >= MAX_SWEEPS - 1  # the last sweeps leave inside targets to WeasyPrint
+            pending: list[tuple[int, tuple, object]] = []
             laid_out = False
             end = 0
             for i, chunk in enumerate(self.chunks):
-                first = 1 if i == 0 else self.next_first(end)
+                first = 1 if i == 0 else self.next_first(end, chunk)
                 if chunk.kind == "back" or i not in self.targets:
                     html = self.chunk_html(chunk, first)
                     outside, inside = targets_of(html)
@@ -288,29 +303,25 @@ class PartsRenderer:
                 if record is not None and record.inputs == inputs and (record.written or not known):
                     end = record.first + record.count - 1
                     continue
-                if html is None:
-                    html = self.chunk_html(chunk, first)
-                document, stubs = self.lay_out_chunk(html, outside, numbers)
-                anchors = {a: first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
-                if record is not None:
-                    for a in record.anchors:
-                        self.pages.pop(a, None)
-                self.pages.update(anchors)
-                record = Rendered(first, len(document.pages), inputs, anchors, bookmarks_of(document, first))
-                end = record.first + record.count - 1
-                # Written when every number it shows is right: those outside as known now (a later sweep
-                # lays it out again if they move), those inside where this layout put their targets.
-                if known and all(anchors.get(t) == numbers[t] for t in fixed_inside):
-                    with outside_links(outside):
-                        self.write_pdf(document, folder / f"{i:04d}.pdf")
-                    record.written = True
-                self.records[i] = record
-                log.debug("sweep %d: part %d (%s), pages %d-%d, %d fixed inside, %s", sweep, i, chunk.kind, first,
-                          end, len(fixed_inside), "written" if record.written else "laid out")
-                del document
-                gc.collect()
-                release_memory()
                 laid_out = True
+                path = folder / f"{i:04d}.html"
+                path.write_text(html if html is not None else self.chunk_html(chunk, first), encoding="utf-8")
+                del html
+                # The index's links show their numbers as text: no stub (at a thousand articles they are tens
+                # of thousands, and every element costs WeasyPrint a computed style), kept all the same.
+                job = Job(path, folder / f"{i:04d}.pdf", first, numbers, [t for t in outside if INDEX_ANCHOR not in t],
+                          outside, known, fixed_inside)
+                if pool is None:
+                    self.accept(i, inputs, lay_out_part(job, self.engine))
+                    end = self.records[i].first + self.records[i].count - 1
+                    continue
+                pending.append((i, inputs, pool.submit(lay_out_part, job)))
+                while len(pending) >= self.workers:
+                    self.accept(*taken(pending.pop(0)))
+                done = self.records[i] if not any(j == i for j, _, _ in pending) else None
+                end = first + ((done or record).count if (done or record) is not None else self.estimated_count(chunk)) - 1
+            for item in pending:
+                self.accept(*taken(item))
             if not laid_out:
                 break
         else:
@@ -319,134 +330,67 @@ class PartsRenderer:
         return self.records
 
 
-# ---------------------------------------------------------------- merging
-def merge(records: list[Rendered], folder: Path, target: Path) -> None:
-    """One PDF: every chunk's pages in order (a blank page where a two-sided book needs one), one name tree
-    of the real anchors, the outline rebuilt from the chunks' bookmarks, the front chunk's metadata and
-    viewer settings, and an identifier made from the content (two builds give the same bytes).
-
-    qpdf (pikepdf) copies each chunk's objects into the book and reads their streams from the chunk's file
-    only while writing, so the merge holds the objects' dictionaries, not every page's content. Those are
-    many all the same: 0.7 GB for 3,470 pages with a hundred thousand links and destinations (N=1000)."""
-    import pikepdf
-
-    book = pikepdf.new()
-    sources = []  # open until the book is written: qpdf reads each copied stream from its chunk then
-    where: dict[str, tuple[int, float, float]] = {}  # name -> (page index in the book, x, y)
-    try:
-        for i, record in enumerate(records):
-            chunk = pikepdf.open(folder / f"{i:04d}.pdf")
-            sources.append(chunk)
-            while len(book.pages) + 1 < record.first:  # the blank left-hand page before a right-hand opener
-                box = chunk.pages[0].mediabox
-                book.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
-            assert len(book.pages) + 1 == record.first, (i, len(book.pages), record.first)
-            offset = len(book.pages)
-            with warnings.catch_warnings():
-                # that pages.extend() leaves the chunk's named destinations behind is the point: the
-                # stubs' names are alike in several chunks, and the real one is chosen below
-                warnings.simplefilter("ignore", pikepdf.exceptions.PageCopyWarning)
-                book.pages.extend(chunk.pages)
-            if i:
-                retag_fonts(book.pages[offset:], i)
-            index = {page.objgen: n for n, page in enumerate(chunk.pages)}
-            names = chunk.Root.get("/Names")
-            tree = names.get("/Dests") if names is not None else None
-            for name, dest in (pikepdf.NameTree(tree).items() if tree is not None else ()):
-                if name in record.anchors and name not in where:  # the first of two alike, as WeasyPrint does
-                    page = index.get(dest[0].objgen)
-                    if page is not None:
-                        where[name] = (offset + page, float(dest[2] or 0), float(dest[3] or 0))
-        # Links whose target is nowhere in the book (WeasyPrint would have dropped them) go.
-        for page in book.pages:
-            annots = page.obj.get("/Annots")
-            if annots is None:
-                continue
-            kept = [a for a in annots if "/Dest" not in a or str(a.Dest) in where]
-            if len(kept) != len(annots):
-                page.obj.Annots = book.make_indirect(pikepdf.Array(kept))
-        tree = pikepdf.NameTree.new(book)  # qpdf keeps its leaves small and balanced
-        for name in sorted(where):
-            n, x, y = where[name]
-            tree[name] = pikepdf.Array([book.pages[n].obj, pikepdf.Name.XYZ, x, y, 0])
-        book.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
-        add_outline(book, [b for r in records for b in r.bookmarks])
-        front = sources[0] if sources else None
-        if front is not None:
-            for key in ("/Lang", "/PageMode", "/PageLayout", "/ViewerPreferences"):
-                if key in front.Root:
-                    book.Root[key] = book.copy_foreign(front.Root[key]) if isinstance(front.Root[key], pikepdf.Dictionary) else front.Root[key]
-            if "/Info" in front.trailer:
-                book.docinfo = book.copy_foreign(front.docinfo)
-        # deterministic_id: the identifier is a digest of the content, so two builds give the same bytes
-        book.save(target, deterministic_id=True, compress_streams=True,
-                  object_stream_mode=pikepdf.ObjectStreamMode.generate,
-                  min_version=front.pdf_version if front is not None else "1.7")  # the parts' own (WeasyPrint's)
-    finally:
-        book.close()
-        for chunk in sources:
-            chunk.close()
+def taken(item: tuple[int, tuple, object]) -> tuple[int, tuple, Rendered]:
+    i, inputs, result = item
+    return i, inputs, result.result()
 
 
-def retag_fonts(pages, chunk: int) -> None:
-    """Give the font subsets of a chunk tags of their own: WeasyPrint derives a subset's six-letter tag from
-    the font alone, so every chunk names a different subset alike, where a PDF must not (ISO 32000, 9.6.4)."""
-    import pikepdf
+# ---------------------------------------------------------------- laying out one chunk (here or in a worker)
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What laying out a chunk needs, as plain data: the HTML by its path, not the book."""
 
-    seen: set[tuple[int, int]] = set()
-
-    def first_time(obj) -> bool:
-        """An indirect object is retagged once, wherever it is shared; a direct one (0, 0) is its own."""
-        if obj.objgen == (0, 0):
-            return True
-        if obj.objgen in seen:
-            return False
-        seen.add(obj.objgen)
-        return True
-
-    def retag(name) -> pikepdf.Name:
-        tag, plus, rest = str(name)[1:].partition("+")
-        if not plus or len(tag) != 6:
-            return name
-        digest = hashlib.sha256(f"{chunk}:{tag}".encode()).digest()
-        return pikepdf.Name("/" + "".join(chr(65 + b % 26) for b in digest[:6]) + "+" + rest)
-
-    def visit(font) -> None:
-        if not first_time(font):
-            return
-        if "/BaseFont" in font:
-            font.BaseFont = retag(font.BaseFont)
-        descriptor = font.get("/FontDescriptor")
-        if descriptor is not None and first_time(descriptor) and "/FontName" in descriptor:
-            descriptor.FontName = retag(descriptor.FontName)
-        for child in font.get("/DescendantFonts") or ():
-            visit(child)
-
-    for page in pages:
-        resources = page.obj.get("/Resources")
-        fonts = resources.get("/Font") if resources is not None else None
-        for _, font in (fonts.items() if fonts is not None else ()):
-            visit(font)
+    html: Path
+    pdf: Path
+    first: int
+    numbers: dict[str, int]  # target -> the page number it shows
+    stubs: list[str]  # outside targets given an empty element here
+    outside: list[str]  # outside targets whose links are kept
+    known: bool  # every outside number is known: the chunk may be written
+    fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
 
 
-def add_outline(book, bookmarks) -> None:
-    """Nest the bookmarks by level, as WeasyPrint does in one document: each under the last one before it of
-    a lower level."""
-    import pikepdf
-
-    with book.open_outline() as outline:
-        stack: list[tuple[int, pikepdf.OutlineItem]] = []
-        for level, label, page, x, y, state in bookmarks:
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            item = pikepdf.OutlineItem(label, pikepdf.Array([book.pages[page - 1].obj, pikepdf.Name.XYZ, x, y, 0]))
-            item.is_closed = state == "closed"
-            (stack[-1][1].children if stack else outline.root).append(item)
-            stack.append((level, item))
+_engine = None  # a worker's engine (pdf.Engine), set by start_worker
+_tuned = contextlib.ExitStack()  # a worker's weasy.tuned(), held open for as long as the process lives
 
 
-def write_in_parts(backend, book: Book, theme: Theme, lay_out, write_pdf, target: Path, size: int) -> Progress:
-    renderer = PartsRenderer(backend, book, theme, lay_out, write_pdf, size)
+def start_worker(engine) -> None:
+    """A worker process: WeasyPrint quiet and tuned for the book's stylesheet for as long as it lives."""
+    global _engine
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    _tuned.enter_context(tuned(engine.css))
+    _engine = engine
+
+
+def lay_out_part(job: Job, engine=None) -> Rendered:
+    """Lay the chunk out with its stubs and fixed numbers; write it when every number it shows is right
+    (those outside as known now, a later sweep lays it out again if they move; those inside where this
+    layout put their targets). The Document is dropped and its memory handed back before returning."""
+    engine = engine or _engine
+    html = job.html.read_text(encoding="utf-8")
+    job.html.unlink()
+    start = time.perf_counter()
+    with fixed_pages(job.numbers):
+        document = engine.lay_out(with_stubs(html, job.stubs))
+    spans = [("weasyprint.layout", start, time.perf_counter())]
+    del html
+    stubs = set(job.stubs)
+    anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
+    record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), spans=spans)
+    if job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside):
+        start = time.perf_counter()
+        with outside_links(job.outside):
+            engine.write_pdf(document, job.pdf)
+        spans.append(("weasyprint.draw_write", start, time.perf_counter()))
+        record.written = True
+    del document
+    gc.collect()
+    release_memory()
+    return record
+
+
+def write_in_parts(backend, book: Book, theme: Theme, engine, target: Path, size: int) -> Progress:
+    renderer = PartsRenderer(backend, book, theme, engine, size, workers(book))
     with tempfile.TemporaryDirectory(prefix="publisher-pdf-") as tmp:
         records = renderer.run(Path(tmp))
         merge(records, Path(tmp), target)
