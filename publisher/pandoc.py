@@ -422,3 +422,16 @@ def parse_articles(articles: tuple[Article, ...], reporter: Reporter, *, stage: 
         for path, tree in progress.counted(each(), "parse", len(articles)) if stage else each():
             found[path] = tree
     return {a.path: found[a.path] for a in articles}
+
+
+def __getattr__(name: str) -> Any:
+    """The tree helpers lived here before publisher.tree (0.x): a plugin that still takes them from here gets
+    them, with a DeprecationWarning naming the new place."""
+    from . import tree
+
+    if name.startswith("_") or not hasattr(tree, name):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(f"publisher.pandoc.{name} is publisher.tree.{name} now", DeprecationWarning, stacklevel=2)
+    return getattr(tree, name)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from publisher.pandoc import stringify
+from publisher.tree import stringify
 
 
 class TxtBackend:
