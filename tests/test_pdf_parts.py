@@ -15,8 +15,8 @@ from test_pdf import appears_exactly, contents, diagram, layout_lines, page_of
 
 from publisher import load_book
 from publisher.backends import load_backend, pdfplan
-from publisher.diagnostics import ManifestError
 from publisher.backends.view import for_format
+from publisher.diagnostics import ManifestError
 from publisher.themes import load_theme
 
 WORDS = ("sprocket gear wheel lever pulley spring axle bearing cam ratchet piston valve crank shaft bolt "
