@@ -273,8 +273,8 @@ def _front_matter(fm: str, file: Path, reporter: Reporter) -> YamlDoc | None:
 
 
 # ---------------------------------------------------------------- the front-matter cache
-# PyYAML's pure-Python loader (the only one that reads front matter exactly as reported: libyaml accepts
-# `[Am I a Data Engineer?, ...]`, which it rejects) took a second at 1,000 articles. What load_yaml makes of
+# PyYAML's pure-Python loader (the one whose errors name their places; libyaml only where it rejects a `?`
+# that YAML allows, `[Am I a Data Engineer?, ...]`, see yamlsrc) took a second at 1,000 articles. What load_yaml makes of
 # a front matter depends on its text alone (and on PyYAML's version): values, places, written texts and
 # diagnostics are kept under the hash of that text (and of yamlsrc.py's own source, so that a change there
 # never reads a stale entry), beside the parse cache (PUBLISHER_CACHE), the file's path put back on reading.

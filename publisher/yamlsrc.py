@@ -186,7 +186,9 @@ def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, l
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        raise YamlError(_syntax_error(exc, text, path, line_offset)) from None
+        node = _question_mark_retry(exc, text)
+        if node is _REJECTED:
+            raise YamlError(_syntax_error(exc, text, path, line_offset)) from None
     except yaml.YAMLError as exc:
         raise YamlError(Diagnostic(Severity.ERROR, f"invalid YAML: {exc}", SourceLocation(path, 1 + line_offset, 1), code="yaml.syntax")) from None
     except RecursionError:  # PyYAML composes recursively
@@ -204,6 +206,24 @@ def load_yaml(text: str, path: str, *, line_offset: int = 0) -> tuple[YamlDoc, l
     except RecursionError:
         raise YamlError(_too_deep(path, line_offset)) from None
     return doc, warnings
+
+
+_REJECTED = object()
+
+
+def _question_mark_retry(exc: yaml.MarkedYAMLError, text: str) -> Any:
+    """The node tree of a text PyYAML rejected only for a `?` inside a plain scalar of a flow collection
+    (`aliases: [Am I a Data Engineer?, ...]`): valid YAML (1.1 and 1.2: only `, [ ] { }` end such a scalar,
+    and `?` is a key indicator only when a space follows it), which PyYAML's pure-Python scanner refuses
+    (yaml/pyyaml#128) and libyaml reads (yaml/libyaml#105), as Obsidian does. _REJECTED for any other error,
+    or when libyaml rejects it too: the error reported is PyYAML's, with its place."""
+    mark = exc.problem_mark
+    if mark is None or not getattr(yaml, "__with_libyaml__", False) or text[mark.index:mark.index + 1] != "?":
+        return _REJECTED
+    try:
+        return yaml.compose(text, Loader=yaml.CSafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return _REJECTED
 
 
 UNCLOSED = ("while parsing a flow", "while scanning a quoted scalar")  # contexts that begin at an opener

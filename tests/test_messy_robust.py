@@ -183,6 +183,25 @@ def test_an_unclosed_bracket_is_reported_at_the_bracket(messy, capsys):
                       "the YAML [vault.front-matter-invalid]")
 
 
+def test_a_question_mark_in_a_flow_list_is_yaml_and_a_broken_list_keeps_its_place(messy, capsys):
+    """`aliases: [Am I a Data Engineer?, ...]` (de-wiki's FAQ notes) is valid YAML that PyYAML's own scanner
+    refuses: the note is read, its aliases link to it; a list that is broken as well is still reported at its place."""
+    notes = messy / "kb/notes"
+    (notes / "faq.md").write_text("---\ntitle: FAQ\naliases: [Am I a Data Engineer?, What is it? Data, {b?: c}]\n---\nText.\n")
+    (notes / "asker.md").write_text("---\ntitle: Asker\n---\nSee [[Am I a Data Engineer?]].\n")
+    (notes / "worse.md").write_text("---\ntitle: Worse\naliases: [Why?, one: two: three]\n---\nText.\n")
+    (messy / "faq.yml").write_text("title: FAQ\nsource: kb\nglossary: false\nchapters: [faq, asker]\n")
+    (messy / "worse.yml").write_text("title: Worse\nsource: kb\nchapters: [worse]\n")
+    assert run(capsys, "check", "faq.yml") == (0, [  # read by libyaml: its places are right too
+        "kb/notes/faq.md:3:52: warning: front matter 'aliases' item 3 ignored: it is a mapping, not text "
+        "(quote it: an unquoted [[link]] is a list in YAML) [vault.front-matter]",
+        "faq.yml: links: 1 resolved, 0 outside, 0 broken, 0 ambiguous, 0 placeholder(s)", "faq.yml: 0 error(s), 1 warning(s)"])
+    code, err = run(capsys, "check", "worse.yml")
+    assert code == 1
+    assert err[0] == ("kb/notes/worse.md:3:10: error: invalid front matter: in the list this '[' opens, expected ',' or ']', "
+                      "but got '?' (line 3, column 14) (quote an item that holds , [ ] { } : # or ?) [vault.front-matter-invalid]")
+
+
 # ---------------------------------------------------------------- the manifest
 def test_a_misspelt_entry_key_is_an_error_and_a_field_no_note_has_a_warning(messy, capsys):
     code, err = run(capsys, "check", "misspelt.yml")
