@@ -46,15 +46,19 @@ def build_manifest(manifest: Path, out: Path, formats=None) -> Built:
 
 
 SHARED_FIXTURES = ("sample_books", "tiny_book")  # session fixtures: each built by one worker only
+PER_PARAM_FIXTURES = ("whole",)  # module-scoped and parametrized: one worker per parameter
 
 
 def pytest_collection_modifyitems(config, items):
     """Under `pytest -n auto --dist loadgroup`, the tests that share a build run on one worker, which builds it
     once: those of a session fixture (the sample books, the tiny book) together, the others a module at a time
-    (a module-scoped fixture is built once). Without xdist the marks do nothing."""
+    (a module-scoped fixture is built once), or a module and one parameter of its module-scoped fixture
+    (test_large_books' whole-vault books, one group each). Without xdist the marks do nothing."""
     for item in items:
         shared = next((name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())), None)
-        item.add_marker(pytest.mark.xdist_group(shared or item.module.__name__))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        per_param = next((f"{item.module.__name__}[{params[n]}]" for n in PER_PARAM_FIXTURES if n in params), None)
+        item.add_marker(pytest.mark.xdist_group(shared or per_param or item.module.__name__))
 
 
 @pytest.fixture(scope="session")

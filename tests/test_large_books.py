@@ -5,7 +5,8 @@ The "done when" test of #16: both shared corpora and a generated vault of N=1000
 are built whole, every note in one chapter, glossary and index on, each once (one normalize, one EPUB, one
 EPUBCheck run), and every content document is at most 256 KB, EPUBCheck passes, no harvested glossary term is
 a sentence, and the index entries are bounded. At N=1000 the chapter, the glossary and both indexes are cut
-into several documents each. These tests share the books: they run on one worker (xdist_group "scale")."""
+into several documents each. The tests of one whole-vault book run on one worker, which builds it once (conftest groups them by
+vault), so the three books are built side by side."""
 
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ NCX = "{http://www.daisy.org/z3986/2005/ncx/}"
 OPF = "{http://www.idpf.org/2007/opf}"
 GENERATED_N = 1000
 BOUND = 256 * 1024
-SCALE = pytest.mark.xdist_group("scale")  # the tests of the whole-vault books: one worker builds them once
 # What a harvested term never is (asserted here independently of publisher.glossary's own lists)
 VERB_OPENERS = {"allows", "does", "uses", "requires", "implies", "often", "is", "are", "has", "provides", "enables"}
 FINITE = {"is", "are", "was", "were", "does", "can", "will"}
@@ -90,7 +90,6 @@ def _sizes(epub: Path) -> dict[str, int]:
         return {i.filename: i.file_size for i in z.infolist() if i.filename.endswith(".xhtml")}
 
 
-@SCALE
 def test_every_content_document_is_bounded_and_epubcheck_passes(whole):
     sizes = _sizes(whole.epub)
     assert max(sizes.values()) <= BOUND, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
@@ -101,7 +100,6 @@ def test_every_content_document_is_bounded_and_epubcheck_passes(whole):
     assert epubcheck(whole.epub) == []
 
 
-@SCALE
 def test_split_documents_keep_spine_nav_ncx_and_footnotes_right(whole):
     docs, book = whole.docs, whole.book
     with zipfile.ZipFile(whole.epub) as z:
@@ -133,7 +131,6 @@ def _harvested(book) -> list[str]:
     return [e.term for e in book.glossary if e.source == "harvested"]
 
 
-@SCALE
 def test_harvested_glossary_terms_are_names_not_sentences(whole):
     terms = _harvested(whole.book)
     for term in terms:
@@ -148,7 +145,6 @@ def test_harvested_glossary_terms_are_names_not_sentences(whole):
         assert len(terms) >= 100
 
 
-@SCALE
 def test_the_index_leaves_general_terms_out_and_bounds_its_entries(whole):
     book = whole.book
     places = book.manifest.index_settings.max_places
