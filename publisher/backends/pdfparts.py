@@ -173,6 +173,7 @@ class PartsRenderer:
             if chunk.pieces:
                 first = chunk.pieces[0]
                 self.chunk_words[i] = self.position[first.articles[0].id if first.articles else first.chapter.id]
+        self.words_in = {i: chunk_words(chunk) for i, chunk in enumerate(self.chunks)}  # chunk -> words in it
         self.current = 0
 
     # ------------------------------------------------------------ one chunk
@@ -180,10 +181,10 @@ class PartsRenderer:
         pages = self.index_pages() if chunk.section == render.INDEX_ID else None
         return self.backend.html(self.book, self.theme, pages, chunk=chunk, chunk_first=first)
 
-    def guess(self, target: str, first: int) -> int:
-        """A page number for a target not laid out yet, from the words before its article: the closer to
-        the real number, the likelier the layout with the real one is the same (digits differ in width)."""
-        rate = self.rate()
+    def guess(self, target: str, first: int, rate: float) -> int:
+        """A page number for a target not laid out yet, from the words before its article (`rate`: pages a
+        word, self.rate()): the closer to the real number, the likelier the layout with the real one is the
+        same (digits differ in width)."""
         at = self.position.get(target, self.position.get(target.split("--")[0]))
         if at is None:  # not in a chapter (the back matter): after them all
             at = self.position[""]
@@ -198,21 +199,22 @@ class PartsRenderer:
         when this chunk's last layout placed them all (checked after the layout), else WeasyPrint finds
         them itself; with some unknown (a layout only to learn the pages) they get guesses as well, which
         spares WeasyPrint laying out again every page that points forward."""
-        numbers = {t: self.pages[t] if t in self.pages else self.guess(t, first) for t in outside}
+        rate = self.rate()
+        numbers = {t: self.pages[t] if t in self.pages else self.guess(t, first, rate) for t in outside}
         known = all(t in self.pages for t in outside)
         if known and (settle or not all(t in self.pages for t in inside)):
             return numbers, True, []
-        numbers.update({t: self.pages[t] if t in self.pages else self.guess(t, first) for t in inside})
+        numbers.update({t: self.pages[t] if t in self.pages else self.guess(t, first, rate) for t in inside})
         return numbers, known, list(inside)
 
     def rate(self) -> float:
         """Pages a word, in the body chunks laid out so far."""
         done = [(i, r) for i, r in enumerate(self.records) if r is not None and self.chunks[i].kind == "body"]
-        laid_words = sum(chunk_words(self.chunks[i]) for i, _ in done)
+        laid_words = sum(self.words_in[i] for i, _ in done)
         return sum(r.count for _, r in done) / laid_words if laid_words else 1 / WORDS_PER_PAGE
 
-    def estimated_count(self, chunk: Chunk) -> int:
-        return max(1, round(chunk_words(chunk) * self.rate()))
+    def estimated_count(self, i: int) -> int:
+        return max(1, round(self.words_in[i] * self.rate()))
 
     def index_pages(self) -> dict[str, int]:
         return {a: n for a, n in self.pages.items() if INDEX_ANCHOR in a}
@@ -261,7 +263,7 @@ class PartsRenderer:
         for i, (chunk, record) in enumerate(zip(self.chunks, self.records, strict=True)):
             first = 1 if i == 0 else self.next_first(end, chunk)
             if record is None:
-                end = first + self.estimated_count(chunk) - 1
+                end = first + self.estimated_count(i) - 1
                 continue
             if first != record.first:
                 self.pages.update({a: n + first - record.first for a, n in record.anchors.items()})
@@ -319,7 +321,7 @@ class PartsRenderer:
                 while len(pending) >= self.workers:
                     self.accept(*taken(pending.pop(0)))
                 done = self.records[i] if not any(j == i for j, _, _ in pending) else None
-                end = first + ((done or record).count if (done or record) is not None else self.estimated_count(chunk)) - 1
+                end = first + ((done or record).count if (done or record) is not None else self.estimated_count(i)) - 1
             for item in pending:
                 self.accept(*taken(item))
             if not laid_out:
