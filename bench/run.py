@@ -7,7 +7,7 @@ of N seed-shaped articles (bench/generate.py), beside the raw renderers measured
 
 Every measurement runs in a fresh process, so its peak memory is its own. Peak memory is the largest sum
 of the proportional set sizes (PSS) of the process and all its descendants (pandoc, worker processes),
-sampled every 0.05 s from /proc, and never less than the Python process's own ru_maxrss. (Resident set
+sampled every 0.25 s from /proc, and never less than the Python process's own ru_maxrss. (Resident set
 sizes would count a pandoc child forked from a 1 GB Python process as another 1 GB until it execs.) CPU time is that of the process and
 every descendant it waited for. Nothing is cached between measurements: each one gets a fresh output
 folder and a fresh XDG_CACHE_HOME, and anything a previous build left inside the benchmark vault is
@@ -42,6 +42,7 @@ Results: bench/results/latest.json, bench/results/latest.md (and README-table.md
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -417,23 +418,24 @@ def tree_pss(root: int) -> int:
     """Bytes of memory held by root and all its descendants: the sum of their proportional set sizes
     (a page shared by k processes counts 1/k to each), so a pandoc child forked from a large Python process
     is not counted twice for the pages it shares until it execs. Resident set size where PSS is unavailable."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        except (OSError, ValueError):
-            continue
-        parents.setdefault(ppid, []).append(int(entry.name))
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
         total += _pss(pid)
-        todo.extend(parents.get(pid, ()))
+        todo.extend(_children(pid))
     return total
+
+
+def _children(pid: int) -> list[int]:
+    """The processes pid started (each of its threads' children), without reading every process's stat."""
+    kids: list[int] = []
+    try:
+        for task in os.scandir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, ValueError), open(f"{task.path}/children", "rb") as f:
+                kids.extend(int(k) for k in f.read().split())
+    except OSError:
+        pass
+    return kids
 
 
 def _pss(pid: int) -> int:
@@ -452,7 +454,12 @@ def _pss(pid: int) -> int:
 
 
 class Sampler(threading.Thread):
-    def __init__(self, pid: int, interval: float = 0.05):
+    """The peak of tree_pss, every `interval` seconds. Reading a process's PSS makes the kernel walk its page
+    tables: at 0.05 s the sampler of a 1 GB build took a third of a core (mostly system time) from the build
+    it measured, more than the free core a one-worker build leaves it; at 0.25 s, a sixteenth of one. A peak
+    between two samples is caught by the build's own ru_maxrss where the build reports it."""
+
+    def __init__(self, pid: int, interval: float = 0.25):
         super().__init__(daemon=True)
         self.pid, self.interval, self.peak, self.done = pid, interval, 0, threading.Event()
 

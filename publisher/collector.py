@@ -23,3 +23,15 @@ def collector_paused():
             gc.freeze()
             gc.unfreeze()
             gc.enable()
+
+
+def release_memory() -> None:
+    """Hand the freed heap back to the system. glibc keeps what Python freed (a format written, a part laid
+    out) for later, so a process carries its high-water mark on: the main process of a long book would hold
+    the EPUB's and the DOCX's memory while the PDF's workers lay out, a worker one part's into the next."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 from .. import progress
+from ..collector import release_memory
 from ..diagnostics import (
     ContentError,
     Diagnostic,
@@ -151,6 +152,7 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
             raise PublisherError(Diagnostic(Severity.ERROR, f"cannot write: {exc.strerror or exc}",
                                             SourceLocation(str(target)), code="output.write")) from None
         progress.wrote(target)
+        release_memory()  # what this format's writer held, handed back while the others are written
         return target
 
     with output_lock(out_dir, manifest.output_name):

@@ -68,6 +68,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .. import render
+from ..collector import release_memory
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Book
 from ..themes import Theme
@@ -100,17 +101,6 @@ class Progress:
     layouts: int = 0
     sweeps: int = 0
     pages: list[int] = field(default_factory=list)
-
-
-def release_memory() -> None:
-    """Hand the freed heap back to the system (glibc keeps it otherwise, and a process that has laid out
-    one chunk would carry its high-water mark into the next)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def targets_of(html: str) -> tuple[list[str], list[str]]:
@@ -309,6 +299,7 @@ class PartsRenderer:
                 path = folder / f"{i:04d}.html"
                 path.write_text(html if html is not None else self.chunk_html(chunk, first), encoding="utf-8")
                 del html
+                release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
                 # The index's links show their numbers as text: no stub (at a thousand articles they are tens
                 # of thousands, and every element costs WeasyPrint a computed style), kept all the same.
                 job = Job(path, folder / f"{i:04d}.pdf", first, numbers, [t for t in outside if INDEX_ANCHOR not in t],
