@@ -55,7 +55,6 @@ Where the book is cut, and by how many processes it is laid out: pdfplan.py; the
 from __future__ import annotations
 
 import contextlib
-import gc
 import html as htmlmod
 import logging
 import multiprocessing
@@ -70,7 +69,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .. import render
-from ..collector import release_memory
+from ..collector import collect_and_release, release_memory, set_aside
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Book
 from ..themes import Theme
@@ -223,17 +222,13 @@ class PartsRenderer:
         # The collection after each part frees that part's document (WeasyPrint's boxes hold cycles); the
         # book and everything else made before are set aside meanwhile (gc.freeze), so each collection looks
         # at the part's objects only, not again at the millions of the book's trees.
-        gc.freeze()
-        try:
-            with contextlib.ExitStack() as stack:
-                pool = None
-                if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
-                    pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
-                        self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
-                        initargs=(self.engine, os.getpid())))
-                return self._run(folder, pool)
-        finally:
-            gc.unfreeze()
+        with set_aside(), contextlib.ExitStack() as stack:
+            pool = None
+            if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
+                pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
+                    self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
+                    initargs=(self.engine, os.getpid())))
+            return self._run(folder, pool)
 
     def accept(self, i: int, inputs: tuple, record: Rendered) -> None:
         """A chunk's layout: its anchors replace those of its previous one."""
@@ -395,8 +390,7 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
         spans.append(("weasyprint.draw_write", start, time.perf_counter()))
         record.written = True
     del document
-    gc.collect()
-    release_memory()
+    collect_and_release()
     return record
 
 
