@@ -1,5 +1,6 @@
-"""When Python's cyclic garbage collector runs: the one policy every step that makes or reads millions of
-small objects at once (a parse, a cached tree read back, a writer's JSON) follows."""
+"""When Python's cyclic garbage collector runs, and when freed memory goes back to the system: the one policy
+every step that makes or reads millions of small objects at once (a parse, a cached tree read back, a
+writer's JSON, WeasyPrint's boxes) follows."""
 
 from __future__ import annotations
 
@@ -35,3 +36,32 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
+
+
+@contextlib.contextmanager
+def set_aside():
+    """Within: every object that exists now is left out of each collection (gc.freeze), so that collecting
+    what a step makes (a laid-out part) does not look again at the millions of the book's trees."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
+def fewer_collections(first_generation: int = 50_000):
+    """Within: the youngest generation is collected after this many new containers at the least (WeasyPrint
+    makes boxes by the million, few of them garbage before the layout ends)."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], first_generation), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def collect_and_release() -> None:
+    """A step's cycles freed (a laid-out document's boxes) and the memory handed back."""
+    gc.collect()
+    release_memory()

@@ -4,8 +4,12 @@ every link landing where it does in the whole book; and it is reproducible, with
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pypdf
@@ -214,3 +218,35 @@ def test_one_sided_parts_with_the_index_not_last(tmp_path):
     assert pdf_outline(parts) == pdf_outline(whole)
     assert pdf_destination_pages(parts) == pdf_destination_pages(whole)
     assert [t for _, t, _ in pdf_outline(parts)][-3:] == ["Index", "Glossary", "Tag index"]
+
+
+def test_workers_end_with_a_killed_build(tmp_path):
+    """A build killed while its workers lay out (SIGKILL: no clean-up of its own) takes them with it; left
+    alone they would finish their chunk and then wait for the next forever."""
+    vault(tmp_path)
+    path = manifest(tmp_path, "killed", "pdf: {part_pages: 1, workers: 2}\n")
+    build = subprocess.Popen([sys.executable, "-m", "publisher", "build", str(path), "-o", str(tmp_path / "out")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def workers() -> list[int]:
+        found = []
+        for task in Path(f"/proc/{build.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                for pid in (task / "children").read_text().split():
+                    with contextlib.suppress(OSError):
+                        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                            found.append(int(pid))
+        return found
+
+    deadline = time.monotonic() + 120
+    while len(kids := workers()) < 2 and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(kids) == 2, "the build ended before both of its workers started"
+    build.kill()
+    build.wait()
+    deadline = time.monotonic() + 30
+    while (alive := [pid for pid in kids if Path(f"/proc/{pid}").exists()]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in alive:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"workers {alive} outlived the build that started them"

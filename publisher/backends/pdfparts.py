@@ -55,11 +55,12 @@ Where the book is cut, and by how many processes it is laid out: pdfplan.py; the
 from __future__ import annotations
 
 import contextlib
-import gc
 import html as htmlmod
 import logging
 import multiprocessing
+import os
 import re
+import signal
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -68,7 +69,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .. import render
-from ..collector import release_memory
+from ..collector import collect_and_release, release_memory, set_aside
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Book
 from ..themes import Theme
@@ -221,17 +222,13 @@ class PartsRenderer:
         # The collection after each part frees that part's document (WeasyPrint's boxes hold cycles); the
         # book and everything else made before are set aside meanwhile (gc.freeze), so each collection looks
         # at the part's objects only, not again at the millions of the book's trees.
-        gc.freeze()
-        try:
-            with contextlib.ExitStack() as stack:
-                pool = None
-                if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
-                    pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
-                        self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
-                        initargs=(self.engine,)))
-                return self._run(folder, pool)
-        finally:
-            gc.unfreeze()
+        with set_aside(), contextlib.ExitStack() as stack:
+            pool = None
+            if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
+                pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
+                    self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
+                    initargs=(self.engine, os.getpid())))
+            return self._run(folder, pool)
 
     def accept(self, i: int, inputs: tuple, record: Rendered) -> None:
         """A chunk's layout: its anchors replace those of its previous one."""
@@ -347,12 +344,28 @@ _engine = None  # a worker's engine (pdf.Engine), set by start_worker
 _tuned = contextlib.ExitStack()  # a worker's weasy.tuned(), held open for as long as the process lives
 
 
-def start_worker(engine) -> None:
-    """A worker process: WeasyPrint quiet and tuned for the book's stylesheet for as long as it lives."""
+def start_worker(engine, parent: int) -> None:
+    """A worker process: WeasyPrint quiet and tuned for the book's stylesheet for as long as it lives, and
+    gone with the build that started it, however that ends."""
     global _engine
+    end_with_parent(parent)
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _tuned.enter_context(tuned(engine.css))
     _engine = engine
+
+
+def end_with_parent(parent: int) -> None:
+    """Linux: this process is killed when its parent ends (PR_SET_PDEATHSIG). A build killed (Ctrl-C twice,
+    SIGTERM, SIGKILL, the machine's OOM killer) would otherwise leave its workers laying out their chunks,
+    then waiting for the next one forever: measured, two workers still running ten minutes after."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux, not glibc: the pool's own end of file, when it comes
+        return
+    if os.getppid() != parent:  # the parent ended before the line above
+        os._exit(1)
 
 
 def lay_out_part(job: Job, engine=None) -> Rendered:
@@ -377,8 +390,7 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
         spans.append(("weasyprint.draw_write", start, time.perf_counter()))
         record.written = True
     del document
-    gc.collect()
-    release_memory()
+    collect_and_release()
     return record
 
 

@@ -31,9 +31,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import gc
 import re
 
+from ..collector import fewer_collections
 from ..diagnostics import Diagnostic, Severity
 
 SHOWS_PAGE_COUNT = re.compile(r"counters?\(\s*pages\b")
@@ -342,11 +342,9 @@ def tuned(css: str):
     # Without the targets' names, the `pages` pass is what brings forward page numbers in: keep it then.
     skip = "target_names" in installed and not SHOWS_PAGE_COUNT.search(css)
     active, skip = _active.set(True), _skip_page_count.set(skip)
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
     try:
-        yield
+        with fewer_collections():
+            yield
     finally:
-        gc.set_threshold(*thresholds)
         _skip_page_count.reset(skip)
         _active.reset(active)
