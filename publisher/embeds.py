@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
-from . import pandoc, tree
+from . import pandoc, tree, treeedit
 from .aliases import format_aliases_in
 from .blockids import book_ids, mark_block_ids
 from .callouts import convert_callouts_in
@@ -186,7 +186,7 @@ class _Embedder:
                                           code="link.heading", target=url, resolution="placeholder")
             return _placeholder(f"Embedded section '{url}' was not found")
         record(self.ctx, outcome, where, url)
-        chosen = self.new_ids(_relevel(chosen, level), host)
+        chosen = self.new_ids(treeedit.shift_headings(chosen, level), host)
         content = self.expand(chosen, host, article, (*stack, (article.path, fragment)), level)
         return tree.div(content, classes=["embed", "embed-note"], kvs=[(SOURCE_KEY, article.path)])
 
@@ -448,23 +448,3 @@ def _block_lists(block: dict) -> list[list]:
     return []
 
 
-def _relevel(blocks: list, level: int) -> list:
-    """Headings of embedded content one level below the place of the embed, their order kept."""
-    levels = [n["c"][0] for n in tree.walk(blocks) if n.get("t") == "Header"]
-    if not levels:
-        return blocks
-    delta = level + 1 - min(levels)
-
-    def go(node):
-        if isinstance(node, list):
-            return [go(x) for x in node]
-        if isinstance(node, dict) and "t" in node and isinstance(node.get("c"), list):
-            if node["t"] == "Header":
-                lvl, attr, inl = node["c"]
-                return {"t": "Header", "c": [max(1, min(6, lvl + delta)), attr, inl]}
-            if node["t"] in ("CodeBlock", "RawBlock"):
-                return node
-            return {"t": node["t"], "c": go(node["c"])}
-        return node
-
-    return go(blocks)

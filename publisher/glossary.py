@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from . import pandoc, tree
+from . import pandoc, tree, treeedit
 from .collate import collation_key
 from .diagnostics import SourceLocation
 from .ids import IdAllocator, xml_id
@@ -337,19 +337,7 @@ def clean_definition(inlines: list) -> list:
     """A definition as the glossary shows it: no ids (they stay in the article), no source positions,
     the first letter capitalised."""
 
-    def go(node):
-        if isinstance(node, list):
-            return [go(x) for x in node]
-        if not isinstance(node, dict) or "t" not in node or "c" not in node:
-            return node
-        new = {"t": node["t"], "c": go(node["c"])}
-        attr = tree.attr_of(new)
-        if attr is not None:
-            attr = ["", attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
-            new["c"] = [*new["c"][:1], attr, *new["c"][2:]] if node["t"] == "Header" else [attr, *new["c"][1:]]
-        return new
-
-    out = go(list(inlines))
+    out = list(treeedit.strip_attrs(list(inlines), ids=True))
     if out and out[0].get("t") == "Str" and out[0]["c"][:1].islower():
         out[0] = {"t": "Str", "c": out[0]["c"][:1].upper() + out[0]["c"][1:]}
     return out

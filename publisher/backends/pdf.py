@@ -11,9 +11,10 @@ import math
 import shutil
 import subprocess
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .. import diagrams, formulas, render
@@ -98,36 +99,40 @@ def prepare(blocks: list, page_size: str, tab_size: int = TAB_SIZE) -> list:
     diagrams get a size and, when too wide for the page, a landscape page of their own; tabs in code become
     the spaces up to the theme's next tab stop (WeasyPrint 70 gives a tab that starts at a tab stop no width)."""
 
-    def go(node, indent: float):
-        if isinstance(node, list):
-            return [go(x, indent) for x in node]
-        if not isinstance(node, dict) or "t" not in node:
-            return node
-        t = node["t"]
-        if t == "Note":
-            inlines: list = []
-            for block in go(node["c"], indent):
-                if inlines:
-                    inlines.append({"t": "Space"})
-                inlines.extend(block["c"] if block.get("t") in ("Para", "Plain") else pd.text_inlines(pd.stringify(block)))
-            return pd.span(inlines, classes=["footnote"])
-        if t == "Math":
-            return formulas.as_image(node)
-        if t == "CodeBlock":
-            attr, text = node["c"]
-            if "\t" in text:
-                text = diagrams.expand_tabs(text, tab_size)
-                node = {"t": t, "c": [attr, text]}
-            if "diagram" not in attr[1]:
-                return node
-            size, landscape = diagram_setting(int(pd.get_kv(attr, "data-columns") or 0), page_size, indent)
-            block = {"t": t, "c": [[attr[0], attr[1], [*attr[2], ["style", f"font-size: {size}pt"]]], text]}
-            return pd.div([block], classes=["landscape"]) if landscape else block
-        if "c" in node:
-            return {"t": t, "c": go(node["c"], indent + INDENT_PT if t in CONTAINERS else indent)}
-        return node
+    elements: dict[float, Callable[[dict], Any]] = {}
 
-    return go(blocks, 0.0)
+    def at(indent: float) -> Callable[[dict], Any]:
+        """What each element becomes where it sits indent points in (a list, quote or callout is further in)."""
+        if indent in elements:
+            return elements[indent]
+
+        def element(node: dict) -> Any:
+            t = node["t"]
+            if t == "Note":
+                inlines: list = []
+                for block in pd.rebuild(node["c"], element):
+                    if inlines:
+                        inlines.append({"t": "Space"})
+                    inlines.extend(block["c"] if block.get("t") in ("Para", "Plain") else pd.text_inlines(pd.stringify(block)))
+                return pd.span(inlines, classes=["footnote"])
+            if t == "Math":
+                return formulas.as_image(node)
+            if t == "CodeBlock":
+                attr, text = node["c"]
+                if "\t" in text:
+                    text = diagrams.expand_tabs(text, tab_size)
+                    node = {"t": t, "c": [attr, text]}
+                if "diagram" not in attr[1]:
+                    return node
+                size, landscape = diagram_setting(int(pd.get_kv(attr, "data-columns") or 0), page_size, indent)
+                block = {"t": t, "c": [[attr[0], attr[1], [*attr[2], ["style", f"font-size: {size}pt"]]], text]}
+                return pd.div([block], classes=["landscape"]) if landscape else block
+            return pd.rebuild_children(node, at(indent + INDENT_PT) if t in CONTAINERS else element)
+
+        elements[indent] = element
+        return element
+
+    return pd.rebuild(list(blocks), at(0.0))
 
 
 # ---------------------------------------------------------------- checks before rendering
