@@ -228,20 +228,20 @@ class _Embedder:
     def new_ids(self, blocks: list, host: Article) -> list:
         """Every id in embedded content made new (and every heading given one): ids stay unique in the book."""
 
-        def one(node):
-            if isinstance(node, list):
-                return [one(x) for x in node]
-            if not isinstance(node, dict) or "t" not in node or not isinstance(node.get("c"), list):
+        def element(node: dict) -> dict:  # inner ids first, then the element's own
+            node = tree.rebuild_children(node, element)
+            at = tree.ATTR_AT.get(node["t"])
+            if at is None:
                 return node
-            c = [one(x) for x in node["c"]]
-            attr = tree.attr_of({"t": node["t"], "c": c})
-            if attr is not None and (attr[0] or node["t"] == "Header"):
-                text = attr[0].split("--", 1)[-1] if attr[0] else xml_id(tree.stringify(c[2]), "h")
-                new_attr = [self.ids.take(f"{host.id}--embed-{text}"), attr[1], attr[2]]
-                c[1 if node["t"] == "Header" else 0] = new_attr
+            attr = node["c"][at]
+            if not (attr[0] or node["t"] == "Header"):
+                return node
+            text = attr[0].split("--", 1)[-1] if attr[0] else xml_id(tree.stringify(node["c"][2]), "h")
+            c = list(node["c"])
+            c[at] = [self.ids.take(f"{host.id}--embed-{text}"), attr[1], attr[2]]
             return {"t": node["t"], "c": c}
 
-        return one(blocks)
+        return tree.rebuild(blocks, element)
 
     # ------------------------------------------------------------ files
     def image(self, path: str, alt: list, attr: list, where, target: str, no_alt: str = "") -> dict:
