@@ -32,7 +32,6 @@ def merge_str(items: list[Any]) -> list[Any]:
     return out
 
 
-# ---------------------------------------------------------------- reading the tree
 # ---------------------------------------------------------------- where things live in an element
 # The one table of where an element's children are: for each type of pandoc 3 with children, the places in its
 # "c" that hold them (ALL: "c" itself is the list). A place holds blocks or inlines, or what holds them: list
@@ -53,15 +52,7 @@ CHILDREN: dict[str, tuple[int, ...] | None] = {
 ATTR_AT = {"Link": 0, "Image": 0, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0, "Table": 0, "Figure": 0, "Header": 1}
 
 
-def children(node: dict) -> list[Any]:
-    """What holds node's children, as CHILDREN says: its content, or a list of the places in it."""
-    at = CHILDREN.get(node["t"], ())
-    c = node.get("c")
-    if at is ALL:
-        return c
-    return [c[i] for i in at]
-
-
+# ---------------------------------------------------------------- reading the tree
 def attr_of(node: dict) -> list[Any] | None:
     at = ATTR_AT.get(node.get("t"))
     return None if at is None else node["c"][at]
