@@ -44,23 +44,16 @@ def callout(kind: str, title: list, body: list) -> dict:
                   classes=["callout", f"callout-{style}"], kvs=[("data-callout", kind)])
 
 
-def _convert(node):
-    """node with every callout in it converted; copied only where something changed."""
-    if isinstance(node, list):
-        return tree.same([_convert(x) for x in node], node)
-    if not isinstance(node, dict) or "t" not in node:
-        return node
+def _convert(node: dict) -> dict:
+    """node with every callout in it converted (the innermost first); copied only where something changed."""
     t = node["t"]
-    if t == "BlockQuote":
-        inner = _convert(node["c"])
-        return _from_quote(inner) or (node if inner is node["c"] else {"t": t, "c": inner})
-    if t == "Div":
-        attr, old = node["c"]
-        inner = _convert(old)
-        return _from_alert(attr, inner) or (node if inner is old else {"t": t, "c": [attr, inner]})
-    if t in ("BulletList", "OrderedList", "DefinitionList", "Figure", "Table"):
-        inner = _convert(node["c"])
-        return node if inner is node["c"] else {"t": t, "c": inner}
+    if t in ("BlockQuote", "Div", "BulletList", "OrderedList", "DefinitionList", "Figure", "Table"):
+        new = tree.rebuild_children(node, _convert)
+        if t == "BlockQuote":
+            return _from_quote(new["c"]) or new
+        if t == "Div":
+            return _from_alert(new["c"][0], new["c"][1]) or new
+        return new
     return node
 
 

@@ -14,6 +14,12 @@ from .themes import TAB_SIZE, load_theme
 
 BOX_DRAWING = range(0x2500, 0x2600)  # box drawing, block elements, geometric shapes
 ARROWS = range(0x2190, 0x2200)
+# A diagram's size in every format: the largest at which its widest line fits the text width, at most the size
+# of the format's code (backends/pdf.py, backends/docx.py) and at least DIAGRAM_MIN_PT, smaller than anyone
+# reads (the PDF turns such a diagram's page to landscape; Word sets it at that size and lets it run wider).
+MONO_ADVANCE_EM = 0.602  # DejaVu Sans Mono: every glyph is 0.602 em wide
+DIAGRAM_MIN_PT = 5.0
+FIT = 0.98  # of the text width: room for rounding in the layout
 _DRAWN = re.compile("[\u2190-\u21ff\u2500-\u25ff]")  # BOX_DRAWING and ARROWS, for counting them at C speed
 
 
@@ -52,6 +58,11 @@ def expand_tabs(text: str, tab_size: int = TAB_SIZE) -> str:
 
 def width(text: str, tab_size: int = TAB_SIZE) -> int:
     return max((columns(line, tab_size) for line in text.split("\n")), default=0)
+
+
+def fit_pt(columns: int, width_pt: float) -> float:
+    """The size (pt) at which `columns` monospace cells fill the text width (less the room for rounding)."""
+    return width_pt * FIT / (max(columns, 1) * MONO_ADVANCE_EM)
 
 
 def mark_diagrams(book: Book, ctx) -> Book:

@@ -51,43 +51,36 @@ def apply_conditions(book: Book, ctx) -> Book:
     m = book.manifest
     names = {fold(m.path.stem), fold(m.output_name)}
 
-    def visit(node, article: Article):
-        if isinstance(node, list):
-            out = []
-            changed = False
-            for item in node:
-                new = visit(item, article)
-                changed = changed or new is not item
-                if new is not None:
-                    out.append(new)
-            return out if changed else node  # copied only where something changed
-        if not isinstance(node, dict) or "t" not in node:
+    def conditions(article: Article) -> Article:
+        def element(node: dict) -> dict | tuple:
+            t = node["t"]
+            cond = None
+            if t == "Div" and ONLY in node["c"][0][1] and tree.get_kv(node["c"][0], "data-formats") is None:
+                attr, blocks = node["c"]
+                kvs = dict((k, v) for k, v in attr[2])
+                words = [f"format={w}" for w in format_words(kvs.get("format", kvs.get("formats", "")))]
+                words += [f"edition={w}" for w in format_words(kvs.get("edition", kvs.get("editions", "")))]
+                cond, body = _condition(words, article, ctx), blocks
+            elif t == "BlockQuote":
+                first = node["c"][0] if node["c"] else None
+                if first and first.get("t") in ("Para", "Plain") and first["c"] and tree.stringify(first["c"][:1]).lower() == "[!only]":
+                    head, rest = _first_line(first["c"][1:])
+                    cond = _condition(format_words(tree.stringify(head)), article, ctx)
+                    body = ([{"t": first["t"], "c": rest}] if rest else []) + node["c"][1:]
+            if cond is not None:
+                formats, editions = cond
+                if editions and not names & {fold(e) for e in editions}:
+                    return ()  # for another edition: dropped
+                return _only_div(tree.rebuild(body, element), formats)
+            if t in ("Div", "BlockQuote", "BulletList", "OrderedList"):
+                return tree.rebuild_children(node, element)
             return node
-        t = node["t"]
-        cond = None
-        if t == "Div" and ONLY in node["c"][0][1] and tree.get_kv(node["c"][0], "data-formats") is None:
-            attr, blocks = node["c"]
-            kvs = dict((k, v) for k, v in attr[2])
-            words = [f"format={w}" for w in format_words(kvs.get("format", kvs.get("formats", "")))]
-            words += [f"edition={w}" for w in format_words(kvs.get("edition", kvs.get("editions", "")))]
-            cond, body = _condition(words, article, ctx), blocks
-        elif t == "BlockQuote":
-            first = node["c"][0] if node["c"] else None
-            if first and first.get("t") in ("Para", "Plain") and first["c"] and tree.stringify(first["c"][:1]).lower() == "[!only]":
-                head, rest = _first_line(first["c"][1:])
-                cond = _condition(format_words(tree.stringify(head)), article, ctx)
-                body = ([{"t": first["t"], "c": rest}] if rest else []) + node["c"][1:]
-        if cond is not None:
-            formats, editions = cond
-            if editions and not names & {fold(e) for e in editions}:
-                return None
-            return _only_div(visit(body, article), formats)
-        if "c" in node and t in ("Div", "BlockQuote", "BulletList", "OrderedList"):
-            c = visit(node["c"], article)
-            return node if c is node["c"] else {"t": t, "c": c}
-        return node
 
-    return map_articles(book, lambda a: replace(a, blocks=tuple(visit(list(a.blocks), a))))
+        blocks = list(article.blocks)
+        new = tree.rebuild(blocks, element)
+        return article if new is blocks else replace(article, blocks=tuple(new))
+
+    return map_articles(book, conditions)
 
 
 def _first_line(inlines: list) -> tuple[list, list]:

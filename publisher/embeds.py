@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
-from . import pandoc, tree
+from . import pandoc, tree, treeedit
 from .aliases import format_aliases_in
 from .blockids import book_ids, mark_block_ids
 from .callouts import convert_callouts_in
@@ -186,7 +186,7 @@ class _Embedder:
                                           code="link.heading", target=url, resolution="placeholder")
             return _placeholder(f"Embedded section '{url}' was not found")
         record(self.ctx, outcome, where, url)
-        chosen = self.new_ids(_relevel(chosen, level), host)
+        chosen = self.new_ids(treeedit.shift_headings(chosen, level), host)
         content = self.expand(chosen, host, article, (*stack, (article.path, fragment)), level)
         return tree.div(content, classes=["embed", "embed-note"], kvs=[(SOURCE_KEY, article.path)])
 
@@ -228,20 +228,20 @@ class _Embedder:
     def new_ids(self, blocks: list, host: Article) -> list:
         """Every id in embedded content made new (and every heading given one): ids stay unique in the book."""
 
-        def one(node):
-            if isinstance(node, list):
-                return [one(x) for x in node]
-            if not isinstance(node, dict) or "t" not in node or not isinstance(node.get("c"), list):
+        def element(node: dict) -> dict:  # inner ids first, then the element's own
+            node = tree.rebuild_children(node, element)
+            at = tree.ATTR_AT.get(node["t"])
+            if at is None:
                 return node
-            c = [one(x) for x in node["c"]]
-            attr = tree.attr_of({"t": node["t"], "c": c})
-            if attr is not None and (attr[0] or node["t"] == "Header"):
-                text = attr[0].split("--", 1)[-1] if attr[0] else xml_id(tree.stringify(c[2]), "h")
-                new_attr = [self.ids.take(f"{host.id}--embed-{text}"), attr[1], attr[2]]
-                c[1 if node["t"] == "Header" else 0] = new_attr
+            attr = node["c"][at]
+            if not (attr[0] or node["t"] == "Header"):
+                return node
+            text = attr[0].split("--", 1)[-1] if attr[0] else xml_id(tree.stringify(node["c"][2]), "h")
+            c = list(node["c"])
+            c[at] = [self.ids.take(f"{host.id}--embed-{text}"), attr[1], attr[2]]
             return {"t": node["t"], "c": c}
 
-        return one(blocks)
+        return tree.rebuild(blocks, element)
 
     # ------------------------------------------------------------ files
     def image(self, path: str, alt: list, attr: list, where, target: str, no_alt: str = "") -> dict:
@@ -448,23 +448,3 @@ def _block_lists(block: dict) -> list[list]:
     return []
 
 
-def _relevel(blocks: list, level: int) -> list:
-    """Headings of embedded content one level below the place of the embed, their order kept."""
-    levels = [n["c"][0] for n in tree.walk(blocks) if n.get("t") == "Header"]
-    if not levels:
-        return blocks
-    delta = level + 1 - min(levels)
-
-    def go(node):
-        if isinstance(node, list):
-            return [go(x) for x in node]
-        if isinstance(node, dict) and "t" in node and isinstance(node.get("c"), list):
-            if node["t"] == "Header":
-                lvl, attr, inl = node["c"]
-                return {"t": "Header", "c": [max(1, min(6, lvl + delta)), attr, inl]}
-            if node["t"] in ("CodeBlock", "RawBlock"):
-                return node
-            return {"t": node["t"], "c": go(node["c"])}
-        return node
-
-    return go(blocks)

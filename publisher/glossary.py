@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from . import pandoc, tree
+from . import pandoc, tree, treeedit
 from .collate import collation_key
 from .diagnostics import SourceLocation
 from .ids import IdAllocator, xml_id
@@ -255,30 +255,30 @@ def harvest(article: Article, settings, glossary: Glossary) -> Article:
 
     same = tree.same  # copied only where something changed
 
-    def visit(block: dict) -> dict:
-        t = block.get("t")
+    def element(block: dict) -> dict:
+        t = block["t"]
         if t == "BulletList":
-            c = same([same([visit_item(item[0]), *map(visit, item[1:])], item) if item else item for item in block["c"]],
-                     block["c"])
+            items = []
+            for item in block["c"]:  # an item's first block, then the rest (the anchors are numbered in this order)
+                head = lead_term(item[0]) if item else None
+                rest = tree.rebuild(item if head is None else item[1:], element)
+                items.append(same(rest if head is None else [head, *rest], item))
+            c = same(items, block["c"])
             return block if c is block["c"] else {"t": t, "c": c}
-        if t == "DefinitionList" and "definition_lists" in patterns:
+        if t == "DefinitionList":
+            if "definition_lists" not in patterns:
+                return block
             c = same([same(visit_definition(term, defs), entry) for entry in block["c"] for term, defs in [entry]],
                      block["c"])
             return block if c is block["c"] else {"t": t, "c": c}
-        if t == "BlockQuote":
-            c = same([visit(b) for b in block["c"]], block["c"])
-            return block if c is block["c"] else {"t": t, "c": c}
-        if t == "Div":
-            c = same([visit(b) for b in block["c"][1]], block["c"][1])
-            return block if c is block["c"][1] else {"t": t, "c": [block["c"][0], c]}
-        if t == "OrderedList":
-            c = same([same([visit(b) for b in item], item) for item in block["c"][1]], block["c"][1])
-            return block if c is block["c"][1] else {"t": t, "c": [block["c"][0], c]}
+        if t in ("BlockQuote", "Div", "OrderedList"):
+            return tree.rebuild_children(block, element)
         return block
 
-    def visit_item(block: dict) -> dict:
+    def lead_term(block: dict) -> dict | None:
+        """A list item's first paragraph with its "**Term**: definition" marked; None where no term is looked for."""
         if block.get("t") not in ("Plain", "Para") or "bullets" not in patterns:
-            return visit(block)
+            return None
         lead = split_lead(block["c"])
         if lead is None:
             return block
@@ -296,7 +296,7 @@ def harvest(article: Article, settings, glossary: Glossary) -> Article:
             return [term, defs]
         return [[tree.span(term, ident=anchor, classes=["term"])], defs]
 
-    blocks = [visit(b) for b in article.blocks]
+    blocks = tree.rebuild(list(article.blocks), element)
     if "lead_in" in patterns:
         blocks = lead_in(blocks, add, anchors)
     return replace(article, blocks=tuple(blocks))
@@ -337,19 +337,7 @@ def clean_definition(inlines: list) -> list:
     """A definition as the glossary shows it: no ids (they stay in the article), no source positions,
     the first letter capitalised."""
 
-    def go(node):
-        if isinstance(node, list):
-            return [go(x) for x in node]
-        if not isinstance(node, dict) or "t" not in node or "c" not in node:
-            return node
-        new = {"t": node["t"], "c": go(node["c"])}
-        attr = tree.attr_of(new)
-        if attr is not None:
-            attr = ["", attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
-            new["c"] = [*new["c"][:1], attr, *new["c"][2:]] if node["t"] == "Header" else [attr, *new["c"][1:]]
-        return new
-
-    out = go(list(inlines))
+    out = list(treeedit.strip_attrs(list(inlines), ids=True))
     if out and out[0].get("t") == "Str" and out[0]["c"][:1].islower():
         out[0] = {"t": "Str", "c": out[0]["c"][:1].upper() + out[0]["c"][1:]}
     return out

@@ -14,7 +14,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field, replace
 
-from . import tree
+from . import tree, treeedit
 from .aliases import format_aliases
 from .blockids import assign_block_ids
 from .callouts import convert_callouts
@@ -39,8 +39,6 @@ from .select import Selection, numbered, passes, usable
 from .tags import collect_tags
 from .titles import drop_title_heading, titled_by_heading
 from .vault import Vault, fold
-
-MAX_LEVEL = 6
 
 
 @dataclass(slots=True)
@@ -172,23 +170,9 @@ def shift_headings(book: Book, ctx: Context) -> Book:
     """An article's top heading level sits one below its title, wherever it is placed in the book."""
 
     def one(a: Article) -> Article:
-        levels = [h["c"][0] for h in tree.headers_of(a.blocks)]
-        if not levels:
-            return a
-        delta = a.level + 1 - min(levels)
-        if delta == 0:
-            return a  # already where it belongs
-
-        def shift(node: dict) -> dict:
-            t = node["t"]
-            if t == "Header":
-                level, attr, inl = node["c"]
-                return {"t": "Header", "c": [min(MAX_LEVEL, level + delta), attr, inl]}
-            if t in ("BlockQuote", "Div", "BulletList", "OrderedList"):
-                return tree.rebuild_children(node, shift)
-            return node
-
-        return replace(a, blocks=tuple(tree.rebuild(list(a.blocks), shift)))
+        blocks = list(a.blocks)
+        shifted = treeedit.shift_headings(blocks, a.level)
+        return a if shifted is blocks else replace(a, blocks=tuple(shifted))
 
     return map_articles(book, one)
 
@@ -208,23 +192,20 @@ def assign_ids(book: Book, ctx: Context) -> Book:
         dropped = ctx.title_headings.get(a.id)
         table: dict[str, str] = {key: a.id for key in (fold(dropped), gfm_slug(dropped)) if key} if dropped else {}
 
-        def visit(node):
-            if isinstance(node, list):
-                return [visit(x) for x in node]
-            if isinstance(node, dict) and "t" in node:
-                if node["t"] == "Header":
-                    level, attr, inl = node["c"]
-                    text = tree.stringify(inl)
-                    ident = ids.take(f"{a.id}--{xml_id(text, 'h')}")
-                    for key in (fold(text), gfm_slug(text), attr[0]):
-                        if key:
-                            table.setdefault(key, ident)
-                    return {"t": "Header", "c": [level, [ident, attr[1], attr[2]], inl]}
-                if node["t"] in ("BlockQuote", "Div"):
-                    return {"t": node["t"], "c": visit(node["c"])}
+        def element(node: dict) -> dict:
+            if node["t"] == "Header":
+                level, attr, inl = node["c"]
+                text = tree.stringify(inl)
+                ident = ids.take(f"{a.id}--{xml_id(text, 'h')}")
+                for key in (fold(text), gfm_slug(text), attr[0]):
+                    if key:
+                        table.setdefault(key, ident)
+                return {"t": "Header", "c": [level, [ident, attr[1], attr[2]], inl]}
+            if node["t"] in ("BlockQuote", "Div"):
+                return tree.rebuild_children(node, element)
             return node
 
-        blocks = tuple(visit(list(a.blocks)))
+        blocks = tuple(tree.rebuild(list(a.blocks), element))
         ctx.anchors[a.id] = table
         return replace(a, blocks=blocks)
 
@@ -248,7 +229,7 @@ def add_see_also(book: Book, ctx: Context) -> Book:
                 items.append([tree.plain([tree.link(tree.text_inlines(target.title), "#" + target.id, classes=["xref"])])])
         if not items:
             return a
-        heading = tree.header(min(MAX_LEVEL, a.level + 1), f"{a.id}--see-also", tree.text_inlines("See also"), classes=["see-also"])
+        heading = tree.header(min(treeedit.MAX_LEVEL, a.level + 1), f"{a.id}--see-also", tree.text_inlines("See also"), classes=["see-also"])
         return replace(a, blocks=(*a.blocks, heading, tree.bullet_list(items)))
 
     return map_articles(book, one)
@@ -259,16 +240,10 @@ def strip_positions(book: Book, ctx: Context) -> Book:
     if getattr(ctx, "check", False):
         return book  # nothing is written
 
-    def strip(node: dict) -> dict:
-        new = tree.rebuild_children(node, strip)  # copied only where something changes
-        attr = tree.attr_of(new)
-        if attr is not None and any(kv[0] == "data-pos" for kv in attr[2]):
-            c = list(new["c"])
-            c[1 if node["t"] == "Header" else 0] = [attr[0], attr[1], [kv for kv in attr[2] if kv[0] != "data-pos"]]
-            new = {"t": node["t"], "c": c}
-        return new
+    def strip(a: Article) -> Article:
+        return replace(a, blocks=tuple(treeedit.strip_attrs([b])[0] if tree.facts(b).positions else b for b in a.blocks))
 
-    return map_articles(book, lambda a: replace(a, blocks=tuple(strip(b) if tree.facts(b).positions else b for b in a.blocks)))
+    return map_articles(book, strip)
 
 
 STEPS = (

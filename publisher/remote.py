@@ -10,10 +10,10 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from .images import raster_type
+
 MAX_REMOTE_BYTES = 5 * 1024 * 1024
 REMOTE_TIMEOUT = 10.0  # seconds for one download, all of it
-REMOTE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
-                b"GIF89a": "image/gif"}
 
 
 class RemoteImages:
@@ -53,12 +53,10 @@ class RemoteImages:
                         return None, f"took longer than {self.timeout:g} s"
         except (urllib.error.URLError, OSError, ValueError) as exc:
             return None, str(getattr(exc, "reason", exc))
-        media = next((m for magic, m in REMOTE_TYPES.items() if data.startswith(magic)), None)
-        if media is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            media = "image/webp"
-        if media is None:
+        kind = raster_type(data)
+        if kind is None:
             return None, "not a PNG, JPEG, GIF or WebP image"
-        return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}", ""
+        return f"data:{kind[0]};base64,{base64.b64encode(data).decode('ascii')}", ""
 
 
 class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):

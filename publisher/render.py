@@ -229,23 +229,19 @@ def notes_at_end(blocks: list[dict]) -> list[dict]:
     several fragments are written in one call). The blocks themselves are not changed."""
     notes: list[list[dict]] = []
 
-    def go(node):
-        if isinstance(node, (list, tuple)):
-            return [go(x) for x in node]
-        if not isinstance(node, dict) or "c" not in node:
-            return node
-        if node.get("t") == "Note":
+    def element(node: dict) -> dict:
+        if node["t"] == "Note":
             notes.append(node["c"])
             return {"t": "RawInline", "c": ["html", NOTE_REF.format(n=len(notes))]}
-        return {"t": node["t"], "c": go(node["c"])} if "t" in node else node
+        return tree.rebuild_children(node, element)
 
-    out = go(blocks)
+    out = tree.rebuild(list(blocks), element)  # a new list: the notes go after them
     if not notes:
         return out
     out.append({"t": "RawBlock", "c": ["html", NOTES_OPEN]})
     n = 0
     while n < len(notes):  # a note inside a note is numbered after the others, as it is met
-        body = go(notes[n])
+        body = list(tree.rebuild(notes[n], element))
         n += 1
         back = {"t": "RawInline", "c": ["html", NOTE_BACK.format(n=n)]}
         if body and body[-1].get("t") in ("Para", "Plain"):

@@ -32,14 +32,30 @@ def merge_str(items: list[Any]) -> list[Any]:
     return out
 
 
+# ---------------------------------------------------------------- where things live in an element
+# The one table of where an element's children are: for each type of pandoc 3 with children, the places in its
+# "c" that hold them (ALL: "c" itself is the list). A place holds blocks or inlines, or what holds them: list
+# items, definition-list entries ([term, [definition]]), a Table's caption, head, bodies and foot (rows of
+# cells), a Figure's caption, a Cite's citations. Every walk over a tree descends by this table alone
+# (walk, rebuild_children, map_inlines, facts); the types it does not name have no children (Str, Code, Math,
+# RawInline, RawBlock, CodeBlock, HorizontalRule, Space, ...).
+ALL = None
+CHILDREN: dict[str, tuple[int, ...] | None] = {
+    # blocks
+    "Plain": ALL, "Para": ALL, "LineBlock": ALL, "BlockQuote": ALL, "BulletList": ALL, "DefinitionList": ALL,
+    "OrderedList": (1,), "Header": (2,), "Div": (1,), "Figure": (1, 2), "Table": (1, 3, 4, 5),
+    # inlines
+    "Emph": ALL, "Underline": ALL, "Strong": ALL, "Strikeout": ALL, "Superscript": ALL, "Subscript": ALL,
+    "SmallCaps": ALL, "Note": ALL, "Quoted": (1,), "Cite": (0, 1), "Link": (1,), "Image": (1,), "Span": (1,),
+}
+# Where an element's attributes are (id, classes, key=value pairs), for the types that have them.
+ATTR_AT = {"Link": 0, "Image": 0, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0, "Table": 0, "Figure": 0, "Header": 1}
+
+
 # ---------------------------------------------------------------- reading the tree
 def attr_of(node: dict) -> list[Any] | None:
-    t = node.get("t")
-    if t in ("Link", "Image", "CodeBlock", "Code", "Div", "Span", "Table", "Figure"):
-        return node["c"][0]
-    if t == "Header":
-        return node["c"][1]
-    return None
+    at = ATTR_AT.get(node.get("t"))
+    return None if at is None else node["c"][at]
 
 
 def get_kv(attr: list[Any], key: str) -> str | None:
@@ -62,16 +78,24 @@ def walk(node: Any) -> Iterator[dict]:
     """Every element under node, depth first, code and all (one frame and a stack: trees are deep and
     wide, and a generator per level cost most of the normalizer's time)."""
     stack = [node]
-    pop, push = stack.pop, stack.append
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    get = CHILDREN.get
     while stack:
         n = pop()
-        if isinstance(n, list):
-            stack.extend(reversed(n))
-        elif isinstance(n, dict) and "t" in n:
+        if type(n) is list:
+            extend(reversed(n))
+        elif type(n) is dict:
+            t = n.get("t")
+            if t is None:  # a citation: its prefix and suffix are inlines
+                extend(reversed(n.values()))
+                continue
             yield n
-            c = n.get("c")
-            if isinstance(c, list):
-                push(c)
+            at = get(t, ())
+            if at is ALL:
+                push(n["c"])
+            elif at:
+                c = n["c"]
+                extend(c[i] for i in reversed(at))
 
 
 LEAVES = frozenset({"Str", "Space", "SoftBreak", "LineBreak"})  # elements without children
@@ -80,22 +104,27 @@ LEAVES = frozenset({"Str", "Space", "SoftBreak", "LineBreak"})  # elements witho
 def rebuild(items: list, element: Callable[[dict], Any]) -> list:
     """items with element(node) in the place of each element (a dict with "t") inside them, lists inside
     lists followed; copied only where something changed, so an unchanged tree comes back as itself.
-    element decides whether to go deeper (with `rebuild_children`); leaves (Str, Space, ...) are skipped."""
+    element decides whether to go deeper (with `rebuild_children`); leaves (Str, Space, ...) are skipped.
+    What element returns as a tuple takes the element's place in the list (an empty one drops it)."""
     out = None
     for i, x in enumerate(items):
         if type(x) is dict:
             t = x.get("t")
-            if t is None or t in LEAVES:
-                continue
-            y = element(x)
+            y = x if t is None or t in LEAVES else element(x)
         elif type(x) is list:
             y = rebuild(x, element)
         else:
+            y = x
+        if y is x:
+            if out is not None:
+                out.append(x)
             continue
-        if y is not x:
-            if out is None:
-                out = list(items)
-            out[i] = y
+        if out is None:
+            out = items[:i]
+        if type(y) is tuple:
+            out.extend(y)
+        else:
+            out.append(y)
     return items if out is None else out
 
 
@@ -105,12 +134,22 @@ def same(new: list, old: list) -> list:
 
 
 def rebuild_children(node: dict, element: Callable[[dict], Any]) -> dict:
-    """node with `rebuild` applied to its content (a new dict only if the content changed)."""
+    """node with `rebuild` applied to its children (CHILDREN; a new dict only if one changed)."""
+    at = CHILDREN.get(node["t"], ())
     c = node.get("c")
-    if type(c) is not list:
-        return node
-    new = rebuild(c, element)
-    return node if new is c else {"t": node["t"], "c": new}
+    if at is ALL:
+        new = rebuild(c, element)
+        return node if new is c else {"t": node["t"], "c": new}
+    out = None
+    for i in at:
+        x = c[i]
+        if type(x) is list:
+            y = rebuild(x, element)
+            if y is not x:
+                if out is None:
+                    out = list(c)
+                out[i] = y
+    return node if out is None else {"t": node["t"], "c": out}
 
 
 def stringify(node: Any) -> str:
@@ -138,9 +177,7 @@ def stringify(node: Any) -> str:
             parts.append(q[1])
         elif t in ("Note", "RawInline", "RawBlock"):
             return
-        elif t in ("Link", "Image", "Span"):
-            go(n["c"][1])
-        elif t == "Cite":
+        elif t in ("Link", "Image", "Span", "Cite"):
             go(n["c"][1])
         elif t in ("Emph", "Strong", "Strikeout", "Superscript", "Subscript", "SmallCaps", "Underline", "Plain", "Para"):
             go(n["c"])
@@ -183,22 +220,32 @@ def map_inlines(blocks: Any, fn: Callable[[list[Any]], list[Any]],
         return fn(new) if inline else new
 
     def go(node: dict) -> Any:
-        if node["t"] in ("CodeBlock", "Code", "RawBlock", "RawInline", "Math") or "c" not in node:
+        at = CHILDREN.get(node["t"], ())
+        if at is not ALL and not at:  # code, math, raw: their text is not inlines
             return node
         if enter is not None:
             taken = enter(node)
             if taken is not None:
                 return taken
         c = node["c"]
-        new = go_list(c) if type(c) is list else c
-        return node if new is c else {"t": node["t"], "c": new}
+        if at is ALL:
+            new = go_list(c)
+            return node if new is c else {"t": node["t"], "c": new}
+        out = None
+        for i in at:
+            x = c[i]
+            if type(x) is list:
+                y = go_list(x)
+                if y is not x:
+                    if out is None:
+                        out = list(c)
+                    out[i] = y
+        return node if out is None else {"t": node["t"], "c": out}
 
     if isinstance(blocks, list):
         return go_list(blocks)
     return go(blocks) if isinstance(blocks, dict) and "t" in blocks else blocks
 
-
-ATTR_AT = {"Link": 0, "Image": 0, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0, "Table": 0, "Figure": 0, "Header": 1}
 
 
 class Facts(NamedTuple):
@@ -277,8 +324,11 @@ def facts(block: Any) -> Facts:
             if not mark and "%%" in c:
                 mark = True
             continue
-        if type(c) is list:
+        where = CHILDREN.get(t, ())
+        if where is ALL:
             stack.append(c)
+        elif where:
+            extend(c[i] for i in reversed(where))
         types.add(t)
         at = ATTR_AT.get(t)
         if at is not None:
@@ -416,31 +466,24 @@ def tree_bytes(node: Any) -> bytes:
 
 
 def join_words(node: Any) -> Any:
-    """A copy of the tree with each run of Str and Space inlines joined into one Str. For a writer that does
-    not wrap lines (HTML with --wrap=none, DOCX) either says the same, but the joined tree is a third the
-    size: less JSON to write and for pandoc to read, and (in a DOCX) one run where there were many."""
-    if type(node) is list:
-        out: list[Any] = []
-        words: list[str] = []
-        for item in node:
-            if type(item) is dict:
-                t = item.get("t")
-                if t == "Str":
-                    words.append(item["c"])
-                    continue
-                if t == "Space":
-                    words.append(" ")
-                    continue
-                if words:
-                    out.append({"t": "Str", "c": "".join(words)})
-                    words = []
-                out.append({"t": t, "c": join_words(item["c"])} if "c" in item else item)
-            else:
-                if words:
-                    out.append({"t": "Str", "c": "".join(words)})
-                    words = []
-                out.append(join_words(item) if type(item) is list else item)
+    """The tree with each run of Str and Space inlines joined into one Str. For a writer that does not wrap
+    lines (HTML with --wrap=none, DOCX) either says the same, but the joined tree is a third the size: less
+    JSON to write and for pandoc to read, and (in a DOCX) one run where there were many."""
+    return map_inlines(node, _joined)
+
+
+def _joined(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    words: list[str] = []
+    for item in items:
+        t = item["t"]
+        if t == "Str" or t == "Space":
+            words.append(item["c"] if t == "Str" else " ")
+            continue
         if words:
             out.append({"t": "Str", "c": "".join(words)})
-        return out
-    return node
+            words = []
+        out.append(item)
+    if words:
+        out.append({"t": "Str", "c": "".join(words)})
+    return out

@@ -12,9 +12,9 @@ import pytest
 from conftest import build_manifest, pdf_outline, pdf_pages_text, pdftotext, source_diagrams
 
 from publisher import load_book
-from publisher.backends.pdf import GEOMETRY, MM, MONO_ADVANCE_EM, diagram_setting
+from publisher.backends.pdf import GEOMETRY, MM, diagram_setting
 from publisher.diagnostics import ManifestError
-from publisher.diagrams import width
+from publisher.diagrams import MONO_ADVANCE_EM, width
 
 BOX = "─│┌┐└┘├┤┬┴┼▶▼"
 

@@ -38,6 +38,7 @@ from .. import tree as pd  # publisher.tree: still `pd` here while this file is 
 from ..collector import collector_paused
 from ..diagnostics import Diagnostic
 from ..highlight import DOCX_STYLE, has_coloured_code
+from ..images import raster_type
 from ..model import Book
 from ..themes import TAB_SIZE, Theme
 from . import ZIP_TIME, docxmerge
@@ -48,10 +49,9 @@ PAGE_BREAK = {"t": "RawBlock", "c": ["openxml", (
     '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>')]}
 TOC_DEPTH = 2
 MAX_BOOKMARK = 40  # Word drops the rest of a longer bookmark name, and the links to it break
-MONO_ADVANCE_EM = 0.602  # DejaVu Sans Mono: every glyph is 0.602 em wide
 CODE_HALF_POINTS = 18  # the Source Code style's size in the reference.docx (9 pt)
 MAX_TAB_STOPS = 64  # Word keeps at most 64 tab stops in a paragraph
-DIAGRAM_MIN_PT, DIAGRAM_MAX_PT = 5.0, 9.0
+DIAGRAM_MAX_PT = CODE_HALF_POINTS / 2  # a diagram is never larger than the code beside it
 DEFAULT_TEXT_WIDTH_PT = (11906 - 2 * 1440) / 20  # A4 with 1-inch margins, when the reference has no page size
 # A book whose JSON for pandoc is longer is written in parts of about this many characters and merged
 # (docxmerge.py). pandoc's DOCX writer holds 50 to 80 times its input, and takes more CPU per character the
@@ -59,7 +59,6 @@ DEFAULT_TEXT_WIDTH_PT = (11906 - 2 * 1440) / 20  # A4 with 1-inch margins, when 
 # and 13.5 s of CPU; parts of 16 million, 1.2 GB and 8.9 s for the largest; of 4 million (6 parts, the
 # largest 5.6 million), 0.3 GB and 2.5 s. About 150 articles of 1,200 words; the sample books stay whole.
 PART_CHARS = 4_000_000
-ATTR_AT = {"Header": 1, "Link": 0, "Image": 0, "CodeBlock": 0, "Code": 0, "Div": 0, "Span": 0, "Table": 0, "Figure": 0}
 
 
 def _meta_list(values: Iterable[str]) -> dict:
@@ -120,7 +119,7 @@ def for_word(blocks: list[dict], text_width_pt: float, root: Path, tab_size: int
             new = pd.rebuild(c, element)
             if new is not c:
                 node = {"t": t, "c": new}
-        at = ATTR_AT.get(t)
+        at = pd.ATTR_AT.get(t)
         if at is not None:
             node = _short_id(node, at, ids, short)
             if t == "CodeBlock":
@@ -167,8 +166,8 @@ def _short_id(node: dict, at: int, ids: set[str], short: dict[str, str]) -> dict
 
 def diagram_half_points(columns: int, text_width_pt: float) -> int:
     """The largest size, in half points, at which `columns` monospace cells fit the text width."""
-    fit = text_width_pt / (max(columns, 1) * MONO_ADVANCE_EM) * 0.98
-    return max(round(2 * DIAGRAM_MIN_PT), min(round(2 * DIAGRAM_MAX_PT), math.floor(2 * fit)))
+    fit = diagrams.fit_pt(columns, text_width_pt)
+    return max(round(2 * diagrams.DIAGRAM_MIN_PT), min(round(2 * DIAGRAM_MAX_PT), math.floor(2 * fit)))
 
 
 def diagram_paragraph(text: str, columns: int, text_width_pt: float, tab_size: int = TAB_SIZE) -> dict:
@@ -191,7 +190,7 @@ def _tab_stops(text: str, half_points: int, tab_size: int) -> str:
     every half inch); nothing for text without a tab."""
     if "\t" not in text:
         return ""
-    step = half_points / 2 * MONO_ADVANCE_EM * tab_size * 20  # twips
+    step = half_points / 2 * diagrams.MONO_ADVANCE_EM * tab_size * 20  # twips
     count = min(MAX_TAB_STOPS, diagrams.width(text, tab_size) // tab_size + 1)
     return "<w:tabs>" + "".join(f'<w:tab w:val="left" w:pos="{round(step * i)}"/>' for i in range(1, count + 1)) + "</w:tabs>"
 
@@ -224,9 +223,6 @@ def _callout(node: dict) -> dict:
     return {"t": "Div", "c": [[ident, classes, [*kvs, ["custom-style", name]]], content]}
 
 
-IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
-
-
 def _vault_image(node: dict, root: Path) -> dict:
     """A vault-file Image as a data: URI of its file, checked to lie inside the vault (resolved) and to be an
     image; else its text."""
@@ -235,9 +231,8 @@ def _vault_image(node: dict, root: Path) -> dict:
     attr, alt, (url, title) = node["c"]
     path = Path(unquote(url)).resolve()
     data = path.read_bytes() if path.is_relative_to(root) and path.is_file() else b""
-    kind = next((t for magic, t in IMAGE_TYPES.items() if data.startswith(magic)), None)
-    if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        kind = "image/webp"
+    raster = raster_type(data)
+    kind = raster[0] if raster else None
     if kind is None and path.suffix.lower() == ".svg" and b"<svg" in data[:4096]:
         kind = "image/svg+xml"
     if kind is None:

@@ -11,9 +11,10 @@ import math
 import shutil
 import subprocess
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .. import diagrams, formulas, render
@@ -30,9 +31,7 @@ from .weasy import problems, tuned
 MM = 72 / 25.4  # points per millimetre
 MONO_FAMILY = "DejaVu Sans Mono"
 MONO_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
-MONO_ADVANCE_EM = 0.602  # DejaVu Sans Mono: every glyph is 0.602 em wide
-DIAGRAM_MAX_PT, DIAGRAM_MIN_PT = 8.5, 5.0
-FIT = 0.98  # of the text width: room for rounding in the layout
+DIAGRAM_MAX_PT = 8.5  # a diagram is never larger than the code beside it (0.8 em of 10.5 pt: print.css)
 INDENT_PT = 24.0  # the most a list, quote or callout indents what it holds (see print.css)
 
 
@@ -77,15 +76,15 @@ def fit_size(columns: int, width_pt: float) -> float:
     """The largest size (pt, at most DIAGRAM_MAX_PT) at which this many monospace columns fit width_pt."""
     if columns <= 0:
         return DIAGRAM_MAX_PT
-    return min(DIAGRAM_MAX_PT, math.floor(width_pt * FIT / (columns * MONO_ADVANCE_EM) * 100) / 100)
+    return min(DIAGRAM_MAX_PT, math.floor(diagrams.fit_pt(columns, width_pt) * 100) / 100)
 
 
 def diagram_setting(columns: int, page_size: str, indent_pt: float = 0.0) -> tuple[float, bool]:
     """(font size in pt, landscape?) for a diagram. It is set as large as fits the text block; one that would
-    need less than DIAGRAM_MIN_PT goes on a landscape page, at the size that fits there."""
+    need less than diagrams.DIAGRAM_MIN_PT goes on a landscape page, at the size that fits there."""
     geometry = GEOMETRY[page_size]
     size = fit_size(columns, geometry.text_width_pt() - indent_pt)
-    if size >= DIAGRAM_MIN_PT:
+    if size >= diagrams.DIAGRAM_MIN_PT:
         return size, False
     return fit_size(columns, geometry.text_width_pt(landscape=True) - indent_pt), True
 
@@ -98,36 +97,40 @@ def prepare(blocks: list, page_size: str, tab_size: int = TAB_SIZE) -> list:
     diagrams get a size and, when too wide for the page, a landscape page of their own; tabs in code become
     the spaces up to the theme's next tab stop (WeasyPrint 70 gives a tab that starts at a tab stop no width)."""
 
-    def go(node, indent: float):
-        if isinstance(node, list):
-            return [go(x, indent) for x in node]
-        if not isinstance(node, dict) or "t" not in node:
-            return node
-        t = node["t"]
-        if t == "Note":
-            inlines: list = []
-            for block in go(node["c"], indent):
-                if inlines:
-                    inlines.append({"t": "Space"})
-                inlines.extend(block["c"] if block.get("t") in ("Para", "Plain") else pd.text_inlines(pd.stringify(block)))
-            return pd.span(inlines, classes=["footnote"])
-        if t == "Math":
-            return formulas.as_image(node)
-        if t == "CodeBlock":
-            attr, text = node["c"]
-            if "\t" in text:
-                text = diagrams.expand_tabs(text, tab_size)
-                node = {"t": t, "c": [attr, text]}
-            if "diagram" not in attr[1]:
-                return node
-            size, landscape = diagram_setting(int(pd.get_kv(attr, "data-columns") or 0), page_size, indent)
-            block = {"t": t, "c": [[attr[0], attr[1], [*attr[2], ["style", f"font-size: {size}pt"]]], text]}
-            return pd.div([block], classes=["landscape"]) if landscape else block
-        if "c" in node:
-            return {"t": t, "c": go(node["c"], indent + INDENT_PT if t in CONTAINERS else indent)}
-        return node
+    elements: dict[float, Callable[[dict], Any]] = {}
 
-    return go(blocks, 0.0)
+    def at(indent: float) -> Callable[[dict], Any]:
+        """What each element becomes where it sits indent points in (a list, quote or callout is further in)."""
+        if indent in elements:
+            return elements[indent]
+
+        def element(node: dict) -> Any:
+            t = node["t"]
+            if t == "Note":
+                inlines: list = []
+                for block in pd.rebuild(node["c"], element):
+                    if inlines:
+                        inlines.append({"t": "Space"})
+                    inlines.extend(block["c"] if block.get("t") in ("Para", "Plain") else pd.text_inlines(pd.stringify(block)))
+                return pd.span(inlines, classes=["footnote"])
+            if t == "Math":
+                return formulas.as_image(node)
+            if t == "CodeBlock":
+                attr, text = node["c"]
+                if "\t" in text:
+                    text = diagrams.expand_tabs(text, tab_size)
+                    node = {"t": t, "c": [attr, text]}
+                if "diagram" not in attr[1]:
+                    return node
+                size, landscape = diagram_setting(int(pd.get_kv(attr, "data-columns") or 0), page_size, indent)
+                block = {"t": t, "c": [[attr[0], attr[1], [*attr[2], ["style", f"font-size: {size}pt"]]], text]}
+                return pd.div([block], classes=["landscape"]) if landscape else block
+            return pd.rebuild_children(node, at(indent + INDENT_PT) if t in CONTAINERS else element)
+
+        elements[indent] = element
+        return element
+
+    return pd.rebuild(list(blocks), at(0.0))
 
 
 # ---------------------------------------------------------------- checks before rendering
@@ -195,10 +198,10 @@ def check_diagrams(book: Book) -> list[Diagnostic]:
                            " no installed font draws it: it prints as an empty box"),
                         article.loc(line + row if line else 0, col if line else 0), code="pdf.diagram-glyph"))
             size, _ = diagram_setting(columns, book.manifest.page_size)
-            if size < DIAGRAM_MIN_PT:
+            if size < diagrams.DIAGRAM_MIN_PT:
                 problems.append(Diagnostic(
                     Severity.WARNING,
-                    f"diagram of {columns} columns is set at {size} pt on a landscape page, below the {DIAGRAM_MIN_PT} pt"
+                    f"diagram of {columns} columns is set at {size} pt on a landscape page, below the {diagrams.DIAGRAM_MIN_PT} pt"
                     " that prints legibly", article.loc(line), "split it, or shorten its widest line", code="pdf.diagram-width"))
     return problems
 

@@ -19,26 +19,13 @@ def format_words(text: str) -> list[str]:
 def for_format(book: Book, fmt: str) -> Book:
     """The book as one backend shows it: blocks for other formats dropped, the rest unwrapped."""
 
-    def visit(node):  # copied only where something is dropped or unwrapped: the rest stays the same objects
-        if isinstance(node, list):
-            out = None
-            for i, item in enumerate(node):
-                if isinstance(item, dict) and item.get("t") == "Div" and ONLY in item["c"][0][1]:
-                    if out is None:
-                        out = node[:i]
-                    formats = format_words(tree.get_kv(item["c"][0], "data-formats") or "")
-                    if not formats or fmt in formats:
-                        out.extend(visit(item["c"][1]))
-                    continue
-                new = visit(item)
-                if out is None and new is not item:
-                    out = node[:i]
-                if out is not None:
-                    out.append(new)
-            return node if out is None else out
-        if isinstance(node, dict) and "c" in node and node.get("t") in ("Div", "BlockQuote", "BulletList", "OrderedList"):
-            c = visit(node["c"])
-            return node if c is node["c"] else {"t": node["t"], "c": c}
+    def element(node: dict) -> dict | tuple:  # copied only where something is dropped or unwrapped
+        t = node["t"]
+        if t == "Div" and ONLY in node["c"][0][1]:
+            formats = format_words(tree.get_kv(node["c"][0], "data-formats") or "")
+            return tuple(tree.rebuild(node["c"][1], element)) if not formats or fmt in formats else ()
+        if t in ("Div", "BlockQuote", "BulletList", "OrderedList"):
+            return tree.rebuild_children(node, element)
         return node
 
-    return map_articles(book, lambda a: replace(a, blocks=tuple(visit(list(a.blocks)))))
+    return map_articles(book, lambda a: replace(a, blocks=tuple(tree.rebuild(list(a.blocks), element))))

@@ -17,6 +17,8 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 import lxml.html
 from lxml import etree
 
+from ..images import raster_type
+
 # What a page keeps: these elements (any other is unwrapped, its text kept) with these attributes.
 KEEP = frozenset(
     "a abbr aside b bdi bdo blockquote br caption cite code col colgroup dd del dfn div dl dt em figcaption figure "
@@ -52,7 +54,6 @@ DATA_ATTRIBUTE = re.compile(r"data-[a-z0-9_.-]+")
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 LINK_SCHEMES = ("http", "https", "mailto")
 URL_SAFE = ":/?#@!$&'()*+,;=%~"
-RASTER = {b"\x89PNG": ("image/png", ".png"), b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"GIF8": ("image/gif", ".gif")}
 SVG = "{http://www.w3.org/2000/svg}"
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 MATHML_ELEMENTS = frozenset(
@@ -105,11 +106,9 @@ class Images:
 
 def image_type(data: bytes) -> tuple[str, str] | None:
     """(media type, suffix) of a PNG, JPEG, GIF or WebP, or of an SVG without scripts and outside references."""
-    for magic, kind in RASTER.items():
-        if data.startswith(magic):
-            return kind
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", ".webp"
+    kind = raster_type(data)
+    if kind is not None:
+        return kind
     try:
         svg = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
