@@ -3,12 +3,16 @@ HTML for them. Backends differ in packaging, not in what the book says."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from urllib.parse import unquote
+
 from . import pandoc, tree
 from .collate import letter_of
 from .collector import collector_paused
 from .highlight import colour_code
 from .ids import xml_id
 from .model import Article, Book, Chapter
+from .rawhtml import tokenize
 
 GLOSSARY_ID = "glossary"
 TAG_INDEX_ID = "tag-index"
@@ -185,6 +189,31 @@ def page_refs(occurrences, pages: dict[str, int], limit: int = 0) -> list[dict]:
     if limit and len(ranges) > limit:
         out = [*out[:limit], _more(sum(len(r) for r in ranges[limit:]))]
     return [x for i, group in enumerate(out) for x in ([{"t": "Str", "c": ","}, {"t": "Space"}] if i else []) + group]
+
+
+def targets(fragments: Iterable[list[dict]]) -> tuple[list[str], set[str]]:
+    """The names these lists of blocks link to within the document (a link to `#name`), each once in reading
+    order, and the ids their elements carry: read from the trees, and from the tags of their raw HTML
+    (the sanitizer's, read as it reads them)."""
+    links: dict[str, None] = {}
+    ids: set[str] = set()
+    for blocks in fragments:
+        for node in tree.walk(blocks):
+            t = node["t"]
+            at = tree.ATTR_AT.get(t)
+            if at is not None and node["c"][at][0]:
+                ids.add(node["c"][at][0])
+            if t == "Link" and node["c"][2][0].startswith("#"):
+                links.setdefault(unquote(node["c"][2][0][1:]))
+            elif t in ("RawBlock", "RawInline") and node["c"][0] in ("html", "html5"):
+                for token in tokenize(node["c"][1]):
+                    for name, value in token[2] if token[0] == "start" else ():
+                        if name == "id" and value:
+                            ids.add(value)
+                        elif name == "href" and value and value.startswith("#"):
+                            links.setdefault(unquote(value[1:]))
+    links.pop("", None)
+    return list(links), ids
 
 
 def _joined(items: list[dict]) -> list[dict]:
