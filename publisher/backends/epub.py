@@ -26,10 +26,12 @@ import lxml.html
 from .. import cache, render
 from ..collector import collector_paused
 from ..diagnostics import Diagnostic
+from ..htmlpolicy import epub_removals
 from ..model import Book
 from ..themes import Theme
 from . import normalize_zip
 from .epubsplit import split_pages
+from .view import for_format
 from .xhtml import MATHML, Images, clean, footnotes, fragment, image_type, serialize
 
 CSS = "style/book.css"
@@ -238,7 +240,9 @@ class EpubBackend:
     suffix = ".epub"
 
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
-        return ()
+        """What the EPUB's profile of the HTML policy leaves out of each article, one warning an article."""
+        found = (epub_removals(a) for a in for_format(book, self.name).every_article)
+        return [d for d in found if d is not None]
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         with collector_paused():  # millions of small objects made and dropped: see collector.collector_paused
