@@ -247,40 +247,42 @@ def to_html(fragments: list[list[dict]], *, extra: list[str] | None = None) -> l
     return pandoc.write_fragments([*HTML_ARGS, *(extra or [])], fragments, fingerprints, joined=True)
 
 
-NOTE_REF = '<a href="#fn{n}" class="footnote-ref" id="fnref{n}" role="doc-noteref"><sup>{n}</sup></a>'
-NOTE_BACK = '<a href="#fnref{n}" class="footnote-back" role="doc-backlink">\u21a9\ufe0e</a>'
-NOTES_OPEN = '<section id="footnotes" class="footnotes footnotes-end-of-document" role="doc-endnotes">\n<hr />\n<ol>'
+NOTES_ID = "footnotes"
+
+
+def _note_link(ident: str, target: str, role: str, inlines: list[dict]) -> dict:
+    cls = "footnote-ref" if role == "doc-noteref" else "footnote-back"
+    return {"t": "Link", "c": [tree.attr(ident, [cls], [("role", role)]), inlines, ["#" + target, ""]]}
 
 
 def notes_at_end(blocks: list[dict]) -> list[dict]:
-    """The blocks with each note replaced by pandoc's reference to it, and pandoc's list of notes after them
-    (what its HTML writer does for a whole document; done here, a fragment's notes stay with it when
-    several fragments are written in one call). The blocks themselves are not changed."""
+    """The blocks with each note replaced by a reference to it, and after them a div of the notes, each a div
+    of its own in a numbered list and ending with a link back: pandoc's HTML writer does so for a whole
+    document; done here, as a tree, a fragment's notes stay with it when several fragments are written in one
+    call (xhtml.fragment gives the div pandoc's form: a section whose list items are the notes). A note inside
+    a note is numbered after the others, as it is met. The blocks themselves are not changed."""
     notes: list[list[dict]] = []
 
-    def go(node):
-        if isinstance(node, (list, tuple)):
-            return [go(x) for x in node]
-        if not isinstance(node, dict) or "c" not in node:
-            return node
-        if node.get("t") == "Note":
-            notes.append(node["c"])
-            return {"t": "RawInline", "c": ["html", NOTE_REF.format(n=len(notes))]}
-        return {"t": node["t"], "c": go(node["c"])} if "t" in node else node
+    def element(node: dict):
+        if node["t"] != "Note":
+            return tree.rebuild_children(node, element)
+        notes.append(node["c"])
+        n = len(notes)
+        return _note_link(f"fnref{n}", f"fn{n}", "doc-noteref", [{"t": "Superscript", "c": [{"t": "Str", "c": str(n)}]}])
 
-    out = go(blocks)
-    if not notes:
-        return out
-    out.append({"t": "RawBlock", "c": ["html", NOTES_OPEN]})
-    n = 0
-    while n < len(notes):  # a note inside a note is numbered after the others, as it is met
-        body = go(notes[n])
-        n += 1
-        back = {"t": "RawInline", "c": ["html", NOTE_BACK.format(n=n)]}
+    out = tree.rebuild(list(blocks), element)
+    items = []
+    while len(items) < len(notes):
+        n = len(items) + 1
+        body = list(tree.rebuild(notes[n - 1], element))
+        back = _note_link("", f"fnref{n}", "doc-backlink", [{"t": "Str", "c": "\u21a9\ufe0e"}])
         if body and body[-1].get("t") in ("Para", "Plain"):
             body[-1] = {"t": body[-1]["t"], "c": [*body[-1]["c"], back]}
         else:
-            body.append({"t": "Plain", "c": [back]})
-        out += [{"t": "RawBlock", "c": ["html", f'<li id="fn{n}">']}, *body, {"t": "RawBlock", "c": ["html", "</li>"]}]
-    out.append({"t": "RawBlock", "c": ["html", "</ol>\n</section>"]})
-    return out
+            body.append(tree.plain([back]))
+        items.append([tree.div(body, f"fn{n}")])
+    if not items:
+        return out
+    listed = {"t": "OrderedList", "c": [[1, {"t": "DefaultStyle"}, {"t": "DefaultDelim"}], items]}
+    return [*out, tree.div([{"t": "HorizontalRule"}, listed], NOTES_ID, ["footnotes", "footnotes-end-of-document"],
+                           [("role", "doc-endnotes")])]

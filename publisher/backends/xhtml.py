@@ -49,8 +49,37 @@ MATHML_ELEMENTS = frozenset(
     "mlabeledtr".split())
 
 
+NOTE_REF_ATTRIBUTES = ("href", "class", "id", "role")  # in the order pandoc writes a note's reference
+
+
 def fragment(html: str) -> lxml.html.HtmlElement:
-    return lxml.html.fragment_fromstring(NOT_XML.sub("", html) or "<p></p>", create_parent="div")
+    """A page's HTML, read; its notes (render.notes_at_end) in the form pandoc gives a document's notes."""
+    root = lxml.html.fragment_fromstring(NOT_XML.sub("", html) or "<p></p>", create_parent="div")
+    for notes in root.iterfind(".//div[@role='doc-endnotes']"):
+        notes.tag = "section"
+        for item in notes.iterfind("ol/li"):
+            note = item.find("div")
+            if note is not None and note.get("id"):
+                item.set("id", note.get("id"))
+                note.drop_tag()
+        for ref in root.iterfind(".//a[@role='doc-noteref']"):
+            kept = dict(ref.attrib)
+            ref.attrib.clear()
+            ref.attrib.update({name: kept.pop(name) for name in NOTE_REF_ATTRIBUTES if name in kept} | kept)
+    return root
+
+
+def element(tag: str, attributes: dict[str, str] | None = None, text: str = "", *children) -> lxml.html.HtmlElement:
+    """An element of a page made as an element, its text and values made fit for XML (never markup in a string)."""
+    el = lxml.html.Element(tag, {name: NOT_XML.sub("", value) for name, value in (attributes or {}).items()})
+    el.text = NOT_XML.sub("", text) or None
+    el.extend(children)
+    return el
+
+
+def page_of(*children) -> lxml.html.HtmlElement:
+    """A page's content: these elements, in the div that `fragment` gives a page read from HTML."""
+    return element("div", {}, "", *children)
 
 
 def serialize(root, method: str = "xml") -> str:
