@@ -115,10 +115,11 @@ def _removed(article: Article) -> Iterator[tuple[str, str, tuple[int, int]]]:
             attr = tree.attr_of(node)
             tag = f"h{node['c'][0]}" if t == "Header" else _MARKDOWN_ELEMENTS[t]
             for name, value in attr[2] if attr else ():
-                if name == "style" and not _epub_keeps(tag, name, value):
+                if t == "Image":  # its style is the size's (embeds.py), kept as width and height
+                    if name in ("width", "height") and not _PIXELS.fullmatch(value):
+                        yield f"{name} on <{tag}>", f"{name}=", tree.pos_of(node)  # pandoc writes a style
+                elif name == "style" and not _epub_keeps(tag, name, value):
                     yield f"style on <{tag}>", "style=", tree.pos_of(node)
-                elif t == "Image" and name in ("width", "height") and not _PIXELS.fullmatch(value):
-                    yield f"{name} on <{tag}>", f"{name}=", tree.pos_of(node)  # pandoc writes a style
 
 
 HINTS = {"details": "a callout ('> [!note]-') shows the same in every format",
