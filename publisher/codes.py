@@ -101,6 +101,7 @@ CODES: dict[str, Code] = _codes(
     ("pdf.diagram-width", W, "a diagram too wide to print legibly"),
     ("pdf.glyph", W, "a character no installed font draws"),
     ("pdf.engine", W, "a change publisher makes to WeasyPrint does not apply to the installed version: what is lost"),
+    ("epub.removed", W, "raw HTML the book keeps but the EPUB's stricter profile leaves out (details and summary elements, styles), once per article"),
     ("math.invalid", W, "a formula that cannot be read; its TeX is shown"),
     ("render.mermaid", W, "mermaid diagrams are kept as code: no offline renderer"),
     ("output.write", E, "an output file or folder cannot be written"),

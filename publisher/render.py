@@ -3,12 +3,16 @@ HTML for them. Backends differ in packaging, not in what the book says."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from urllib.parse import unquote
+
 from . import pandoc, tree
 from .collate import letter_of
 from .collector import collector_paused
 from .highlight import colour_code
 from .ids import xml_id
 from .model import Article, Book, Chapter
+from .rawhtml import tokenize
 
 GLOSSARY_ID = "glossary"
 TAG_INDEX_ID = "tag-index"
@@ -187,6 +191,31 @@ def page_refs(occurrences, pages: dict[str, int], limit: int = 0) -> list[dict]:
     return [x for i, group in enumerate(out) for x in ([{"t": "Str", "c": ","}, {"t": "Space"}] if i else []) + group]
 
 
+def targets(fragments: Iterable[list[dict]]) -> tuple[list[str], set[str]]:
+    """The names these lists of blocks link to within the document (a link to `#name`), each once in reading
+    order, and the ids their elements carry: read from the trees, and from the tags of their raw HTML
+    (the sanitizer's, read as it reads them)."""
+    links: dict[str, None] = {}
+    ids: set[str] = set()
+    for blocks in fragments:
+        for node in tree.walk(blocks):
+            t = node["t"]
+            at = tree.ATTR_AT.get(t)
+            if at is not None and node["c"][at][0]:
+                ids.add(node["c"][at][0])
+            if t == "Link" and node["c"][2][0].startswith("#"):
+                links.setdefault(unquote(node["c"][2][0][1:]))
+            elif t in ("RawBlock", "RawInline") and node["c"][0] in ("html", "html5"):
+                for token in tokenize(node["c"][1]):
+                    for name, value in token[2] if token[0] == "start" else ():
+                        if name == "id" and value:
+                            ids.add(value)
+                        elif name == "href" and value and value.startswith("#"):
+                            links.setdefault(unquote(value[1:]))
+    links.pop("", None)
+    return list(links), ids
+
+
 def _joined(items: list[dict]) -> list[dict]:
     out: list[dict] = []
     for item in items:
@@ -218,36 +247,42 @@ def to_html(fragments: list[list[dict]], *, extra: list[str] | None = None) -> l
     return pandoc.write_fragments([*HTML_ARGS, *(extra or [])], fragments, fingerprints, joined=True)
 
 
-NOTE_REF = '<a href="#fn{n}" class="footnote-ref" id="fnref{n}" role="doc-noteref"><sup>{n}</sup></a>'
-NOTE_BACK = '<a href="#fnref{n}" class="footnote-back" role="doc-backlink">\u21a9\ufe0e</a>'
-NOTES_OPEN = '<section id="footnotes" class="footnotes footnotes-end-of-document" role="doc-endnotes">\n<hr />\n<ol>'
+NOTES_ID = "footnotes"
+
+
+def _note_link(ident: str, target: str, role: str, inlines: list[dict]) -> dict:
+    cls = "footnote-ref" if role == "doc-noteref" else "footnote-back"
+    return {"t": "Link", "c": [tree.attr(ident, [cls], [("role", role)]), inlines, ["#" + target, ""]]}
 
 
 def notes_at_end(blocks: list[dict]) -> list[dict]:
-    """The blocks with each note replaced by pandoc's reference to it, and pandoc's list of notes after them
-    (what its HTML writer does for a whole document; done here, a fragment's notes stay with it when
-    several fragments are written in one call). The blocks themselves are not changed."""
+    """The blocks with each note replaced by a reference to it, and after them a div of the notes, each a div
+    of its own in a numbered list and ending with a link back: pandoc's HTML writer does so for a whole
+    document; done here, as a tree, a fragment's notes stay with it when several fragments are written in one
+    call (xhtml.fragment gives the div pandoc's form: a section whose list items are the notes). A note inside
+    a note is numbered after the others, as it is met. The blocks themselves are not changed."""
     notes: list[list[dict]] = []
 
-    def element(node: dict) -> dict:
-        if node["t"] == "Note":
-            notes.append(node["c"])
-            return {"t": "RawInline", "c": ["html", NOTE_REF.format(n=len(notes))]}
-        return tree.rebuild_children(node, element)
+    def element(node: dict):
+        if node["t"] != "Note":
+            return tree.rebuild_children(node, element)
+        notes.append(node["c"])
+        n = len(notes)
+        return _note_link(f"fnref{n}", f"fn{n}", "doc-noteref", [{"t": "Superscript", "c": [{"t": "Str", "c": str(n)}]}])
 
-    out = tree.rebuild(list(blocks), element)  # a new list: the notes go after them
-    if not notes:
-        return out
-    out.append({"t": "RawBlock", "c": ["html", NOTES_OPEN]})
-    n = 0
-    while n < len(notes):  # a note inside a note is numbered after the others, as it is met
-        body = list(tree.rebuild(notes[n], element))
-        n += 1
-        back = {"t": "RawInline", "c": ["html", NOTE_BACK.format(n=n)]}
+    out = tree.rebuild(list(blocks), element)
+    items = []
+    while len(items) < len(notes):
+        n = len(items) + 1
+        body = list(tree.rebuild(notes[n - 1], element))
+        back = _note_link("", f"fnref{n}", "doc-backlink", [{"t": "Str", "c": "\u21a9\ufe0e"}])
         if body and body[-1].get("t") in ("Para", "Plain"):
             body[-1] = {"t": body[-1]["t"], "c": [*body[-1]["c"], back]}
         else:
-            body.append({"t": "Plain", "c": [back]})
-        out += [{"t": "RawBlock", "c": ["html", f'<li id="fn{n}">']}, *body, {"t": "RawBlock", "c": ["html", "</li>"]}]
-    out.append({"t": "RawBlock", "c": ["html", "</ol>\n</section>"]})
-    return out
+            body.append(tree.plain([back]))
+        items.append([tree.div(body, f"fn{n}")])
+    if not items:
+        return out
+    listed = {"t": "OrderedList", "c": [[1, {"t": "DefaultStyle"}, {"t": "DefaultDelim"}], items]}
+    return [*out, tree.div([{"t": "HorizontalRule"}, listed], NOTES_ID, ["footnotes", "footnotes-end-of-document"],
+                           [("role", "doc-endnotes")])]

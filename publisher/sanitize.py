@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from . import tree
+from . import htmlpolicy, tree
 from .diagnostics import Reporter, SourceLocation
 from .model import Article, Book, map_articles
 from .paths import MISSING, OUTSIDE, leaves, locate
@@ -42,11 +42,8 @@ from .rawhtml import tokenize
 from .remote import RemoteImages
 from .vault import Vault
 
-# ---------------------------------------------------------------- the allowlist
-ALLOWED = frozenset(
-    "a abbr aside b bdi bdo blockquote br caption cite code col colgroup dd del details dfn div dl dt em "
-    "figcaption figure h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark ol p pre q rp rt ruby s samp section small "
-    "span strong sub summary sup table tbody td tfoot th thead tr u ul var wbr".split())
+# ---------------------------------------------------------------- the allowlist: the book's profile of htmlpolicy
+ALLOWED = htmlpolicy.elements("book")
 VOID = frozenset("br col hr img wbr area base embed input link meta param source track keygen frame".split())
 # removed with everything inside them (their text is code, a fallback for what cannot be shown, or a control)
 REMOVED = frozenset(
@@ -56,17 +53,9 @@ REMOVED = frozenset(
 # removed, their content kept, without a word: they only group what they hold
 QUIET_UNWRAP = frozenset("html body form fieldset legend label article header footer nav main center font "
                          "big tt strike".split())
-GLOBAL_ATTRIBUTES = frozenset({"id", "class", "title", "lang", "dir"})
-ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt", "width", "height"}, "ol": {"start", "reversed", "type"},
-              "li": {"value"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"},
-              "col": {"span"}, "colgroup": {"span"}, "details": {"open"}}
-BOOLEAN = frozenset({"reversed", "open"})
-VALUES = {name: re.compile(pattern) for name, pattern in {
-    "id": r"[A-Za-z_][\w.:-]{0,99}", "class": r"[\w -]{0,200}", "dir": r"ltr|rtl|auto",
-    "lang": r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", "width": r"\d{1,5}%?", "height": r"\d{1,5}%?",
-    "colspan": r"[1-9]\d{0,2}", "rowspan": r"\d{1,3}", "span": r"[1-9]\d{0,2}", "start": r"-?\d{1,9}",
-    "value": r"-?\d{1,9}", "type": r"[1aAiI]", "scope": r"(row|col)(group)?",
-}.items()}
+GLOBAL_ATTRIBUTES, ATTRIBUTES = htmlpolicy.attributes("book")
+BOOLEAN = htmlpolicy.BOOLEAN
+VALUES = htmlpolicy.values("book")
 # attributes whose removal deserves a word: they run code, fetch or embed something, or restyle the page
 NOTED = frozenset("href src srcset action formaction data poster background xlink:href rel ping lowsrc dynsrc "
                   "codebase longdesc usemap cite manifest archive classid profile style".split())

@@ -26,11 +26,13 @@ import lxml.html
 from .. import cache, render
 from ..collector import collector_paused
 from ..diagnostics import Diagnostic
+from ..htmlpolicy import epub_removals
 from ..model import Book
 from ..themes import Theme
 from . import normalize_zip
 from .epubsplit import split_pages
-from .xhtml import MATHML, Images, clean, footnotes, fragment, image_type, serialize
+from .view import for_format
+from .xhtml import MATHML, Images, clean, element, footnotes, fragment, image_type, page_of, serialize
 
 CSS = "style/book.css"
 XHTML = "application/xhtml+xml"
@@ -86,10 +88,10 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
     back = render.back_matter(book, 1)
     html = iter(render.to_html([b for _, _, b in front] + [render.chapter_blocks(c) for c in book.chapters]
                                + [b for _, _, b in back], extra=["--mathml"]))
-    lines = "".join(f'<p class="{cls}">{_esc(text)}</p>' for cls, text in (
-        ("subtitle", m.subtitle), ("authors", ", ".join(m.authors)), ("edition", m.edition), ("rights", m.rights)) if text)
-    pages = [Page("titlepage.xhtml", m.title, "frontmatter",
-                  fragment(f'<section class="titlepage" epub:type="titlepage"><h1>{_esc(m.title)}</h1>{lines}</section>'))]
+    lines = [element("p", {"class": cls}, text) for cls, text in (
+        ("subtitle", m.subtitle), ("authors", ", ".join(m.authors)), ("edition", m.edition), ("rights", m.rights)) if text]
+    titlepage = element("section", {"class": "titlepage", "epub:type": "titlepage"}, "", element("h1", {}, m.title), *lines)
+    pages = [Page("titlepage.xhtml", m.title, "frontmatter", page_of(titlepage))]
     toc: list[Entry] = []
     for ident, heading, _ in front:  # after the title page, before the contents (see write)
         pages.append(Page(f"front-{ident}.xhtml", heading, "frontmatter", fragment(next(html))))
@@ -103,8 +105,8 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
             articles = () if chapter.single else tuple(Entry(a.title, f"{file}#{a.id}") for a in chapter.articles)
             chapters.append((Page(file, chapter.title, "bodymatter", fragment(next(html))), Entry(chapter.title, file, articles)))
         if part.title:
-            opener = f'<section class="part-opener" epub:type="part"><h1 id="{part.id}">{_esc(part.title)}</h1></section>'
-            pages.append(Page(f"{part.id}.xhtml", part.title, "bodymatter", fragment(opener)))
+            opener = element("section", {"class": "part-opener", "epub:type": "part"}, "", element("h1", {"id": part.id}, part.title))
+            pages.append(Page(f"{part.id}.xhtml", part.title, "bodymatter", page_of(opener)))
             toc.append(Entry(part.title, f"{part.id}.xhtml", tuple(e for _, e in chapters)))
         else:
             toc.extend(e for _, e in chapters)
@@ -238,7 +240,9 @@ class EpubBackend:
     suffix = ".epub"
 
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
-        return ()
+        """What the EPUB's profile of the HTML policy leaves out of each article, one warning an article."""
+        found = (epub_removals(a) for a in for_format(book, self.name).every_article)
+        return [d for d in found if d is not None]
 
     def write(self, book: Book, theme: Theme, target: Path) -> None:
         with collector_paused():  # millions of small objects made and dropped: see collector.collector_paused
@@ -256,8 +260,8 @@ class EpubBackend:
         pages, origin = split_pages(pages, m.epub_document_kb * 1024)
         toc = retarget(toc, link_pages(pages, origin)[1])
         cover_name, cover_type, cover_data = cover_image(book, images)
-        cover = Page("cover.xhtml", m.title, "cover", fragment(
-            f'<section class="cover"><img src="{cover_name}" alt="{_esc(m.title)}"/></section>'))
+        cover = Page("cover.xhtml", m.title, "cover", page_of(
+            element("section", {"class": "cover"}, "", element("img", {"src": cover_name, "alt": m.title}))))
         nav = Page("nav.xhtml", "Contents", "frontmatter", fragment(""))
         font = diagram_font(pages)
 

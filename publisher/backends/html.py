@@ -23,13 +23,15 @@ from dataclasses import dataclass, replace
 from html import escape as _esc
 from pathlib import Path
 
+from lxml.html import HtmlElement
+
 from .. import render
 from ..collector import collector_paused
 from ..diagnostics import Diagnostic
 from ..model import Article, Book, Chapter
 from ..themes import Theme
 from .epub import FONT_FACE, Entry, Page, cover_image, diagram_font, link_pages
-from .xhtml import Images, clean, fragment, serialize
+from .xhtml import Images, clean, element, fragment, page_of, serialize
 
 LONG_CHAPTER = 3500  # words: a chapter of several articles longer than this has a page per article
 CSS = "style/book.css"
@@ -106,7 +108,7 @@ def chapter_pages(n: int, chapter: Chapter) -> list[tuple[str, str, tuple[Articl
 
 def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
     """Every page after index.html, in reading order, and the table of contents."""
-    plan: list[tuple[str, str, str, list[dict] | str]] = []  # (file, title, kind, blocks or ready HTML)
+    plan: list[tuple[str, str, str, list[dict] | HtmlElement]] = []  # (file, title, kind, blocks or a ready page)
     toc: list[Entry] = []
     for ident, heading, blocks in render.front_matter(book):
         plan.append((f"front-{ident}.html", heading, "frontmatter", blocks))
@@ -125,9 +127,10 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
                 children = () if chapter.single else tuple(Entry(a.title, f"{file}#{a.id}") for a in chapter.articles)
             entries.append(Entry(chapter.title, file, children))
         if part.title:
-            items = "".join(f'<li><a href="{_esc(e.href)}">{_esc(e.title)}</a></li>' for e in entries)
-            plan.insert(start, (f"{part.id}.html", part.title, "part",  # the opener, before its chapters
-                                f'<section class="part-opener"><h1 id="{part.id}">{_esc(part.title)}</h1><ul>{items}</ul></section>'))
+            items = [element("li", {}, "", element("a", {"href": e.href}, e.title)) for e in entries]
+            opener = element("section", {"class": "part-opener"}, "", element("h1", {"id": part.id}, part.title),
+                             element("ul", {}, "", *items))
+            plan.insert(start, (f"{part.id}.html", part.title, "part", page_of(opener)))  # before its chapters
             toc.append(Entry(part.title, f"{part.id}.html", tuple(entries)))
         else:
             toc.extend(entries)
@@ -136,8 +139,8 @@ def make_pages(book: Book) -> tuple[list[Page], list[Entry]]:
         file = f"back-{ident}.html" if ident in files else FILES.get(ident, f"{ident}.html")
         plan.append((file, heading, "backmatter", blocks))
         toc.append(Entry(heading, file))
-    html = iter(render.to_html([b for *_, b in plan if not isinstance(b, str)]))
-    pages = [Page(file, title, kind, fragment(b if isinstance(b, str) else next(html))) for file, title, kind, b in plan]
+    html = iter(render.to_html([b for *_, b in plan if isinstance(b, list)]))
+    pages = [Page(file, title, kind, fragment(next(html)) if isinstance(b, list) else b) for file, title, kind, b in plan]
     return pages, toc
 
 

@@ -207,19 +207,6 @@ def check_diagrams(book: Book) -> list[Diagnostic]:
 
 
 # ---------------------------------------------------------------- rendering
-def toc_entries(book: Book) -> list[dict]:
-    entries = []
-    for part in book.parts:
-        if part.title:
-            entries.append({"level": 0, "title": part.title, "id": part.id, "kind": "part"})
-        for chapter in part.chapters:
-            entries.append({"level": 1, "title": chapter.title, "id": chapter.id, "kind": "chapter"})
-            if not chapter.single:
-                for a in chapter.articles:
-                    entries.append({"level": 2, "title": a.title, "id": a.id, "kind": "article"})
-    return entries
-
-
 def subject(book: Book) -> str:
     m = book.manifest
     return m.description or m.subtitle
@@ -314,6 +301,14 @@ class Engine:
                            finisher=open_with_outline(self.sides), **options)
 
 
+def stub_elements(names: Iterable[str]) -> str:
+    """The stubs of a chunk (pdfparts.py): an empty span with each id, in one out-of-flow div ("" for none)."""
+    from lxml.html import builder, tostring
+
+    spans = [builder.SPAN(id=name) for name in names]
+    return tostring(builder.DIV(builder.CLASS("publisher-stubs"), *spans), encoding="unicode") if spans else ""
+
+
 class PdfBackend:
     name = "pdf"
     suffix = ".pdf"
@@ -323,26 +318,15 @@ class PdfBackend:
         return [*problems(), *check_diagrams(book), *check_glyphs(book)]
 
     def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0,
-             chunk=None, chunk_first: int = 0) -> str:
+             chunk=None, chunk_first: int = 0, stubs: Iterable[str] = ()) -> str:
         """The whole book as one HTML document for WeasyPrint. `pages` (index anchor -> printed page number)
         gives the index its page numbers; without it the index is its heading alone. With `index_from`
         (the page on which the index starts) the document is the index alone, numbered from that page.
-        With `chunk` (a pdfplan.Chunk) it is that part of the book alone, numbered from `chunk_first`."""
+        With `chunk` (a pdfplan.Chunk) it is that part of the book alone, numbered from `chunk_first`, with
+        an empty element for each of `stubs` (pdfparts.py: targets in other chunks)."""
         m = book.manifest
         kind = chunk.kind if chunk is not None else None
-        front = [] if index_from or kind not in (None, "front") else render.front_matter(book)
-        back = render.back_matter(book, 1, pages if pages is not None else {})
-        toc_back = [{"id": i, "title": t} for i, t, _ in back]
-        if index_from:
-            back = [section for section in back if section[0] == render.INDEX_ID]
-        elif kind in ("front", "body"):
-            back = []
-        elif kind == "back":
-            back = [section for section in back if section[0] == chunk.section]
-        if index_from or kind in ("front", "back"):
-            pieces = []
-        else:
-            pieces = list(chunk.pieces) if kind == "body" else [pdfplan.Piece(c) for c in book.chapters]
+        front, pieces, back, toc_back = pdfplan.sections(book, pages, index_from=index_from, chunk=chunk)
         fragments = [prepare(blocks, m.page_size, theme.tab_size) for _, _, blocks in front]
         fragments += [prepare(render.chapter_blocks(p.chapter, p.start, p.stop), m.page_size, theme.tab_size) for p in pieces]
         fragments += [prepare(blocks, m.page_size, theme.tab_size) for _, _, blocks in back]
@@ -368,7 +352,7 @@ class PdfBackend:
             "pdf.html.j2",
             book=book,
             m=m,
-            toc=toc_entries(book) if kind in (None, "front") else [],
+            toc=pdfplan.toc_entries(book) if kind in (None, "front") else [],
             toc_back=toc_back if kind in (None, "front") else [],
             parts=parts,
             front=front_html,
@@ -383,6 +367,7 @@ class PdfBackend:
             show_front=kind in (None, "front"),
             in_parts=chunk is not None,
             chunk_first=chunk_first if chunk is not None else 0,
+            stubs=stub_elements(stubs) if chunk is not None else "",
             parts_before=chunk.parts_before if chunk is not None else 0,
         )
 

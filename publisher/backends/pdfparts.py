@@ -55,18 +55,15 @@ Where the book is cut, and by how many processes it is laid out: pdfplan.py; the
 from __future__ import annotations
 
 import contextlib
-import html as htmlmod
 import logging
 import multiprocessing
 import os
-import re
 import signal
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
 
 from .. import render
 from ..collector import collect_and_release, release_memory, set_aside
@@ -74,13 +71,10 @@ from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Book
 from ..themes import Theme
 from .pdfmerge import merge
-from .pdfplan import WORDS_PER_PAGE, Chunk, article_words, chunk_words, plan, workers
+from .pdfplan import WORDS_PER_PAGE, Chunk, article_words, chunk_words, plan, sections, toc_entries, workers
 from .weasy import fixed_pages, outside_links, tuned
 
 MAX_SWEEPS = 6
-HREF = re.compile(r'\bhref="#([^"]*)"')
-ID = re.compile(r'\bid="([^"]*)"')
-STUBS_MARK = "<!--publisher-stubs-->"
 log = logging.getLogger(__name__)
 
 
@@ -104,25 +98,20 @@ class Progress:
     pages: list[int] = field(default_factory=list)
 
 
-def targets_of(html: str) -> tuple[list[str], list[str]]:
-    """The fragment names this HTML links to (or shows the page of): those it does not define (outside),
-    and those it does (inside), each in order."""
-    ids = {htmlmod.unescape(i) for i in ID.findall(html)}
-    seen: dict[str, None] = {}
-    for href in HREF.findall(html):
-        name = unquote(htmlmod.unescape(href))
-        if name:
-            seen.setdefault(name)
-    return [n for n in seen if n not in ids], [n for n in seen if n in ids]
-
-
-def outside_targets(html: str) -> list[str]:
-    return targets_of(html)[0]
-
-
-def with_stubs(html: str, names: list[str]) -> str:
-    spans = "".join(f'<span id="{htmlmod.escape(n, quote=True)}"></span>' for n in names)
-    return html.replace(STUBS_MARK, f'<div class="publisher-stubs">{spans}</div>' if names else "", 1)
+def targets_of(book: Book, chunk: Chunk, pages: dict[str, int] | None = None) -> tuple[list[str], list[str]]:
+    """The names a chunk links to (or shows the page of): those it does not define (outside), and those it
+    does (inside), each in reading order. Read from the trees of what the chunk holds (pdf.sections) and
+    from what the template adds to them: the contents' links (front) and the part openers' ids."""
+    front, pieces, back, toc_back = sections(book, pages, chunk=chunk)
+    fragments = [blocks for _, _, blocks in front]
+    fragments += [render.chapter_blocks(p.chapter, p.start, p.stop) for p in pieces]
+    fragments += [blocks for _, _, blocks in back]
+    links, ids = render.targets(fragments)
+    if chunk.kind == "front":
+        links = list(dict.fromkeys([*links, *(e["id"] for e in [*toc_entries(book), *toc_back])]))
+    held = {id(p.chapter) for p in pieces if p.start == 0}
+    ids.update(part.id for part in book.parts if part.title and part.chapters and id(part.chapters[0]) in held)
+    return [n for n in links if n not in ids], [n for n in links if n in ids]
 
 
 def bookmarks_of(document, first: int) -> list[tuple[int, str, int, float, float, str]]:
@@ -168,9 +157,11 @@ class PartsRenderer:
         self.current = 0
 
     # ------------------------------------------------------------ one chunk
-    def chunk_html(self, chunk: Chunk, first: int) -> str:
-        pages = self.index_pages() if chunk.section == render.INDEX_ID else None
-        return self.backend.html(self.book, self.theme, pages, chunk=chunk, chunk_first=first)
+    def chunk_pages(self, chunk: Chunk) -> dict[str, int] | None:
+        return self.index_pages() if chunk.section == render.INDEX_ID else None
+
+    def chunk_html(self, chunk: Chunk, first: int, stubs: list[str]) -> str:
+        return self.backend.html(self.book, self.theme, self.chunk_pages(chunk), chunk=chunk, chunk_first=first, stubs=stubs)
 
     def guess(self, target: str, first: int, rate: float) -> int:
         """A page number for a target not laid out yet, from the words before its article (`rate`: pages a
@@ -273,12 +264,11 @@ class PartsRenderer:
             for i, chunk in enumerate(self.chunks):
                 first = 1 if i == 0 else self.next_first(end, chunk)
                 if chunk.kind == "back" or i not in self.targets:
-                    html = self.chunk_html(chunk, first)
-                    outside, inside = targets_of(html)
+                    outside, inside = targets_of(self.book, chunk, self.chunk_pages(chunk))
                     if chunk.kind != "back":
                         self.targets[i] = (outside, inside)
                 else:
-                    html, (outside, inside) = None, self.targets[i]
+                    outside, inside = self.targets[i]
                 if all(r is not None for r in self.records):
                     # Every chunk laid out once: a target still unknown is in none of them. Without a stub,
                     # WeasyPrint drops its link and page number, as it does in a book rendered whole.
@@ -293,14 +283,13 @@ class PartsRenderer:
                     end = record.first + record.count - 1
                     continue
                 laid_out = True
-                path = folder / f"{i:04d}.html"
-                path.write_text(html if html is not None else self.chunk_html(chunk, first), encoding="utf-8")
-                del html
-                release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
                 # The index's links show their numbers as text: no stub (at a thousand articles they are tens
                 # of thousands, and every element costs WeasyPrint a computed style), kept all the same.
-                job = Job(path, folder / f"{i:04d}.pdf", first, numbers, [t for t in outside if INDEX_ANCHOR not in t],
-                          outside, known, fixed_inside)
+                stubs = [t for t in outside if INDEX_ANCHOR not in t]
+                path = folder / f"{i:04d}.html"
+                path.write_text(self.chunk_html(chunk, first, stubs), encoding="utf-8")
+                release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
+                job = Job(path, folder / f"{i:04d}.pdf", first, numbers, stubs, outside, known, fixed_inside)
                 if pool is None:
                     self.accept(i, inputs, lay_out_part(job, self.engine))
                     end = self.records[i].first + self.records[i].count - 1
@@ -334,7 +323,7 @@ class Job:
     pdf: Path
     first: int
     numbers: dict[str, int]  # target -> the page number it shows
-    stubs: list[str]  # outside targets given an empty element here
+    stubs: list[str]  # outside targets given an empty element in the HTML
     outside: list[str]  # outside targets whose links are kept
     known: bool  # every outside number is known: the chunk may be written
     fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
@@ -377,7 +366,7 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
     job.html.unlink()
     start = time.perf_counter()
     with fixed_pages(job.numbers):
-        document = engine.lay_out(with_stubs(html, job.stubs))
+        document = engine.lay_out(html)
     spans = [("weasyprint.layout", start, time.perf_counter())]
     del html
     stubs = set(job.stubs)

@@ -130,3 +130,37 @@ def plan(book: Book, size: int) -> list[Chunk]:
     # page numbers are all known by then (a whole book lays out its index apart for the same reason).
     chunks += [Chunk("back", section=ident) for ident, _, _ in render.back_matter(book, 1, {})]
     return chunks
+
+
+# ---------------------------------------------------------------- what a document of the book holds
+def toc_entries(book: Book) -> list[dict]:
+    entries = []
+    for part in book.parts:
+        if part.title:
+            entries.append({"level": 0, "title": part.title, "id": part.id, "kind": "part"})
+        for chapter in part.chapters:
+            entries.append({"level": 1, "title": chapter.title, "id": chapter.id, "kind": "chapter"})
+            if not chapter.single:
+                for a in chapter.articles:
+                    entries.append({"level": 2, "title": a.title, "id": a.id, "kind": "article"})
+    return entries
+
+
+def sections(book: Book, pages: dict[str, int] | None = None, *, index_from: int = 0, chunk=None):
+    """What a document of the book holds, as trees: (front matter sections, pieces of chapters, back matter
+    sections, the back matter's contents entries); a section is (id, title, blocks). See pdf.PdfBackend.html."""
+    kind = chunk.kind if chunk is not None else None
+    front = [] if index_from or kind not in (None, "front") else render.front_matter(book)
+    back = render.back_matter(book, 1, pages if pages is not None else {})
+    toc_back = [{"id": i, "title": t} for i, t, _ in back]
+    if index_from:
+        back = [section for section in back if section[0] == render.INDEX_ID]
+    elif kind in ("front", "body"):
+        back = []
+    elif kind == "back":
+        back = [section for section in back if section[0] == chunk.section]
+    if index_from or kind in ("front", "back"):
+        pieces = []
+    else:
+        pieces = list(chunk.pieces) if kind == "body" else [Piece(c) for c in book.chapters]
+    return front, pieces, back, toc_back

@@ -17,13 +17,12 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 import lxml.html
 from lxml import etree
 
+from .. import htmlpolicy
 from ..images import raster_type
 
-# What a page keeps: these elements (any other is unwrapped, its text kept) with these attributes.
-KEEP = frozenset(
-    "a abbr aside b bdi bdo blockquote br caption cite code col colgroup dd del dfn div dl dt em figcaption figure "
-    "footer h1 h2 h3 h4 h5 h6 header hr i img ins kbd li mark ol p pre q rp rt ruby s samp section small span strong "
-    "sub sup table tbody td tfoot th thead tr u ul var".split())
+# What a page keeps (the EPUB's profile of htmlpolicy): these elements (any other is unwrapped, its text kept)
+# with these attributes.
+KEEP = htmlpolicy.elements("epub")
 PHRASING = frozenset("abbr b bdi bdo cite code dfn em h1 h2 h3 h4 h5 h6 i kbd mark p pre q rp rt ruby s samp small span "
                      "strong sub sup u var".split())  # elements whose content may only be phrasing content
 BLOCK = frozenset("aside blockquote caption col colgroup dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header hr "
@@ -35,21 +34,9 @@ CHILDREN = {"ul": {"li"}, "ol": {"li"}, "dl": {"dt", "dd"}, "tr": {"td", "th"}, 
             "tbody": {"tr"}, "tfoot": {"tr"}, "table": {"caption", "colgroup", "thead", "tbody", "tfoot", "tr"}}
 DROP = frozenset("script style template head title meta link base input select option".split())  # content and all
 EMBEDS = {"iframe": "src", "embed": "src", "object": "data", "video": "src", "audio": "src", "svg": "", "canvas": ""}
-ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt", "width", "height"}, "ol": {"start", "reversed", "type"},
-              "li": {"value"}, "td": {"colspan", "rowspan", "style"}, "th": {"colspan", "rowspan", "scope", "style"},
-              "col": {"span", "style"}, "colgroup": {"span"}}
-GLOBAL_ATTRIBUTES = {"id", "class", "title", "lang", "dir", "role", "epub:type"}
-VALID = {name: re.compile(pattern) for name, pattern in {
-    "id": r"[^\W\d][\w.-]*",
-    "lang": r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*",
-    "dir": r"ltr|rtl|auto",
-    "role": r"doc-(noteref|backlink|endnotes|footnote)",
-    "epub:type": r"titlepage|part",
-    "style": r"(\s*[a-z-]+\s*:[^;{}<>\\]+;?)+\s*",
-    "colspan": r"[1-9]\d{0,3}", "rowspan": r"\d{1,4}", "span": r"[1-9]\d{0,3}", "start": r"-?\d{1,9}",
-    "value": r"-?\d{1,9}", "width": r"\d{1,5}", "height": r"\d{1,5}", "scope": r"(row|col)(group)?", "type": r"[1aAiI]",
-}.items()}
-BOOLEAN = {"reversed"}
+GLOBAL_ATTRIBUTES, ATTRIBUTES = htmlpolicy.attributes("epub", generated=True)
+VALID = htmlpolicy.values("epub")
+BOOLEAN = htmlpolicy.BOOLEAN
 DATA_ATTRIBUTE = re.compile(r"data-[a-z0-9_.-]+")
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -62,8 +49,37 @@ MATHML_ELEMENTS = frozenset(
     "mlabeledtr".split())
 
 
+NOTE_REF_ATTRIBUTES = ("href", "class", "id", "role")  # in the order pandoc writes a note's reference
+
+
 def fragment(html: str) -> lxml.html.HtmlElement:
-    return lxml.html.fragment_fromstring(NOT_XML.sub("", html) or "<p></p>", create_parent="div")
+    """A page's HTML, read; its notes (render.notes_at_end) in the form pandoc gives a document's notes."""
+    root = lxml.html.fragment_fromstring(NOT_XML.sub("", html) or "<p></p>", create_parent="div")
+    for notes in root.iterfind(".//div[@role='doc-endnotes']"):
+        notes.tag = "section"
+        for item in notes.iterfind("ol/li"):
+            note = item.find("div")
+            if note is not None and note.get("id"):
+                item.set("id", note.get("id"))
+                note.drop_tag()
+        for ref in root.iterfind(".//a[@role='doc-noteref']"):
+            kept = dict(ref.attrib)
+            ref.attrib.clear()
+            ref.attrib.update({name: kept.pop(name) for name in NOTE_REF_ATTRIBUTES if name in kept} | kept)
+    return root
+
+
+def element(tag: str, attributes: dict[str, str] | None = None, text: str = "", *children) -> lxml.html.HtmlElement:
+    """An element of a page made as an element, its text and values made fit for XML (never markup in a string)."""
+    el = lxml.html.Element(tag, {name: NOT_XML.sub("", value) for name, value in (attributes or {}).items()})
+    el.text = NOT_XML.sub("", text) or None
+    el.extend(children)
+    return el
+
+
+def page_of(*children) -> lxml.html.HtmlElement:
+    """A page's content: these elements, in the div that `fragment` gives a page read from HTML."""
+    return element("div", {}, "", *children)
 
 
 def serialize(root, method: str = "xml") -> str:
