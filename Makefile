@@ -89,8 +89,9 @@ docs: $(STAMP)
 clean:
 	rm -rf build .pytest_cache
 
-# Rewrite the expected diagnostics of tests/data/manifest-errors and tests/data/hostile after a deliberate
-# change (read the diff).
+# Rewrite the expected diagnostics of tests/data/manifest-errors and tests/data/hostile, and the normalized
+# books of tests/golden/, after a deliberate change (read the diff).
 golden: $(STAMP)
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_manifest_errors.py tests/test_editions.py
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_hostile.py -k hostile_input
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py
