@@ -17,8 +17,8 @@ from .ids import gfm_slug
 from .vault import fold
 
 if TYPE_CHECKING:
-    from .diagnostics import Reporter
-    from .links import Target
+    from .diagnostics import Reporter, SourceLocation
+    from .links import Outcome, Target
     from .model import Article, Book, Manifest
     from .vault import Vault
 
@@ -40,8 +40,9 @@ class Context:
     title_headings: dict[str, str] = field(default_factory=dict)  # article id -> its opening H1, dropped as the title
     anchors: dict[str, dict[str, str]] = field(default_factory=dict)  # article id -> heading or "^block" key -> id
     in_book: dict[str, Article] = field(default_factory=dict)  # path -> article as placed in the book
-    outside: list = field(default_factory=list)  # (location, path) of links that leave the book
-    links: dict = field(default_factory=dict)  # (location, target) -> links.Outcome: what each link and embed became
+    outside: list[tuple[SourceLocation, str]] = field(default_factory=list)  # (location, path) of links that leave the book
+    # (location, target) -> what each link and embed became; the first outcome recorded for a place stays
+    links: dict[tuple[SourceLocation, str], Outcome] = field(default_factory=dict)
 
     def anchor(self, article: Article, target: Target) -> str | None:
         if target.block:
