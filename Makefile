@@ -79,15 +79,19 @@ readme-images: book sysdeps-test
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,760 \
 	  --screenshot=docs/images/web.png file://$(CURDIR)/build/handbook/chapter-04.html 2>/dev/null
 
-# docs/manifest.md, the manifest reference, from the schema manifest.py validates with (publisher/schema.py).
+# docs/manifest.md, the manifest reference, from the schema manifest.py validates with (publisher/schema.py);
+# README's table of the normalizer's steps, from their declarations (normalize.STEPS).
 docs: $(STAMP)
 	$(BIN)/python -c 'from publisher.schema import reference; open("docs/manifest.md", "w", encoding="utf-8").write(reference())'
+	$(BIN)/python -c 'from pathlib import Path; from publisher.context import with_table; from publisher.normalize import STEPS; \
+	  p = Path("README.md"); p.write_text(with_table(p.read_text(encoding="utf-8"), STEPS), encoding="utf-8")'
 
 clean:
 	rm -rf build .pytest_cache
 
-# Rewrite the expected diagnostics of tests/data/manifest-errors and tests/data/hostile after a deliberate
-# change (read the diff).
+# Rewrite the expected diagnostics of tests/data/manifest-errors and tests/data/hostile, and the normalized
+# books of tests/golden/, after a deliberate change (read the diff).
 golden: $(STAMP)
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_manifest_errors.py tests/test_editions.py
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_hostile.py -k hostile_input
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py

@@ -23,7 +23,7 @@ class LoadedBook:
     book: Book
     outside_links: tuple = ()
     links: tuple = ()  # links.Outcome of every link and embed
-    context: object = None  # normalize.Context: the vault, and where every article and heading went
+    context: object = None  # context.Context: the vault, and where every article and heading went
 
 
 def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, draft: bool = False, check: bool = False):
@@ -32,8 +32,9 @@ def load_book(manifest_path: str | Path, reporter: Reporter | None = None, *, dr
     check=True (`publisher check`): every diagnostic a build reports while gathering, and the link outcomes,
     but the book is not complete: its index is not marked, its glossary not harvested, positions kept."""
     from . import progress, tree
+    from .context import Context
     from .manifest import load_manifest
-    from .normalize import Context, assemble, normalize
+    from .normalize import assemble, normalize
     from .select import select
     from .vault import load_vault
 

@@ -31,12 +31,6 @@ def format_aliases(book: Book, ctx) -> Book:
     return map_articles(book, lambda a: replace(a, blocks=tuple(apply_aliases(list(a.blocks), parsed, a, ctx.reporter))))
 
 
-def format_aliases_in(blocks: list, article: Article, reporter: Reporter) -> list:
-    """The same for one tree read apart (an embedded note the book leaves out)."""
-    parsed = parse_aliases(aliases_in(blocks))
-    return apply_aliases(blocks, parsed, article, reporter) if parsed else blocks
-
-
 def aliases_in(blocks: Iterable) -> list[str]:
     """The text of every alias that may hold formatting (embeds left out: theirs are alt text or nothing)."""
     found: list[str] = []

@@ -31,10 +31,6 @@ def convert_callouts(book: Book, ctx) -> Book:
         _convert(b) if tree.facts(b).types & {"BlockQuote", "Div"} else b for b in a.blocks)))
 
 
-def convert_callouts_in(blocks: list) -> list:
-    return [_convert(b) for b in blocks]
-
-
 def callout(kind: str, title: list, body: list) -> dict:
     kind = kind.strip().lower() or "note"
     if not tree.stringify(title).strip():

@@ -23,11 +23,6 @@ class _State:
         self.inside = False
 
 
-def drop_comments_in(blocks: list, state: _State | None = None) -> list:
-    """The blocks without their `%%comments%%` (a new tree; blocks is not changed)."""
-    return _blocks(blocks, state or _State())
-
-
 def drop_comments(book: Book, ctx) -> Book:
     """Step: drop `%%comments%%`; a comment left open hides the rest of its article, as in Obsidian, and is reported."""
 

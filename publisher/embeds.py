@@ -18,19 +18,14 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
-from . import pandoc, tree, treeedit
-from .aliases import format_aliases_in
-from .blockids import book_ids, mark_block_ids
-from .callouts import convert_callouts_in
-from .comments import drop_comments_in
-from .diagnostics import ContentError, did_you_mean
+from . import tree, treeedit
+from .blockids import book_ids
+from .diagnostics import did_you_mean
 from .ids import IdAllocator, xml_id
 from .links import SOURCE_KEY, Target, did_you_mean_block, find_article, parse_target, record, same_heading
 from .model import Article, Book, map_articles
 from .paths import FOUND, OUTSIDE, Place, locate
-from .remote import RemoteImages
-from .sanitize import ALT_EXAMPLE, clean_blocks, warn_missing_alt
-from .titles import drop_title_heading, titled_by_heading
+from .sanitize import ALT_EXAMPLE, warn_missing_alt
 from .vault import fold
 
 MAX_DEPTH = 3
@@ -53,7 +48,7 @@ class _Embedder:
         self.ids = IdAllocator()
         self.ids.used.update(book_ids(book))
         self.parsed: dict[str, tuple[list, dict]] = {}  # articles outside the book: prepared blocks, block ids
-        dropped = getattr(ctx, "title_headings", {})  # article id -> its opening H1 dropped as the title
+        dropped = ctx.title_headings  # article id -> its opening H1 dropped as the title
         self.dropped = {a.path: dropped[a.id] for a in book.every_article if a.id in dropped}
         self.cycles: set[tuple[str, ...]] = set()  # each embed cycle reported, from the note it comes first to
         self.root = ctx.vault.root.resolve()
@@ -191,26 +186,16 @@ class _Embedder:
         return tree.div(content, classes=["embed", "embed-note"], kvs=[(SOURCE_KEY, article.path)])
 
     def source_blocks(self, article: Article) -> tuple[list, dict]:
-        """An article's blocks as the book has them so far (or, for one the book leaves out, as the first
-        steps would make them), and its block ids."""
+        """An article's blocks as the book has them so far, and its block ids: one the book leaves out is
+        prepared by the same steps as the book's were (ctx.prepare: normalize.prepare_apart), once."""
         if article.path in self.current:
             a = self.current[article.path]
             return list(a.blocks), {k: v for k, v in self.ctx.anchors.get(a.id, {}).items() if k.startswith("^")}
         if article.path not in self.parsed:
-            try:
-                blocks = pandoc.parse_markdown(article.body, line_offset=article.body_line - 1,
-                                           where=article.loc(article.body_line, 1))
-            except ContentError as exc:
-                self.ctx.reporter.extend(exc.diagnostics)
-                blocks = []
-            blocks = clean_blocks(format_aliases_in(drop_comments_in(blocks), article, self.ctx.reporter), article, self.ctx.reporter, self.ctx.vault,
-                                  RemoteImages(self.ctx.manifest.allow_remote))
-            blocks, dropped = drop_title_heading(blocks, titled_by_heading(article, blocks).title)
-            if dropped is not None:
-                self.dropped[article.path] = dropped
-            table: dict[str, str] = {}
-            blocks = mark_block_ids(convert_callouts_in(blocks), lambda name: f"embedded--{xml_id(name, 'b')}", table)
-            self.parsed[article.path] = (blocks, table)
+            prepared = self.ctx.prepare(article, self.ctx)
+            if prepared.title_heading is not None:
+                self.dropped[article.path] = prepared.title_heading
+            self.parsed[article.path] = (list(prepared.blocks), prepared.block_ids)
         return self.parsed[article.path]
 
     def cycle(self, link: dict, paths: list[str], where) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from . import tree, treeedit
 from .aliases import format_aliases
@@ -20,6 +20,7 @@ from .blockids import assign_block_ids
 from .callouts import convert_callouts
 from .collector import collector_paused
 from .comments import drop_comments
+from .context import Context, Prepared, check_order, step
 from .diagnostics import Reporter
 from .diagrams import mark_diagrams
 from .editions import add_lesson_features, apply_conditions
@@ -28,7 +29,7 @@ from .formulas import check_math
 from .glossary import collect_glossary
 from .ids import RESERVED_IDS, IdAllocator, gfm_slug, xml_id
 from .index import build_index
-from .links import Target, related_article, resolve_links
+from .links import related_article, resolve_links
 from .model import Article, Book, Chapter, Manifest, Part, map_articles
 from .obsidian import render_obsidian
 from .pandoc import parse_articles
@@ -39,33 +40,6 @@ from .select import Selection, numbered, passes, usable
 from .tags import collect_tags
 from .titles import drop_title_heading, titled_by_heading
 from .vault import Vault, fold
-
-
-@dataclass(slots=True)
-class Context:
-    manifest: Manifest
-    vault: Vault
-    reporter: Reporter
-    draft: bool = False
-    # `publisher check`: the steps that can report nothing and that nothing reported depends on (marking the
-    # index, harvesting the glossary, stripping positions) are left out; the book is not written
-    check: bool = False
-    in_book: dict[str, Article] = field(default_factory=dict)  # path -> article as placed in the book
-    anchors: dict[str, dict[str, str]] = field(default_factory=dict)  # article id -> heading key -> id
-    outside: list = field(default_factory=list)  # (location, path) of links that leave the book
-    links: dict = field(default_factory=dict)  # (location, target) -> links.Outcome: what each link and embed became
-    title_headings: dict[str, str] = field(default_factory=dict)  # article id -> its opening H1, dropped as the title
-
-    def anchor(self, article: Article, target: Target) -> str | None:
-        if target.block:
-            return self.anchors.get(article.id, {}).get("^" + fold(target.block))
-        if not target.heading:
-            return article.id
-        table = self.anchors.get(article.id, {})
-        return table.get(fold(target.heading)) or table.get(gfm_slug(target.heading))
-
-    def headings(self, article: Article) -> list[str]:
-        return [k for k in self.anchors.get(article.id, {}) if not k.startswith("^")]
 
 
 # ---------------------------------------------------------------- assembling
@@ -246,38 +220,62 @@ def strip_positions(book: Book, ctx: Context) -> Book:
     return map_articles(book, strip)
 
 
-STEPS = (
-    drop_comments,
-    apply_conditions,  # before sanitize, which keeps no unknown key=value attribute
-    format_aliases,  # before sanitize too: an alias's raw HTML is cleaned as the article's
-    sanitize,  # raw HTML, attributes, images and links of the untrusted vault made safe
-    drop_title_headings,
-    shift_headings,
-    assign_ids,
-    assign_block_ids,
-    convert_callouts,
-    embed_notes,
-    render_obsidian,  # ==highlights==, tasks, inline #tags (which join the article's tags)
-    check_math,  # a formula that cannot be read: a warning, and its TeX shown
-    mark_direction,  # a right-to-left paragraph in a left-to-right book (or the reverse) gets its dir
-    resolve_links,
-    add_see_also,
-    add_lesson_features,
-    mark_diagrams,
-    collect_glossary,
-    collect_tags,
-    build_index,
-    add_properties,  # after the glossary and the index have gathered: neither reads a property
-    strip_positions,
+# Each step with the Context fields it reads and writes (context.py); check_order holds the order to them.
+PREPARATION = (  # each article's own steps, before the embeds: prepare_apart runs them for a note the book leaves out
+    step(drop_comments, reads={"reporter"}),
+    step(apply_conditions, reads={"reporter"}),  # before sanitize, which keeps no unknown key=value attribute
+    step(format_aliases, reads={"reporter"}),  # before sanitize too: an alias's raw HTML is cleaned as the article's
+    step(sanitize, reads={"manifest", "vault", "reporter"}),  # raw HTML, attributes, images and links made safe
+    step(drop_title_headings, writes={"title_headings"}),
+    step(shift_headings),
+    step(assign_ids, reads={"title_headings"}, writes={"anchors", "in_book"}),
+    step(assign_block_ids, reads={"anchors"}, writes={"anchors"}),
+    step(convert_callouts),
 )
+STEPS = (
+    *PREPARATION,
+    # a note the book leaves out is prepared as the book's were (prepare): so embed_notes reads what they read
+    step(embed_notes, reads={"manifest", "vault", "reporter", "draft", "check", "prepare", "title_headings", "anchors"},
+         writes={"links"}),
+    step(render_obsidian, reads={"reporter"}),  # ==highlights==, tasks, inline #tags (which join the article's tags)
+    step(check_math, reads={"reporter"}),  # a formula that cannot be read: a warning, and its TeX shown
+    step(mark_direction),  # a right-to-left paragraph in a left-to-right book (or the reverse) gets its dir
+    step(resolve_links, reads={"manifest", "vault", "reporter", "draft", "anchors", "in_book", "links"}, writes={"links", "outside"}),
+    step(add_see_also, reads={"vault", "reporter", "in_book", "links"}, writes={"links"}),
+    step(add_lesson_features, reads={"vault", "manifest", "in_book"}),
+    step(mark_diagrams),
+    step(collect_glossary, reads={"reporter", "check"}),
+    step(collect_tags),
+    step(build_index, reads={"reporter", "check"}),
+    step(add_properties, reads={"check"}),  # after the glossary and the index have gathered: neither reads a property
+    step(strip_positions, reads={"check"}),
+)
+check_order(STEPS)  # when the pipeline is built: a step that reads what nothing wrote before it stops here
+
+
+def prepare_apart(article: Article, ctx: Context) -> Prepared:
+    """A note the book leaves out, made ready to embed as the book's own articles are: the same steps
+    (PREPARATION) in the same order, on a book of this article alone with a context of its own (its ids and
+    anchors are not the book's; embeds give embedded content new ids). Its diagnostics go to ctx's reporter."""
+    with collector_paused():
+        blocks = parse_articles((article,), ctx.reporter, stage=False).get(article.path, ())
+    alone = replace(titled_by_heading(article, blocks), blocks=blocks, id="embedded", level=1)
+    book = Book(manifest=ctx.manifest, parts=(Part(None, "", (Chapter(alone.title, "", (alone,), 1, True),)),))
+    own = Context(manifest=ctx.manifest, vault=ctx.vault, reporter=ctx.reporter, draft=ctx.draft, check=ctx.check)
+    for s in PREPARATION:
+        book = s(book, own)
+    anchors = own.anchors.get(alone.id, {})
+    return Prepared(book.articles[0].blocks, {k: v for k, v in anchors.items() if k.startswith("^")},
+                    own.title_headings.get(alone.id))
 
 
 def normalize(book: Book, ctx: Context) -> Book:
     # The steps make and drop millions of small lists and dicts, and trees hold no cycles: without the cyclic
     # collector's passes over the whole heap, the normalizer takes about half the time.
     # Each block's pandoc.facts are found once and kept while the block is in the book.
+    ctx.prepare = prepare_apart
     with collector_paused(), tree.facts_memo():
-        for step in STEPS:
-            book = step(book, ctx)
+        for each in STEPS:
+            book = each(book, ctx)
             tree.forget_facts_but([b for a in book.every_article for b in a.blocks])
     return book

@@ -59,6 +59,14 @@ def pytest_collection_modifyitems(config, items):
         params = getattr(getattr(item, "callspec", None), "params", {})
         per_param = next((f"{item.module.__name__}[{params[n]}]" for n in PER_PARAM_FIXTURES if n in params), None)
         item.add_marker(pytest.mark.xdist_group(shared or per_param or item.module.__name__))
+        if item.module.__name__ not in NO_RENDERING:
+            item.add_marker(pytest.mark.render)
+
+
+# The fast layer, `pytest -m "not render"`: the modules whose tests render no PDF, EPUB, DOCX or web page (the
+# normalized tree's golden files, the pipeline's steps, imports, the manifest and its reference, the command
+# line's usage errors). Every other module's tests are marked `render`.
+NO_RENDERING = {"test_golden", "test_pipeline", "test_imports", "test_reference", "test_manifest_errors", "test_cli"}
 
 
 @pytest.fixture(scope="session")
