@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import posixpath
 import subprocess
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -37,6 +38,15 @@ class Built:
     manifest: Path
     files: dict[str, Path]
     reporter: Reporter = field(default_factory=Reporter)
+
+
+def publisher_until_ctrl_c(*args: str) -> list[str]:
+    """The command `python -m publisher ARGS` for a run a test stops with Ctrl-C (SIGINT), with SIGINT reaching
+    it: a suite started as a background job (`make test &`, `(make test &)` in a script) runs with SIGINT
+    ignored, as the shell sets it, and every child inherits that, so the Ctrl-C would never arrive."""
+    start = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+             "sys.argv[0] = 'publisher'; runpy.run_module('publisher', run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", start, *args]
 
 
 def build_manifest(manifest: Path, out: Path, formats=None) -> Built:

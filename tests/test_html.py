@@ -16,7 +16,7 @@ from urllib.request import urlopen
 
 import lxml.html
 import pytest
-from conftest import BOOKS, DATA, build_manifest
+from conftest import BOOKS, DATA, build_manifest, publisher_until_ctrl_c
 from test_watch import Reader
 
 from publisher import build
@@ -248,7 +248,7 @@ def test_serve_reloads_the_open_page_and_stops_on_ctrl_c(tmp_path, driver):
     manifest = tmp_path / "tiny.yml"
     shutil.copy(DATA / "tiny.yml", manifest)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "publisher", "serve", "tiny.yml", "--port", str(port)], cwd=tmp_path,
+    proc = subprocess.Popen(publisher_until_ctrl_c("serve", "tiny.yml", "--port", str(port)), cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     stdout, stderr = Reader(proc.stdout), Reader(proc.stderr)
     try:

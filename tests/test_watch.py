@@ -9,13 +9,12 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import zipfile
 from pathlib import Path
 
-from conftest import DATA
+from conftest import DATA, publisher_until_ctrl_c
 
 from publisher.progress import PREFIX
 from publisher.watch import Roots, ignored, lasting
@@ -75,7 +74,7 @@ def test_watch_rebuilds_on_change_and_stops_on_ctrl_c(tmp_path):
     shutil.copy(DATA / "tiny.yml", manifest)
     out = vault / "_out"  # inside the watched vault: the build must not trigger itself
     epub = out / "tiny.epub"
-    proc = subprocess.Popen([sys.executable, "-m", "publisher", "build", "--watch", "tiny.yml", "-f", "epub", "--out", "vault/_out"],
+    proc = subprocess.Popen(publisher_until_ctrl_c("build", "--watch", "tiny.yml", "-f", "epub", "--out", "vault/_out"),
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     stdout, stderr = Reader(proc.stdout), Reader(proc.stderr)
