@@ -456,8 +456,9 @@ def _pss(pid: int) -> int:
 class Sampler(threading.Thread):
     """The peak of tree_pss, every `interval` seconds. Reading a process's PSS makes the kernel walk its page
     tables: at 0.05 s the sampler of a 1 GB build took a third of a core (mostly system time) from the build
-    it measured, more than the free core a one-worker build leaves it; at 0.25 s, a sixteenth of one. A peak
-    between two samples is caught by the build's own ru_maxrss where the build reports it."""
+    it measured, more than the free core a one-worker build leaves it; at 0.25 s the whole bench runner took
+    about a tenth of one (top, during an N=1000 build). A peak between two samples is caught by the build's own
+    ru_maxrss where the build reports it."""
 
     def __init__(self, pid: int, interval: float = 0.25):
         super().__init__(daemon=True)
