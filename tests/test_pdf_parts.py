@@ -18,8 +18,10 @@ from conftest import build_manifest, pdf_destination_pages, pdf_outline, pdf_pag
 from test_pdf import appears_exactly, contents, diagram, layout_lines, page_of
 
 from publisher import load_book
-from publisher.backends import load_backend, pdfplan
+from publisher.backends import load_backend, pdfparts, pdfplan
+from publisher.backends.pdf import Engine
 from publisher.backends.view import for_format
+from publisher.backends.weasy import tuned
 from publisher.diagnostics import ManifestError
 from publisher.themes import load_theme
 
@@ -218,6 +220,37 @@ def test_one_sided_parts_with_the_index_not_last(tmp_path):
     assert pdf_outline(parts) == pdf_outline(whole)
     assert pdf_destination_pages(parts) == pdf_destination_pages(whole)
     assert [t for _, t, _ in pdf_outline(parts)][-3:] == ["Index", "Glossary", "Tag index"]
+
+
+def test_a_chunk_that_opens_on_either_side_moves_as_predicted(tmp_path):
+    """A chunk that begins inside a long chapter of a two-sided book opens on the page it falls on, left or
+    right; moved by one page, the next chapter (a right-hand opener) gains or loses the blank page before
+    it. PartsRenderer.moved predicts, from one layout, the page count and every anchor's page of the layout
+    at another place, as WeasyPrint finds them (when it did not, each sweep moved the chunks after such a
+    chunk again and the sweeps of a thousand-article book did not settle)."""
+    vault(tmp_path)
+    shape = "chapters:\n  - title: Most\n    articles: [alpha.md, beta.md, gamma.md, delta.md, epsilon.md]\n  - zeta.md\n"
+    book = for_format(load_book(manifest(tmp_path, "m", "pdf: {part_pages: 3}\n", shape)).book, "pdf")
+    m, theme = book.manifest, load_theme(book.manifest.theme, book.manifest.path)
+    engine = Engine(m.source, (m.source, *theme.folders), m.pdf_sides, m.pdf_tagged, theme.css("pdf"))
+    renderer = pdfparts.PartsRenderer(load_backend("pdf"), book, theme, engine, 3)
+    (i,) = [i for i, ids in renderer.turn_ids.items() if ids]  # [Most from epsilon, Zeta]
+    renderer.records = [None] * len(renderer.chunks)
+    outside, _ = pdfparts.targets_of(book, renderer.chunks[i])
+
+    def at(first: int) -> pdfparts.Rendered:
+        path = tmp_path / f"{first}.html"
+        path.write_text(renderer.chunk_html(renderer.chunks[i], first, outside), encoding="utf-8")
+        return pdfparts.lay_out_part(pdfparts.Job(path, tmp_path / f"{first}.pdf", first, dict.fromkeys(outside, 9),
+                                                  outside, outside, False, []), engine)
+
+    with tuned(engine.css):
+        layouts = {first: at(first) for first in (7, 8, 9, 10)}
+    assert len({r.count for r in layouts.values()}) == 2  # the blank page comes and goes with the side
+    renderer.accept(i, (), layouts[7])
+    for first in (8, 9, 10):
+        count, move = renderer.moved(i, first)
+        assert (count, {a: move(n) for a, n in layouts[7].anchors.items()}) == (layouts[first].count, layouts[first].anchors)
 
 
 def test_workers_end_with_a_killed_build(tmp_path):
