@@ -66,11 +66,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import render
 from ..collector import collect_and_release, release_memory, set_aside
+from ..diagnostics import ContentError, Diagnostic, Severity, SourceLocation
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Book
 from ..themes import Theme
@@ -225,13 +227,21 @@ class PartsRenderer:
         # The collection after each part frees that part's document (WeasyPrint's boxes hold cycles); the
         # book and everything else made before are set aside meanwhile (gc.freeze), so each collection looks
         # at the part's objects only, not again at the millions of the book's trees.
+        log.debug("%d parts, %d worker process(es)", len(self.chunks), self.workers)
         with set_aside(), contextlib.ExitStack() as stack:
             pool = None
             if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
                 pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
                     self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
                     initargs=(self.engine, os.getpid())))
-            return self._run(folder, pool)
+            try:
+                return self._run(folder, pool)
+            except BrokenProcessPool:  # a worker killed from outside: the system's OOM killer, most likely
+                raise ContentError(Diagnostic(
+                    Severity.ERROR, "a PDF worker process ended before it had laid out its part (killed from "
+                    "outside, or out of memory)", SourceLocation(str(self.book.manifest.path)),
+                    "with little memory, `pdf: {workers: 1}` or a smaller `pdf: {part_pages: N}`",
+                    code="pdf.worker")) from None
 
     def accept(self, i: int, inputs: tuple, record: Rendered) -> None:
         """A chunk's layout: its anchors replace those of its previous one."""
