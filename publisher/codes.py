@@ -100,6 +100,7 @@ CODES: dict[str, Code] = _codes(
     ("pdf.diagram-glyph", W, "a diagram character the PDF's monospace font lacks"),
     ("pdf.diagram-width", W, "a diagram too wide to print legibly"),
     ("pdf.glyph", W, "a character no installed font draws"),
+    ("pdf.worker", E, "a PDF worker process ended before it had laid out its part (killed, or out of memory)"),
     ("pdf.engine", W, "a change publisher makes to WeasyPrint does not apply to the installed version: what is lost"),
     ("epub.removed", W, "raw HTML the book keeps but the EPUB's stricter profile leaves out (details and summary elements, styles), once per article"),
     ("math.invalid", W, "a formula that cannot be read; its TeX is shown"),

@@ -317,6 +317,7 @@ def document(blocks: list[Any], meta: dict[str, Any] | None = None) -> str:
 FRAGMENT_MARK = "<!--publisher:fragment-->"
 _MARK_BLOCK = json.dumps({"t": "RawBlock", "c": ["html", FRAGMENT_MARK]})
 WRITE_TIMEOUT_PER_MB = 30.0  # seconds of a batch's time limit per MB of JSON, beyond TIMEOUT
+WRITE_BATCH_BYTES = 4_000_000  # of JSON in one pandoc writer run, about (write_fragments)
 
 
 def write_fragments(args: list[str], fragments: list[list[Any]], fingerprints: list[bytes] | None = None, *,
@@ -332,8 +333,11 @@ def write_fragments(args: list[str], fragments: list[list[Any]], fingerprints: l
         with collector_paused():
             texts = {i: json.dumps(join_words(fragments[i]) if joined else fragments[i], ensure_ascii=False) for i in todo}
         workers = max(1, min(workers or os.cpu_count() or 1, 2, len(todo)))
-        batches: list[list[int]] = [[] for _ in range(workers)]
-        sizes = [0] * workers
+        # At least one batch a process, and none much over WRITE_BATCH_BYTES: a pandoc run's memory grows with
+        # its input (half of a thousand articles' HTML in each of two runs: 440 MB each, beside the DOCX's).
+        count = max(workers, min(len(todo), -(-sum(len(t) for t in texts.values()) // WRITE_BATCH_BYTES)))
+        batches: list[list[int]] = [[] for _ in range(count)]
+        sizes = [0] * count
         for i in sorted(todo, key=lambda i: -len(texts[i])):  # largest first, each to the lightest batch
             j = sizes.index(min(sizes))
             batches[j].append(i)
@@ -346,7 +350,7 @@ def write_fragments(args: list[str], fragments: list[list[Any]], fingerprints: l
         if len(batches) == 1:
             results = [one(batches[0])]
         else:
-            with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(one, batches))
         for batch, written in zip(batches, results, strict=True):
             for i, text in zip(batch, written, strict=True):

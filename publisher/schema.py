@@ -161,7 +161,7 @@ KEYS: tuple[Key, ...] = (
         "pdf: {sides: 1}"),
     Key("pdf.tagged", "boolean", "false", "A tagged PDF (PDF/UA-1) with a structure tree; always rendered whole.",
         "pdf: {tagged: true}"),
-    Key("pdf.part_pages", "whole number", "automatic (parts of about 150 pages past about 600)",
+    Key("pdf.part_pages", "whole number", "automatic (parts of about 100 pages past about 600)",
         "Render the PDF in parts of about this many pages, merged into one file; a chapter estimated longer "
         "starts each of its articles on a new page, so a part may begin at any of them.", "pdf: {part_pages: 300}"),
     Key("pdf.workers", "whole number", "one per core", "Processes laying out the parts of a PDF rendered in parts at "

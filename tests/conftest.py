@@ -59,11 +59,14 @@ SHARED_FIXTURES = ("sample_books", "tiny_book")  # session fixtures: each built 
 PER_PARAM_FIXTURES = ("whole",)  # module-scoped and parametrized: one worker per parameter
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the marks into the test ids
 def pytest_collection_modifyitems(config, items):
     """Under `pytest -n auto --dist loadgroup`, the tests that share a build run on one worker, which builds it
     once: those of a session fixture (the sample books, the tiny book) together, the others a module at a time
     (a module-scoped fixture is built once), or a module and one parameter of its module-scoped fixture
-    (test_large_books' whole-vault books, one group each). Without xdist the marks do nothing."""
+    (test_large_books' whole-vault books, one group each). Without xdist the marks do nothing.
+    (Marked after pytest-xdist had read them, the tests ran ungrouped: each worker built the sample books,
+    a module's fixture was built again whenever another module's test ran between two of its own.)"""
     for item in items:
         shared = next((name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())), None)
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -71,6 +74,14 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.xdist_group(shared or per_param or item.module.__name__))
         if item.module.__name__ not in NO_RENDERING:
             item.add_marker(pytest.mark.render)
+
+
+def pytest_xdist_node_collection_finished(node, ids):
+    """Stop at once when the groups above are lost: pytest 9.2 ignores the group pytest-xdist 3.8 writes into
+    a test's id (pytest-xdist#1386), and every shared build would be made on every worker again."""
+    if node.config.getvalue("dist") == "loadgroup" and not any("@" in i for i in ids):
+        pytest.exit("pytest-xdist's --dist loadgroup does not group tests with this pytest (pytest-xdist#1386): "
+                    "install the pytest that pyproject.toml asks for", returncode=3)
 
 
 # The fast layer, `pytest -m "not render"`: the modules whose tests render no PDF, EPUB, DOCX or web page (the

@@ -5,6 +5,7 @@ every link landing where it does in the whole book; and it is reproducible, with
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -18,8 +19,10 @@ from conftest import build_manifest, pdf_destination_pages, pdf_outline, pdf_pag
 from test_pdf import appears_exactly, contents, diagram, layout_lines, page_of
 
 from publisher import load_book
-from publisher.backends import load_backend, pdfplan
+from publisher.backends import load_backend, pdfparts, pdfplan
+from publisher.backends.pdf import Engine
 from publisher.backends.view import for_format
+from publisher.backends.weasy import tuned
 from publisher.diagnostics import ManifestError
 from publisher.themes import load_theme
 
@@ -74,14 +77,37 @@ def pdf_whole(path: Path, target: Path) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def existed_at_first_layout(path: Path):
+    """[whether path existed when a PDF in parts began] (pdfparts logs it, then each layout)."""
+    seen: list[bool] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record):
+            if not seen:
+                seen.append(path.exists())
+
+    logger, handler = logging.getLogger("publisher.backends.pdfparts"), Handler(logging.DEBUG)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 @pytest.fixture(scope="module")
 def books(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("parts")
     vault(tmp)
     built = {}
-    for name, pdf in (("parts", "pdf: {part_pages: 1, workers: 1}\n"), ("again", "pdf: {part_pages: 1, workers: 1}\n"),
-                      ("parallel", "pdf: {part_pages: 1, workers: 2}\n")):
+    for name, pdf in (("parts", "pdf: {part_pages: 1, workers: 1}\n"), ("again", "pdf: {part_pages: 1, workers: 1}\n")):
         built[name] = build_manifest(manifest(tmp, name, pdf), tmp / f"out-{name}")
+    with existed_at_first_layout(tmp / "out-parallel" / "parallel.epub") as built["epub first"]:
+        built["parallel"] = build_manifest(manifest(tmp, "parallel", "pdf: {part_pages: 1, workers: 2}\n"),
+                                           tmp / "out-parallel", ["pdf", "epub"])
     built["whole"] = pdf_whole(built["parts"].manifest, tmp / "whole.pdf")
     return built
 
@@ -102,6 +128,13 @@ def test_plan_cuts_the_book_into_front_chapters_and_back(tmp_path):
     assert pdfplan.part_pages(load_book(manifest(tmp_path, "w")).book) == 0  # short: whole
     tagged = load_book(manifest(tmp_path, "t", "pdf: {tagged: true, part_pages: 1}\n")).book
     assert pdfplan.part_pages(tagged) == 0  # a structure tree cannot be merged: always whole
+
+
+def test_the_other_formats_are_written_before_the_workers_lay_out(books):
+    """A PDF laid out by worker processes comes after the other formats (write_book): their pandoc runs and
+    the workers, side by side, held 2.2 GB at N=1000."""
+    assert books["epub first"] == [True]
+    assert books["parallel"].files["epub"].is_file()
 
 
 @pytest.mark.parametrize("name", ["parts", "parallel"])
@@ -220,33 +253,95 @@ def test_one_sided_parts_with_the_index_not_last(tmp_path):
     assert [t for _, t, _ in pdf_outline(parts)][-3:] == ["Index", "Glossary", "Tag index"]
 
 
+def test_a_chunk_that_opens_on_either_side_moves_as_predicted(tmp_path):
+    """A chunk that begins inside a long chapter of a two-sided book opens on the page it falls on, left or
+    right; moved by one page, the next chapter (a right-hand opener) gains or loses the blank page before
+    it. PartsRenderer.moved predicts, from one layout, the page count and every anchor's page of the layout
+    at another place, as WeasyPrint finds them (when it did not, each sweep moved the chunks after such a
+    chunk again and the sweeps of a thousand-article book did not settle)."""
+    vault(tmp_path)
+    shape = "chapters:\n  - title: Most\n    articles: [alpha.md, beta.md, gamma.md, delta.md, epsilon.md]\n  - zeta.md\n"
+    book = for_format(load_book(manifest(tmp_path, "m", "pdf: {part_pages: 3}\n", shape)).book, "pdf")
+    m, theme = book.manifest, load_theme(book.manifest.theme, book.manifest.path)
+    engine = Engine(m.source, (m.source, *theme.folders), m.pdf_sides, m.pdf_tagged, theme.css("pdf"))
+    renderer = pdfparts.PartsRenderer(load_backend("pdf"), book, theme, engine, 3)
+    (i,) = [i for i, ids in renderer.turn_ids.items() if ids]  # [Most from epsilon, Zeta]
+    renderer.records = [None] * len(renderer.chunks)
+    outside, _ = pdfparts.targets_of(book, renderer.chunks[i])
+
+    def at(first: int) -> pdfparts.Rendered:
+        path = tmp_path / f"{first}.html"
+        path.write_text(renderer.chunk_html(renderer.chunks[i], first, outside), encoding="utf-8")
+        return pdfparts.lay_out_part(pdfparts.Job(path, tmp_path / f"{first}.pdf", first, dict.fromkeys(outside, 9),
+                                                  outside, outside, False, []), engine)
+
+    with tuned(engine.css):
+        layouts = {first: at(first) for first in (7, 8, 9, 10)}
+    assert len({r.count for r in layouts.values()}) == 2  # the blank page comes and goes with the side
+    renderer.accept(i, (), layouts[7])
+    for first in (8, 9, 10):
+        count, move = renderer.moved(i, first)
+        assert (count, {a: move(n) for a, n in layouts[7].anchors.items()}) == (layouts[first].count, layouts[first].anchors)
+
+
+def spawned_workers(pid: int) -> list[int]:
+    """The PDF worker processes (spawned) of the process pid."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                        found.append(int(child))
+    return found
+
+
+def started_with_workers(path: Path, out: Path) -> tuple[subprocess.Popen, list[int]]:
+    """A build of the manifest in a process of its own, once both of its PDF workers have started."""
+    build = subprocess.Popen([sys.executable, "-m", "publisher", "build", str(path), "-o", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(kids := spawned_workers(build.pid)) < 2 and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if len(kids) < 2:
+        build.kill()
+        build.communicate()
+    assert len(kids) == 2, "the build ended before both of its workers started"
+    return build, kids
+
+
+def gone(pids: list[int]) -> list[int]:
+    """Waits up to 30 s for the processes to end; kills and returns those still alive."""
+    deadline = time.monotonic() + 30
+    while (alive := [pid for pid in pids if Path(f"/proc/{pid}").exists()]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in alive:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    return alive
+
+
 def test_workers_end_with_a_killed_build(tmp_path):
     """A build killed while its workers lay out (SIGKILL: no clean-up of its own) takes them with it; left
     alone they would finish their chunk and then wait for the next forever."""
     vault(tmp_path)
-    path = manifest(tmp_path, "killed", "pdf: {part_pages: 1, workers: 2}\n")
-    build = subprocess.Popen([sys.executable, "-m", "publisher", "build", str(path), "-o", str(tmp_path / "out")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def workers() -> list[int]:
-        found = []
-        for task in Path(f"/proc/{build.pid}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                for pid in (task / "children").read_text().split():
-                    with contextlib.suppress(OSError):
-                        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                            found.append(int(pid))
-        return found
-
-    deadline = time.monotonic() + 120
-    while len(kids := workers()) < 2 and build.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(kids) == 2, "the build ended before both of its workers started"
+    build, kids = started_with_workers(manifest(tmp_path, "killed", "pdf: {part_pages: 1, workers: 2}\n"), tmp_path / "out")
     build.kill()
-    build.wait()
-    deadline = time.monotonic() + 30
-    while (alive := [pid for pid in kids if Path(f"/proc/{pid}").exists()]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in alive:  # do not leave them to the next test
-        os.kill(pid, signal.SIGKILL)
+    build.communicate()
+    alive = gone(kids)
     assert not alive, f"workers {alive} outlived the build that started them"
+
+
+def test_a_killed_worker_ends_the_build_with_one_line(tmp_path):
+    """A worker killed from outside (the system's OOM killer, say) ends the build with one line naming it,
+    exit 1, no traceback, the other worker ended with it and no PDF written."""
+    vault(tmp_path)
+    path = manifest(tmp_path, "worker", "pdf: {part_pages: 1, workers: 2}\n")
+    build, kids = started_with_workers(path, tmp_path / "out")
+    os.kill(kids[0], signal.SIGKILL)
+    _, err = build.communicate(timeout=300)
+    assert build.returncode == 1 and "Traceback" not in err
+    assert [line for line in err.splitlines() if ": error: " in line] == [
+        f"{path}: error: a PDF worker process ended before it had laid out its part (killed from outside, or out "
+        "of memory) (with little memory, `pdf: {workers: 1}` or a smaller `pdf: {part_pages: N}`) [pdf.worker]"]
+    assert not gone(kids[1:])
+    assert not (tmp_path / "out" / "worker.pdf").exists()

@@ -48,6 +48,8 @@ class Backend(Protocol):
     def write(self, book: Book, theme: Theme, target: Path) -> None: ...
     # A backend whose output is a folder (the web edition) also sets `folder = True`: it writes into an
     # empty folder at target, which then replaces the previous one whole (write_atomic).
+    # One that may take every core with processes of its own (the PDF in parts) has `after_others(book)`:
+    # when true, the other formats are written first, side by side, then this one.
 
 
 def available() -> dict[str, str]:
@@ -155,13 +157,12 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
         release_memory()  # what this format's writer held, handed back while the others are written
         return target
 
-    with output_lock(out_dir, manifest.output_name):
-        progress.stage("+".join(backend.name for backend in backends))
+    def side_by_side(jobs: list) -> dict[str, Path]:
+        """The formats side by side: the PDF (WeasyPrint, the longest) in this thread, where Ctrl-C stops it
+        at once, the others in threads, where they mostly wait for pandoc. Each file is written whole."""
         if len(jobs) == 1:
-            return [write(*jobs[0])]
-        # The formats side by side: the PDF (WeasyPrint, the longest) in this thread, where Ctrl-C stops it
-        # at once, the others in threads, where they mostly wait for pandoc. Each file is written whole.
-        jobs.sort(key=lambda job: job[0].name != "pdf")
+            return {jobs[0][0].name: write(*jobs[0])}
+        jobs = sorted(jobs, key=lambda job: job[0].name != "pdf")
         pool = ThreadPoolExecutor(max_workers=len(jobs) - 1, thread_name_prefix="publisher-format")
         try:
             futures = [pool.submit(contextvars.copy_context().run, write, *job) for job in jobs[1:]]
@@ -172,6 +173,19 @@ def write_book(book: Book, formats: Iterable[str] | None, out: Path | None, repo
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # no file is still being written once the lock goes
+        return done
+
+    # A PDF laid out by worker processes takes every core, and each worker a few hundred MB: the other
+    # formats go first, so that their pandoc runs and the workers never add up (N=1000, all three formats
+    # side by side: 2.2 GB at the peak). The cores were busy with the workers anyway.
+    first, last = [], []
+    for job in jobs:
+        (last if getattr(job[0], "after_others", lambda book: False)(job[1]) else first).append(job)
+    with output_lock(out_dir, manifest.output_name):
+        progress.stage("+".join(backend.name for backend in backends))
+        done = side_by_side(first) if first else {}
+        if last:
+            done.update(side_by_side(last))
     return [done[backend.name] for backend in backends]
 
 

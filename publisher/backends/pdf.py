@@ -313,6 +313,10 @@ class PdfBackend:
     name = "pdf"
     suffix = ".pdf"
 
+    def after_others(self, book: Book) -> bool:
+        """Laid out in parts by more than one worker process: written after the other formats."""
+        return bool(pdfplan.part_pages(book)) and pdfplan.workers(book) > 1
+
     def check(self, book: Book, theme: Theme) -> Iterable[Diagnostic]:
         book = for_format(book, self.name)
         return [*problems(), *check_diagrams(book), *check_glyphs(book)]

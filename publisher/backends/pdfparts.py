@@ -44,7 +44,10 @@ chunk where it is real. The outline is rebuilt from every chunk's bookmarks and 
 chunk that opens inside a part has chapters at level 2 whose parent is in an earlier chunk).
 
 A two-sided book opens every chunk on a right-hand page, as a book rendered whole opens its parts, chapters
-and back matter: the blank left-hand page before it, if any, is added when merging.
+and back matter: the blank left-hand page before it, if any, is added when merging. A chunk that begins
+inside a long chapter opens on whichever side its first page falls: moved by an odd number of pages, the
+next chapter in it gains or loses the blank page before its right-hand opener, which the projection before
+a sweep knows from the chunk's last layout (PartsRenderer.moved).
 
 A tagged PDF (`pdf: {tagged: true}`) is never rendered in parts: each chunk would carry a structure tree of
 its own, and merging those into one that PDF/UA accepts is beyond this merge.
@@ -61,12 +64,15 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import render
 from ..collector import collect_and_release, release_memory, set_aside
+from ..diagnostics import ContentError, Diagnostic, Severity, SourceLocation
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Book
 from ..themes import Theme
@@ -88,6 +94,8 @@ class Rendered:
     anchors: dict[str, int]  # real anchor -> page number
     bookmarks: list[tuple[int, str, int, float, float, str]]  # level, label, page number, x, y, state
     written: bool = False
+    blanks: tuple[int, ...] = ()  # the pages left blank before a right-hand one
+    turn: int | None = None  # the first page that had to be a right-hand one after the first (PartsRenderer.moved)
     spans: list[tuple[str, float, float]] = field(default_factory=list)  # what WeasyPrint did when (perf_counter)
 
 
@@ -154,6 +162,12 @@ class PartsRenderer:
                 first = chunk.pieces[0]
                 self.chunk_words[i] = self.position[first.articles[0].id if first.articles else first.chapter.id]
         self.words_in = {i: chunk_words(chunk) for i, chunk in enumerate(self.chunks)}  # chunk -> words in it
+        # A two-sided book's chunk that begins inside a long chapter opens on either side: the ids of what opens
+        # a right-hand page after its first (the next chapter, its part's opener), for PartsRenderer.moved.
+        part_of = {c.id: p.id for p in book.parts for c in p.chapters}
+        self.turn_ids = {i: [x for piece in chunk.pieces[1:] for x in (part_of.get(piece.chapter.id), piece.chapter.id) if x]
+                         for i, chunk in enumerate(self.chunks)
+                         if self.sides == 2 and chunk.pieces and chunk.pieces[0].start > 0}
         self.current = 0
 
     # ------------------------------------------------------------ one chunk
@@ -213,13 +227,21 @@ class PartsRenderer:
         # The collection after each part frees that part's document (WeasyPrint's boxes hold cycles); the
         # book and everything else made before are set aside meanwhile (gc.freeze), so each collection looks
         # at the part's objects only, not again at the millions of the book's trees.
+        log.debug("%d parts, %d worker process(es)", len(self.chunks), self.workers)
         with set_aside(), contextlib.ExitStack() as stack:
             pool = None
             if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
                 pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
                     self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
                     initargs=(self.engine, os.getpid())))
-            return self._run(folder, pool)
+            try:
+                return self._run(folder, pool)
+            except BrokenProcessPool:  # a worker killed from outside: the system's OOM killer, most likely
+                raise ContentError(Diagnostic(
+                    Severity.ERROR, "a PDF worker process ended before it had laid out its part (killed from "
+                    "outside, or out of memory)", SourceLocation(str(self.book.manifest.path)),
+                    "with little memory, `pdf: {workers: 1}` or a smaller `pdf: {part_pages: N}`",
+                    code="pdf.worker")) from None
 
     def accept(self, i: int, inputs: tuple, record: Rendered) -> None:
         """A chunk's layout: its anchors replace those of its previous one."""
@@ -228,24 +250,43 @@ class PartsRenderer:
             self.pages.pop(a, None)
         self.pages.update(record.anchors)
         record.inputs = inputs
+        record.turn = min((record.anchors[x] for x in self.turn_ids.get(i, ()) if x in record.anchors), default=None)
         self.records[i] = record
         self.progress.layouts += 1
         log.debug("sweep %d: part %d, pages %d-%d, %s", self.progress.sweeps, i, record.first,
                   record.first + record.count - 1, "written" if record.written else "laid out")
 
+    def moved(self, i: int, first: int) -> tuple[int, Callable[[int], int]]:
+        """Chunk i's last layout as it would be if it started at `first`: its page count, and where each of
+        its pages goes. Its pages move with its first one, but in a chunk that opens on either side (one that
+        begins inside a long chapter of a two-sided book) moved by an odd number of pages, the next chapter,
+        which opens on a right-hand page, gains or loses the blank page before it: the pages before that
+        turn move with the first, those from it on with the turn. (Without this a chunk moved by one page
+        came back a page longer or shorter and moved every chunk after it in the next sweep, which moved
+        the next chunk's in the one after: at N=1000 the sweeps did not settle.)"""
+        record = self.records[i]
+        by = first - record.first
+        if record.turn is None or by % 2 == 0:
+            return record.count, lambda n: n + by
+        before = record.turn - record.first - ((record.turn - 1) in record.blanks)  # its pages before the turn
+        turn = first + before if (first + before) % 2 else first + before + 1
+        late = turn - record.turn
+        return record.count + late - by, lambda n: n + (by if n < record.turn else late)
+
     def project(self) -> None:
         """Before a sweep: where each chunk laid out before starts now, after the page counts of those before
-        it, and its anchors moved with it (a chunk's page count seldom depends on where it starts), so that
-        what points to them shows the right number the first time (the layout checks it)."""
+        it, and its anchors moved with it (moved()), so that what points to them shows the right number the
+        first time (the layout checks it)."""
         end = 0
         for i, (chunk, record) in enumerate(zip(self.chunks, self.records, strict=True)):
             first = 1 if i == 0 else self.next_first(end, chunk)
             if record is None:
                 end = first + self.estimated_count(i) - 1
                 continue
+            count, move = self.moved(i, first)
             if first != record.first:
-                self.pages.update({a: n + first - record.first for a, n in record.anchors.items()})
-            end = first + record.count - 1
+                self.pages.update({a: move(n) for a, n in record.anchors.items()})
+            end = first + count - 1
 
     def _run(self, folder: Path, pool) -> list[Rendered]:
         """Sweeps over the chunks in order until none is laid out. One process lays each chunk out in turn,
@@ -294,11 +335,18 @@ class PartsRenderer:
                     self.accept(i, inputs, lay_out_part(job, self.engine))
                     end = self.records[i].first + self.records[i].count - 1
                     continue
-                pending.append((i, inputs, pool.submit(lay_out_part, job)))
-                while len(pending) >= self.workers:
+                # A back matter section is laid out alone: the glossary of a thousand articles points to ten
+                # thousand places (a stub each), and its worker held 840 MB beside another's 550 (N=1000).
+                alone = chunk.kind == "back"
+                while alone and pending:
                     self.accept(*taken(pending.pop(0)))
-                done = self.records[i] if not any(j == i for j, _, _ in pending) else None
-                end = first + ((done or record).count if (done or record) is not None else self.estimated_count(i)) - 1
+                pending.append((i, inputs, pool.submit(lay_out_part, job)))
+                while len(pending) >= (1 if alone else self.workers):
+                    self.accept(*taken(pending.pop(0)))
+                if not any(j == i for j, _, _ in pending):  # laid out already, here
+                    end = first + self.records[i].count - 1
+                else:  # where its last layout (or its words) says it ends
+                    end = first + (self.moved(i, first)[0] if record is not None else self.estimated_count(i)) - 1
             for item in pending:
                 self.accept(*taken(item))
             if not laid_out:
@@ -331,6 +379,13 @@ class Job:
 
 _engine = None  # a worker's engine (pdf.Engine), set by start_worker
 _tuned = contextlib.ExitStack()  # a worker's weasy.tuned(), held open for as long as the process lives
+
+
+def blank(page) -> bool:
+    """Whether WeasyPrint left the page blank (before a right-hand or left-hand one). Read from its page box
+    (WeasyPrint 70); where that is not there, no page counts as blank and only the sweeps find the moves."""
+    page_type = getattr(getattr(page, "_page_box", None), "page_type", None)
+    return bool(getattr(page_type, "blank", False))
 
 
 def start_worker(engine, parent: int) -> None:
@@ -371,7 +426,9 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
     del html
     stubs = set(job.stubs)
     anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
-    record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), spans=spans)
+    blanks = tuple(job.first + n for n, page in enumerate(document.pages) if blank(page))
+    record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), blanks=blanks,
+                      spans=spans)
     if job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside):
         start = time.perf_counter()
         with outside_links(job.outside):

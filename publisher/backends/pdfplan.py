@@ -12,7 +12,8 @@ from ..model import Article, Book, Chapter
 from .weasy import installed
 
 AUTO_PAGES = 600  # a book estimated longer than this is rendered in parts
-AUTO_PART_PAGES = 150  # of about this many pages each (1.3-2.5 MB a page while laid out)
+AUTO_PART_PAGES = 100  # of about this many pages each (a worker laying out 150 pages held 600 MB)
+LONG_CHAPTER_PAGES = 150  # a chapter longer than this starts each article on a new page (is_long)
 WORDS_PER_PAGE = 320  # before any page is laid out: bench vault N=200, 241,805 words on 753 A4 pages
 
 
@@ -56,8 +57,8 @@ def footnotes(article: Article) -> int:
 
 def long_chapter_pages(book: Book) -> int:
     """A chapter estimated longer than this many pages is long (see is_long): the manifest's part size, else
-    the automatic one, whether or not this book is rendered in parts, so that the layout is the same."""
-    return book.manifest.pdf_part_pages or AUTO_PART_PAGES
+    150, whether or not this book is rendered in parts, so that the layout is the same."""
+    return book.manifest.pdf_part_pages or LONG_CHAPTER_PAGES
 
 
 def is_long(chapter: Chapter, pages: int) -> bool:
