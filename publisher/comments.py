@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import tree
+from . import tree, treeedit
 from .model import Article, Book, map_articles
 
 MARK = "%%"
@@ -134,7 +134,7 @@ def _tidy(inlines: list) -> list:
         out.append(node)
     while out and out[-1].get("t") in ("Space", "SoftBreak"):
         out.pop()
-    return tree.merge_str(out)
+    return treeedit.merge_str(out)
 
 
 def _visible(inlines: list) -> bool:
