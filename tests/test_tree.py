@@ -185,7 +185,6 @@ PACKAGE = Path(publisher.__file__).parent
 # only shrinks, and a module that no longer walks by hand must leave it).
 STILL_BY_HAND = {
     "tree.py": "the one descent itself (walk, rebuild, map_inlines, facts, stringify)",
-    "blockids.py": "a paragraph that is only `^id` names the block before it: needs each list of blocks whole",
     "comments.py": "a %% comment opens in one element and closes in another: state across siblings and levels",
     "embeds.py": "expand carries the last heading's level in reading order and splits paragraphs into blocks; "
                  "_section searches nested block lists",
