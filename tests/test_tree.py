@@ -188,7 +188,6 @@ STILL_BY_HAND = {
     "comments.py": "a %% comment opens in one element and closes in another: state across siblings and levels",
     "embeds.py": "expand carries the last heading's level in reading order and splits paragraphs into blocks; "
                  "_section searches nested block lists",
-    "pandoc.py": "unwrap_sourcepos counts the nesting depth (MAX_NESTING) while it unwraps the reader's spans",
     "sanitize.py": "raw HTML read tag by tag across sibling RawInline elements (its own issue: one policy)",
 }
 
