@@ -185,7 +185,6 @@ PACKAGE = Path(publisher.__file__).parent
 # only shrinks, and a module that no longer walks by hand must leave it).
 STILL_BY_HAND = {
     "tree.py": "the one descent itself (walk, rebuild, map_inlines, facts, stringify)",
-    "comments.py": "a %% comment opens in one element and closes in another: state across siblings and levels",
     "embeds.py": "expand carries the last heading's level in reading order and splits paragraphs into blocks; "
                  "_section searches nested block lists",
     "sanitize.py": "raw HTML read tag by tag across sibling RawInline elements (its own issue: one policy)",
