@@ -187,7 +187,6 @@ STILL_BY_HAND = {
     "tree.py": "the one descent itself (walk, rebuild, map_inlines, facts, stringify)",
     "embeds.py": "expand carries the last heading's level in reading order and splits paragraphs into blocks; "
                  "_section searches nested block lists",
-    "sanitize.py": "raw HTML read tag by tag across sibling RawInline elements (its own issue: one policy)",
 }
 
 
