@@ -184,9 +184,9 @@ PACKAGE = Path(publisher.__file__).parent
 # What may still descend by itself, and why (each a walk left to move onto tree.rebuild / map_inlines: the list
 # only shrinks, and a module that no longer walks by hand must leave it).
 STILL_BY_HAND = {
-    "tree.py": "the one descent itself (walk, rebuild, map_inlines, facts, stringify)",
-    "embeds.py": "expand carries the last heading's level in reading order and splits paragraphs into blocks; "
-                 "_section searches nested block lists",
+    "tree.py": "the one descent itself (walk, rebuild, rebuild_lists, map_inlines, facts, stringify)",
+    "embeds.py": "an embedded note is expanded where it stands, its own embeds in turn (expand -> split -> note -> "
+                 "expand, MAX_DEPTH deep): a recursion over notes; each tree is descended by tree.rebuild_lists",
 }
 
 
