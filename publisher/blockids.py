@@ -17,7 +17,7 @@ from .model import Article, Book, map_articles
 from .vault import fold
 
 BLOCK_ID = re.compile(r"\^([A-Za-z0-9-]+)")  # Obsidian's block ids: letters, digits and hyphens
-CONTAINERS = ("BlockQuote", "Div", "BulletList", "OrderedList", "DefinitionList")
+CONTAINERS = ("BlockQuote", "Div", "BulletList", "OrderedList")  # their lists of blocks (and items) are searched
 
 
 def assign_block_ids(book: Book, ctx) -> Book:
@@ -51,7 +51,7 @@ def mark_block_ids(blocks: list, make_id: Callable[[str], str], table: dict[str,
             table[key] = make_id(name)
         return table[key]
 
-    def go_blocks(items: list) -> list:
+    def go_blocks(items: list) -> list:  # one list of blocks, in reading order: the first id of a name wins
         out: list = []
         changed = False
         for block in items:
@@ -65,9 +65,6 @@ def mark_block_ids(blocks: list, make_id: Callable[[str], str], table: dict[str,
             out.append(new)
         return out if changed else items  # copied only where something changed
 
-    def go_items(items: list) -> list:
-        return tree.same([go_blocks(item) for item in items], items)
-
     def go(node: dict) -> dict:
         t = node.get("t")
         if t in ("Para", "Plain"):
@@ -75,19 +72,7 @@ def mark_block_ids(blocks: list, make_id: Callable[[str], str], table: dict[str,
             if name and inlines and "^" + fold(name) not in table:
                 return {"t": t, "c": [tree.span(inlines, ident=take(name), classes=["block"])]}
             return node
-        if t in ("BlockQuote",):
-            new = go_blocks(node["c"])
-            return node if new is node["c"] else {"t": t, "c": new}
-        if t == "Div":
-            new = go_blocks(node["c"][1])
-            return node if new is node["c"][1] else {"t": t, "c": [node["c"][0], new]}
-        if t == "BulletList":
-            new = go_items(node["c"])
-            return node if new is node["c"] else {"t": t, "c": new}
-        if t == "OrderedList":
-            new = go_items(node["c"][1])
-            return node if new is node["c"][1] else {"t": t, "c": [node["c"][0], new]}
-        return node
+        return tree.rebuild_list_children(node, go_blocks) if t in CONTAINERS else node
 
     return go_blocks(blocks)
 

@@ -29,6 +29,7 @@ from .sanitize import ALT_EXAMPLE, warn_missing_alt
 from .vault import fold
 
 MAX_DEPTH = 3
+SECTION_CONTAINERS = ("Div", "BlockQuote", "BulletList", "OrderedList")  # where `![[note#Heading]]` looks too
 IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 VIEWS = {".base": "view", ".canvas": "canvas", ".pdf": "PDF", ".excalidraw": "drawing"}
 MEDIA = {".mp3": "audio", ".wav": "audio", ".m4a": "audio", ".ogg": "audio", ".flac": "audio", ".mp4": "video",
@@ -62,7 +63,9 @@ class _Embedder:
         """Notes embedded into blocks (from source, itself embedded along stack), then images and placeholders."""
         state = {"level": level}
 
-        def go_list(items: list, top: bool = False) -> list:
+        def go_list(items: list, top: bool = False) -> list:  # a list of blocks, in reading order
+            if not items or items[0]["t"] in tree.INLINE_TYPES:
+                return items  # running text: the inline pass below
             out: list = []
             changed = False
             for block in items:
@@ -73,23 +76,13 @@ class _Embedder:
             return out if changed else items  # copied only where something changed
 
         def go(node: dict) -> list:
-            t = node.get("t")
+            t = node["t"]
             if t == "Header":
                 state["level"] = node["c"][0]
                 return [node]
             if t in ("Para", "Plain"):
                 return self.split(node, host, source, stack, state["level"])
-            if t in ("CodeBlock", "RawBlock", "HorizontalRule") or not isinstance(node.get("c"), list):
-                return [node]
-            c = walk(node["c"])
-            return [node if c is node["c"] else {"t": t, "c": c}]
-
-        def walk(c):
-            if isinstance(c, list):
-                if c and all(isinstance(x, dict) and "t" in x and x["t"] not in tree.INLINE_TYPES for x in c):
-                    return go_list(c)
-                return tree.same([walk(x) for x in c], c)
-            return c
+            return [tree.rebuild_list_children(node, go_list)]  # a quote, a list, a table: its lists of blocks
 
         expanded = go_list(blocks, top=True)
         inline = _Inline(self, source)
@@ -392,19 +385,27 @@ def _trim(inlines: list) -> list:
 
 
 def _section(blocks: list, heading: str) -> list | None:
-    """A heading and what follows it up to the next heading of its level or above (searched in nested blocks too)."""
-    for i, block in enumerate(blocks):
-        if block.get("t") == "Header" and same_heading(tree.stringify(block["c"][2]), heading):
-            level = block["c"][0]
-            end = next((j for j in range(i + 1, len(blocks))
-                        if blocks[j].get("t") == "Header" and blocks[j]["c"][0] <= level), len(blocks))
-            return blocks[i:end]
-    for block in blocks:
-        for inner in _block_lists(block):
-            found = _section(inner, heading)
-            if found is not None:
-                return found
-    return None
+    """A heading and what follows it up to the next heading of its level or above (searched in nested blocks
+    too: a list of blocks whole before the lists inside its quotes, divs and lists, in reading order)."""
+    found: list[list] = []
+
+    def look(items: list) -> list:
+        if found:
+            return items
+        for i, block in enumerate(items):
+            if block["t"] == "Header" and same_heading(tree.stringify(block["c"][2]), heading):
+                level = block["c"][0]
+                end = next((j for j in range(i + 1, len(items))
+                            if items[j]["t"] == "Header" and items[j]["c"][0] <= level), len(items))
+                found.append(items[i:end])
+                return items
+        for block in items:
+            if block["t"] in SECTION_CONTAINERS:
+                tree.rebuild_list_children(block, look)
+        return items
+
+    look(blocks)
+    return found[0] if found else None
 
 
 def _block(blocks: list, ident: str | None) -> list | None:
@@ -418,18 +419,3 @@ def _block(blocks: list, ident: str | None) -> list | None:
         if node.get("t") == "Div" and node["c"][0][0] == ident:
             return list(node["c"][1])
     return None
-
-
-def _block_lists(block: dict) -> list[list]:
-    t, c = block.get("t"), block.get("c")
-    if t == "Div":
-        return [c[1]]
-    if t == "BlockQuote":
-        return [c]
-    if t == "BulletList":
-        return list(c)
-    if t == "OrderedList":
-        return list(c[1])
-    return []
-
-

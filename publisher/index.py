@@ -178,60 +178,41 @@ def build_index(book: Book, ctx) -> Book:
 
 # ---------------------------------------------------------------- marking the tree (new nodes, in reading order)
 # Copied only where an occurrence is marked: an unchanged list or element comes back as itself.
-def mark_blocks(node, pattern: Matcher, hit) -> list | dict:
-    """A new tree with each occurrence wrapped in a Span; inline lists are found wherever blocks hold them."""
-    if isinstance(node, list):
-        if node and all(isinstance(x, dict) and x.get("t") in tree.INLINE_TYPES for x in node):
-            return mark_inlines(node, pattern, hit)
-        out = None
-        for i, x in enumerate(node):
-            y = mark_blocks(x, pattern, hit)
-            if y is not x:
-                if out is None:
-                    out = list(node)
-                out[i] = y
-        return node if out is None else out
-    if not isinstance(node, dict) or "t" not in node or node["t"] in NOT_PROSE or "c" not in node:
-        return node
-    if node["t"] == "Div" and NOT_PROSE_CLASSES & set(node["c"][0][1]):
-        return node
-    c = node["c"]
-    new = mark_blocks(c, pattern, hit)
-    return node if new is c else {"t": node["t"], "c": new}
+def mark_blocks(blocks: list, pattern: Matcher, hit) -> list:
+    """A new tree with each occurrence wrapped in a Span; inline lists are found wherever blocks hold them
+    (tree.rebuild_lists: each list whole, so a run of words is read across sibling inlines, and every list
+    gone through in reading order, so the places are numbered as a reader meets them)."""
 
-
-def mark_inlines(inlines: list, pattern: Matcher, hit) -> list:
-    out: list = []
-    run: list = []
-    changed = False
-    for node in inlines:
-        if node.get("t") in WORDS:
-            run.append(node)
-            continue
+    def sequence(items: list) -> list:
+        if items[0]["t"] not in tree.INLINE_TYPES:
+            return tree.same([inner(block) for block in items], items)
+        out: list = []
+        run: list = []
+        changed = False
+        for node in items:
+            if node["t"] in WORDS:
+                run.append(node)
+                continue
+            if run:
+                marked = mark_run(run, pattern, hit)
+                changed = changed or marked is not run
+                out.extend(marked)
+                run = []
+            new = inner(node) if node["t"] in INLINE_CONTAINERS else node
+            changed = changed or new is not node
+            out.append(new)
         if run:
             marked = mark_run(run, pattern, hit)
             changed = changed or marked is not run
             out.extend(marked)
-            run = []
-        new = mark_container(node, pattern, hit)
-        changed = changed or new is not node
-        out.append(new)
-    if run:
-        marked = mark_run(run, pattern, hit)
-        changed = changed or marked is not run
-        out.extend(marked)
-    return out if changed else inlines
+        return out if changed else items
 
+    def inner(node: dict) -> dict:
+        if node["t"] in NOT_PROSE or (node["t"] == "Div" and NOT_PROSE_CLASSES & set(node["c"][0][1])):
+            return node
+        return tree.rebuild_list_children(node, sequence)
 
-def mark_container(node: dict, pattern: Matcher, hit) -> dict:
-    t = node.get("t")
-    if t in NOT_PROSE or t not in INLINE_CONTAINERS:
-        return node
-    if t in ("Span", "Quoted"):
-        inner = mark_inlines(node["c"][1], pattern, hit)
-        return node if inner is node["c"][1] else {"t": t, "c": [node["c"][0], inner]}
-    inner = mark_inlines(node["c"], pattern, hit)
-    return node if inner is node["c"] else {"t": t, "c": inner}
+    return tree.rebuild_lists(blocks, sequence)
 
 
 def mark_run(run: list, pattern: Matcher, hit) -> list:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from . import tree
+from . import tree, treeedit
 from .model import Article, Book, map_articles
 from .vault import fold_tag
 
@@ -72,7 +72,7 @@ def highlight(items: list) -> list:
             out.append({"t": "Str", "c": MARK})  # a placeholder, kept as text if never closed
         else:
             out.append({"t": "Str", "c": MARK})
-    return tree.merge_str(out)
+    return treeedit.merge_str(out)
 
 
 # ---------------------------------------------------------------- #tags

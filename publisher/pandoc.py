@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import cache, progress
 from .collector import collector_paused
 from .diagnostics import ContentError, Diagnostic, Reporter, Severity, SourceLocation
-from .tree import get_kv, join_words, remember_facts, tree_bytes
+from .tree import CHILDREN, get_kv, join_words, rebuild_list_children, rebuild_lists, remember_facts, tree_bytes
 
 if TYPE_CHECKING:
     from .model import Article
@@ -235,66 +235,63 @@ def unwrap_sourcepos(blocks: list[Any], line_offset: int) -> list[Any]:
 
     Raises TooDeep past MAX_NESTING elements inside each other (the reader's wrappers do not count), before
     the walk itself could exhaust the stack. Its line is that of the innermost wrapper that has one: the
-    wrappers around are passed down as a chain and read only then (most trees never need it)."""
+    wrappers around are kept as a chain and read only then (most trees never need it). The descent is
+    tree.rebuild_lists', each list of siblings whole (wrappers are spliced into it and Str joined along it)."""
     words: dict[str, dict] = {}
     marks: dict[str, dict] = {}
+    chain: list[list[Any]] = []  # the attributes of the wrappers around, innermost last
+    depth = 0  # elements around, the wrappers not counted
 
-    def line_of(chain) -> int:
-        while chain is not None:
-            attr, chain = chain
+    def line_of() -> int:
+        for attr in reversed(chain):
             line = _start_line(attr, line_offset)
             if line:
                 return line
         return 0
 
-    def walk_list(items: list[Any], depth: int, chain) -> list[Any]:
+    def sequence(items: list[Any]) -> list[Any]:  # one list of elements, changed in place (tree.rebuild_lists)
+        nonlocal depth
         out: list[Any] = []
         for item in items:
-            kind = type(item)
-            if kind is dict:
-                t = item.get("t")
-                c = item.get("c")
-                if (t == "Span" or t == "Div") and _WRAPPER in c[0][2]:
-                    out.extend(walk_list(c[1], depth, (c[0], chain)))
-                    continue
-                inner = depth
-                if t is not None:
-                    inner += 1
-                    if inner > MAX_NESTING:
-                        raise TooDeep(line_of(chain))
-                    at = _POS_AT.get(t)
-                    if at is not None:
-                        _pos(c[at], line_offset)
-                if type(c) is list:
-                    item["c"] = walk_list(c, inner, chain)
-                out.append(item)
-            elif kind is list:
-                out.append(walk_list(item, depth, chain))
-            else:
-                out.append(item)
+            t = item["t"]
+            c = item.get("c")
+            if (t == "Span" or t == "Div") and _WRAPPER in c[0][2]:
+                chain.append(c[0])
+                rebuild_list_children(item, sequence)
+                chain.pop()
+                out.extend(c[1])
+                continue
+            if depth >= MAX_NESTING:
+                raise TooDeep(line_of())
+            at = _POS_AT.get(t)
+            if at is not None:
+                _pos(c[at], line_offset)
+            if t in CHILDREN:
+                depth += 1
+                rebuild_list_children(item, sequence)
+                depth -= 1
+            out.append(item)
         # adjacent Str joined, then every leaf shared
         joined: list[Any] = []
         last_str = False
         for x in out:
-            if type(x) is dict:
-                t = x.get("t")
-                if t == "Str":
-                    if last_str:
-                        text = joined[-1]["c"] + x["c"]
-                        joined[-1] = words.setdefault(text, {"t": "Str", "c": text})
-                        continue
-                    last_str = True
-                    if type(x.get("c")) is str:
-                        x = words.setdefault(x["c"], x)
-                    joined.append(x)
+            t = x["t"]
+            if t == "Str":
+                if last_str:
+                    text = joined[-1]["c"] + x["c"]
+                    joined[-1] = words.setdefault(text, {"t": "Str", "c": text})
                     continue
-                if t in SHARED_MARKS and "c" not in x:
-                    x = marks.setdefault(t, x)
+                last_str = True
+                joined.append(words.setdefault(x["c"], x))
+                continue
+            if t in SHARED_MARKS and "c" not in x:
+                x = marks.setdefault(t, x)
             last_str = False
             joined.append(x)
-        return joined
+        items[:] = joined
+        return items
 
-    return walk_list(blocks, 0, None)
+    return rebuild_lists(blocks, sequence)
 
 
 def _start_line(attr: list[Any], line_offset: int) -> int:

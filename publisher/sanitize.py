@@ -31,7 +31,6 @@ import bisect
 import html
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from . import htmlpolicy, tree
@@ -188,11 +187,6 @@ class _Cleaner:
         out: list = []
         changed = False
         for node in items:
-            if not isinstance(node, dict) or "t" not in node:
-                new = self.value(node)
-                changed = changed or new is not node
-                out.append(new)
-                continue
             t = node["t"]
             if t in ("RawBlock", "RawInline"):
                 state.kind = t
@@ -215,24 +209,10 @@ class _Cleaner:
             changed = True
         return out if changed else items
 
-    def value(self, value: Any) -> Any:
-        """Anything inside an element's content: lists of elements are sequences, the rest is copied."""
-        if isinstance(value, list):
-            if value and all(isinstance(x, dict) and "t" in x for x in value):
-                return self.sequence(value)
-            return tree.same([self.value(x) for x in value], value)
-        if isinstance(value, dict):
-            if "t" not in value:
-                return dict(value)
-            out = self.element(value)
-            return out[0] if len(out) == 1 else tree.span(out)
-        return value
-
     def element(self, node: dict) -> list:
-        """One element, cleaned: a list, since a link that cannot stay gives way to its text."""
+        """One element, cleaned: a list, since a link that cannot stay gives way to its text. Each list of
+        blocks or inlines in it is a sequence of its own (tree.rebuild_list_children)."""
         t = node["t"]
-        if "c" not in node or t == "Math":
-            return [node]
         if t in ("CodeBlock", "Code"):
             attr = self.attributes(node, node["c"][0])
             return [node if attr is node["c"][0] else {"t": t, "c": [attr, node["c"][1]]}]
@@ -240,14 +220,13 @@ class _Cleaner:
             return [self.image(node)]
         if t == "Link":
             return self.link(node)
-        c = node["c"]
-        at = 1 if t == "Header" else 0
-        if t in ("Div", "Span", "Header", "Table", "Figure"):
+        at = tree.ATTR_AT.get(t)
+        if at is not None:  # a Div, Span, Header, Table or Figure
+            c = node["c"]
             attr = self.attributes(node, c[at])
             if attr is not c[at]:
-                c = [*c[:at], attr, *c[at + 1:]]
-        new = self.value(c)
-        return [node if new is node["c"] else {"t": t, "c": new}]
+                node = {"t": t, "c": [*c[:at], attr, *c[at + 1:]]}
+        return [tree.rebuild_list_children(node, self.sequence)]
 
     def attributes(self, node: dict, attr: list) -> list:
         """An element's attr with only harmless key=value pairs (pandoc writes each one out as an HTML attribute)."""
@@ -276,7 +255,7 @@ class _Cleaner:
         attr, inlines, (url, title) = node["c"]
         where = self.node_place(node)
         scheme = "" if "wikilink" in attr[1] else scheme_of(url)  # [[Note: subtitle]] names an article
-        inner = self.sequence(inlines)
+        inner = tree.rebuild_list_children(node, self.sequence)["c"][1]
         if scheme and scheme not in LINK_SCHEMES:
             self.warn(f"link to '{_short(url)}' removed; its text is kept", where,
                       "only web, mail and knowledge-base links are kept")
@@ -289,7 +268,7 @@ class _Cleaner:
     def image(self, node: dict) -> dict:
         attr, old_alt, (src, title) = node["c"]
         where = self.node_place(node)
-        alt = self.sequence(old_alt)
+        alt = tree.rebuild_list_children(node, self.sequence)["c"][1]
         checked = self.image_source(src, where, raw=False)
         if checked is None:
             label = tree.stringify(alt).strip() or unquote(urlsplit(src).path.rpartition("/")[2]) or "image"

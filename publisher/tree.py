@@ -1,5 +1,5 @@
 """The pandoc JSON tree: reading it (attributes, walk, stringify, the Facts of a block), changing it without
-changing it in place (rebuild, map_inlines) and building it (para, span, div, ...).
+changing it in place (rebuild, rebuild_lists, map_inlines) and building it (para, span, div, ...).
 
 Nothing here runs pandoc (publisher.pandoc does): a tree is plain lists and dicts as pandoc's JSON writer
 gives them, and no step changes an element in place (each makes a new one), so equal leaves may be shared.
@@ -14,31 +14,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
-
-def merge_str(items: list[Any]) -> list[Any]:
-    """Join adjacent Str inlines, as the reader does without sourcepos."""
-    out: list[Any] = []
-    for item in items:
-        if (
-            isinstance(item, dict)
-            and item.get("t") == "Str"
-            and out
-            and isinstance(out[-1], dict)
-            and out[-1].get("t") == "Str"
-        ):
-            out[-1] = {"t": "Str", "c": out[-1]["c"] + item["c"]}
-        else:
-            out.append(item)
-    return out
-
-
 # ---------------------------------------------------------------- where things live in an element
 # The one table of where an element's children are: for each type of pandoc 3 with children, the places in its
 # "c" that hold them (ALL: "c" itself is the list). A place holds blocks or inlines, or what holds them: list
 # items, definition-list entries ([term, [definition]]), a Table's caption, head, bodies and foot (rows of
 # cells), a Figure's caption, a Cite's citations. Every walk over a tree descends by this table alone
-# (walk, rebuild_children, map_inlines, facts); the types it does not name have no children (Str, Code, Math,
-# RawInline, RawBlock, CodeBlock, HorizontalRule, Space, ...).
+# (walk, rebuild_children, rebuild_list_children, map_inlines, facts); the types it does not name have no
+# children (Str, Code, Math, RawInline, RawBlock, CodeBlock, HorizontalRule, Space, ...).
 ALL = None
 CHILDREN: dict[str, tuple[int, ...] | None] = {
     # blocks
@@ -135,16 +117,40 @@ def same(new: list, old: list) -> list:
 
 def rebuild_children(node: dict, element: Callable[[dict], Any]) -> dict:
     """node with `rebuild` applied to its children (CHILDREN; a new dict only if one changed)."""
+    return _with_children(node, rebuild, element)
+
+
+def rebuild_lists(items: list, sequence: Callable[[list], list]) -> list:
+    """items with sequence(elements) in the place of each list of elements (blocks or inlines) inside them,
+    lists inside lists followed (list items, table rows and cells): each list of siblings handed over whole.
+    sequence decides, element by element and in reading order, where to go deeper (with
+    `rebuild_list_children`), so it may carry what it has seen along the list and down into the elements.
+    Copied only where something changed: sequence returns the very list it was given to say "no change"."""
+    if not items:
+        return items
+    first = items[0]
+    if type(first) is dict and "t" in first:  # pandoc's lists hold elements only, or none
+        return sequence(items)
+    return same([rebuild_lists(x, sequence) if type(x) is list else x for x in items], items)
+
+
+def rebuild_list_children(node: dict, sequence: Callable[[list], list]) -> dict:
+    """node with `rebuild_lists` applied to its children (CHILDREN; a new dict only if one changed)."""
+    return _with_children(node, rebuild_lists, sequence)
+
+
+def _with_children(node: dict, rebuild_list: Callable[[list, Any], list], how: Any) -> dict:
+    """node with rebuild_list(x, how) in the place of each list x of its children (a new dict only if one changed)."""
     at = CHILDREN.get(node["t"], ())
     c = node.get("c")
     if at is ALL:
-        new = rebuild(c, element)
+        new = rebuild_list(c, how)
         return node if new is c else {"t": node["t"], "c": new}
     out = None
     for i in at:
         x = c[i]
         if type(x) is list:
-            y = rebuild(x, element)
+            y = rebuild_list(x, how)
             if y is not x:
                 if out is None:
                     out = list(c)
@@ -196,7 +202,7 @@ def map_inlines(blocks: Any, fn: Callable[[list[Any]], list[Any]],
     something changed: fn may return the very list it was given to say "no change". `enter(element)`, when
     given, may take an element over: what it returns (not None) stands in its place, not gone into."""
 
-    def go_list(items: list) -> list:
+    def go_list(items: list, _: Any = None) -> list:
         out = None
         inline = bool(items)
         for i, x in enumerate(items):
@@ -227,25 +233,11 @@ def map_inlines(blocks: Any, fn: Callable[[list[Any]], list[Any]],
             taken = enter(node)
             if taken is not None:
                 return taken
-        c = node["c"]
-        if at is ALL:
-            new = go_list(c)
-            return node if new is c else {"t": node["t"], "c": new}
-        out = None
-        for i in at:
-            x = c[i]
-            if type(x) is list:
-                y = go_list(x)
-                if y is not x:
-                    if out is None:
-                        out = list(c)
-                    out[i] = y
-        return node if out is None else {"t": node["t"], "c": out}
+        return _with_children(node, go_list, None)
 
     if isinstance(blocks, list):
         return go_list(blocks)
     return go(blocks) if isinstance(blocks, dict) and "t" in blocks else blocks
-
 
 
 class Facts(NamedTuple):
@@ -451,7 +443,6 @@ def bullet_list(items: list[list[Any]]) -> dict:
 
 def meta_string(text: str) -> dict:
     return {"t": "MetaInlines", "c": text_inlines(text)}
-
 
 
 # ---------------------------------------------------------------- trees as a writer or a cache sees them

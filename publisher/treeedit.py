@@ -1,7 +1,9 @@
 """Edits that several steps make to a tree, each one transform of publisher.tree (rebuild, which descends
-by tree.CHILDREN): headings moved to their level, source positions and ids taken out."""
+by tree.CHILDREN): headings moved to their level, source positions and ids taken out; and adjacent words joined."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from .tree import ATTR_AT, facts, headers_of, rebuild, rebuild_children, same
 
@@ -41,3 +43,20 @@ def strip_attrs(items: list, ids: bool = False) -> list:
         return node
 
     return rebuild(items, element)
+
+
+def merge_str(items: list[Any]) -> list[Any]:
+    """Join adjacent Str inlines, as the reader does without sourcepos."""
+    out: list[Any] = []
+    for item in items:
+        if (
+            isinstance(item, dict)
+            and item.get("t") == "Str"
+            and out
+            and isinstance(out[-1], dict)
+            and out[-1].get("t") == "Str"
+        ):
+            out[-1] = {"t": "Str", "c": out[-1]["c"] + item["c"]}
+        else:
+            out.append(item)
+    return out

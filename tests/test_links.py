@@ -35,7 +35,7 @@ from conftest import (
     squash,
 )
 
-from publisher import load_book, tree
+from publisher import build, load_book, tree
 from publisher.cli import main
 from publisher.diagnostics import Reporter
 from publisher.links import Target, parse_target, same_heading
@@ -327,6 +327,23 @@ def test_comments_are_dropped_except_in_code(links_book):
     for text in (_epub_text(links_book, "callouts"), _docx_text(links_book), _pdf_text(links_book)):
         assert "Visible text." in text and "After the comment." in text and "%%code stays%%" in text
         assert not any(hidden in text for hidden in HIDDEN)
+
+
+
+def test_text_between_comments_stays_in_a_quote_or_a_list(tmp_path):
+    """A comment that ends inside a quote or a list item and another that opens there: what lies between stays
+    (the element is not wholly inside a comment), and a numbered list a comment ends in stays a valid list."""
+    (tmp_path / "vault").mkdir()
+    (tmp_path / "vault" / "a.md").write_text(
+        "---\ntitle: A\n---\nStart %% one\n\n1. two %% three\n2. four\n\n%% five\n\n> six %% seven %% eight\n\n"
+        "- nine %% ten %% eleven\n\ntwelve %%\n", encoding="utf-8")
+    (tmp_path / "book.yml").write_text("title: C\nsource: vault\nformats: [epub]\nchapters: [a.md]\n", encoding="utf-8")
+    reporter = Reporter()
+    [epub] = build(tmp_path / "book.yml", ["epub"], tmp_path / "out", reporter=reporter)
+    _, doc = epub_document(epub, "a")
+    assert [squash("".join(e.itertext())) for e in doc.iter(f"{XHTML}p", f"{XHTML}li")] == [
+        "Start", "three", "four", "seven", "ten"]
+    assert [str(d) for d in reporter.diagnostics] == []
 
 
 # ---------------------------------------------------------------- real vaults

@@ -140,6 +140,36 @@ def test_rebuild_reaches_every_element_and_copies_only_what_changes(document):
     assert dropped[-1] is document[-1]  # the table holds no Emph: shared, not copied
 
 
+def test_rebuild_lists_hands_each_list_whole_in_reading_order(document):
+    """rebuild_lists hands over every list of blocks and of inlines (list items, cells and all), the siblings
+    together; a sequence that goes into each element where it stands meets every word in reading order (as
+    walk does, a citation's prefix and suffix left out) and copies only what it changes."""
+    seen: list[str] = []
+    lists: list[list] = []
+
+    def upper(items: list) -> list:
+        lists.append(items)
+        out = []
+        for x in items:
+            if x["t"] == "Str":
+                seen.append(x["c"])
+                x = {"t": "Str", "c": x["c"].upper()} if x["c"].startswith("bullet") else x
+            out.append(tree.rebuild_list_children(x, upper))
+        return tree.same(out, items)
+
+    changed = tree.rebuild_lists(document, upper)
+    bare = json.loads(json.dumps(document))
+    for cite in tree.walk(bare):
+        if cite["t"] == "Cite":
+            for c in cite["c"][0]:
+                c["citationPrefix"], c["citationSuffix"] = [], []
+    assert seen == [n["c"] for n in tree.walk(bare) if n["t"] == "Str"]
+    assert lists[0] is document and any(len(x) > 1 and x[0]["t"] == "Para" for x in lists[1:])  # a list of blocks
+    assert "BULLET-21" in every_str(changed) and "bullet-21" in every_str(document)
+    assert changed[-1] is document[-1] and changed[0] is document[0]  # only the bullet list is copied
+    assert tree.rebuild_lists(document, lambda items: items) is document
+
+
 def test_attributes_are_where_attr_at_says(document):
     for n in tree.walk(document):
         at = tree.ATTR_AT.get(n["t"])
@@ -154,15 +184,9 @@ PACKAGE = Path(publisher.__file__).parent
 # What may still descend by itself, and why (each a walk left to move onto tree.rebuild / map_inlines: the list
 # only shrinks, and a module that no longer walks by hand must leave it).
 STILL_BY_HAND = {
-    "tree.py": "the one descent itself (walk, rebuild, map_inlines, facts, stringify)",
-    "blockids.py": "a paragraph that is only `^id` names the block before it: needs each list of blocks whole",
-    "comments.py": "a %% comment opens in one element and closes in another: state across siblings and levels",
-    "embeds.py": "expand carries the last heading's level in reading order and splits paragraphs into blocks; "
-                 "_section searches nested block lists",
-    "index.py": "a term is found in a run of words across sibling inlines; its places are numbered in reading "
-                "order, which map_inlines (innermost first) would change",
-    "pandoc.py": "unwrap_sourcepos counts the nesting depth (MAX_NESTING) while it unwraps the reader's spans",
-    "sanitize.py": "raw HTML read tag by tag across sibling RawInline elements (its own issue: one policy)",
+    "tree.py": "the one descent itself (walk, rebuild, rebuild_lists, map_inlines, facts, stringify)",
+    "embeds.py": "an embedded note is expanded where it stands, its own embeds in turn (expand -> split -> note -> "
+                 "expand, MAX_DEPTH deep): a recursion over notes; each tree is descended by tree.rebuild_lists",
 }
 
 
