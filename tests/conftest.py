@@ -76,6 +76,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.render)
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: `pytest -p no:xdist` runs without it
 def pytest_xdist_node_collection_finished(node, ids):
     """Stop at once when the groups above are lost: pytest 9.2 ignores the group pytest-xdist 3.8 writes into
     a test's id (pytest-xdist#1386), and every shared build would be made on every worker again."""
