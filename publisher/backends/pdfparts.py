@@ -95,7 +95,6 @@ class Rendered:
     bookmarks: list[tuple[int, str, int, float, float, str]]  # level, label, page number, x, y, state
     written: bool = False
     blanks: tuple[int, ...] = ()  # the pages left blank before a right-hand one
-    turn: int | None = None  # the first page that had to be a right-hand one after the first (PartsRenderer.moved)
     spans: list[tuple[str, float, float]] = field(default_factory=list)  # what WeasyPrint did when (perf_counter)
 
 
@@ -250,7 +249,6 @@ class PartsRenderer:
             self.pages.pop(a, None)
         self.pages.update(record.anchors)
         record.inputs = inputs
-        record.turn = min((record.anchors[x] for x in self.turn_ids.get(i, ()) if x in record.anchors), default=None)
         self.records[i] = record
         self.progress.layouts += 1
         log.debug("sweep %d: part %d, pages %d-%d, %s", self.progress.sweeps, i, record.first,
@@ -266,12 +264,14 @@ class PartsRenderer:
         the next chunk's in the one after: at N=1000 the sweeps did not settle.)"""
         record = self.records[i]
         by = first - record.first
-        if record.turn is None or by % 2 == 0:
+        # the first page after the chunk's first that had to be a right-hand one
+        was = min((record.anchors[x] for x in self.turn_ids.get(i, ()) if x in record.anchors), default=None)
+        if was is None or by % 2 == 0:
             return record.count, lambda n: n + by
-        before = record.turn - record.first - ((record.turn - 1) in record.blanks)  # its pages before the turn
+        before = was - record.first - ((was - 1) in record.blanks)  # its pages before the turn
         turn = first + before if (first + before) % 2 else first + before + 1
-        late = turn - record.turn
-        return record.count + late - by, lambda n: n + (by if n < record.turn else late)
+        late = turn - was
+        return record.count + late - by, lambda n: n + (by if n < was else late)
 
     def project(self) -> None:
         """Before a sweep: where each chunk laid out before starts now, after the page counts of those before
