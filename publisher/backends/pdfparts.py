@@ -83,6 +83,7 @@ from .pdfplan import WORDS_PER_PAGE, Chunk, article_words, chunk_words, plan, se
 from .pdfworker import Job, Rendered, draw_held, drop_held, lay_out_part, start_worker
 
 MAX_SWEEPS = 6
+LONG_BOOK_PAGES = 1500  # a longer book's back matter sections are laid out one at a time (memory)
 log = logging.getLogger(__name__)
 
 
@@ -273,20 +274,21 @@ class PartsRenderer:
             ends.append(end)
         return ends
 
-    def drawable(self, i: int, first: int, numbers: dict[str, int], outside: list[str]) -> dict[str, tuple[int, int]] | None:
+    def drawable(self, i: int, inputs: tuple, numbers: dict[str, int], outside: list[str]) -> dict[str, tuple[int, int]] | None:
         """The numbers to change in chunk i's held layout for it to be drawn at `first` with every number
         right (target -> (shown, right)); None when it must be laid out again: not held, moved by an odd
-        number of pages (the sides change), other stubs, or a number (a folio among them) with more or fewer
-        digits than it shows."""
+        number of pages (the sides change), other stubs or index numbers (text, not generated), or a number
+        (a folio among them) with more or fewer digits than it shows."""
         record = self.records[i]
         if record is None or not record.held or record.written:
             return None
+        first = inputs[0]
         by = first - record.first
         why = ""
         if by % 2:
             why = f"moved by {by} pages"
-        elif {t for t, _ in record.inputs[1]} != set(outside):
-            why = "other stubs"
+        elif {t for t, _ in record.inputs[1]} != set(outside) or record.inputs[2] != inputs[2]:
+            why = "other stubs or index numbers"
         elif any(len(str(record.first + k)) != len(str(first + k)) for k in range(record.count)):
             why = f"folios from {record.first} to {first}"
         changes = {}
@@ -325,18 +327,19 @@ class PartsRenderer:
             settle = sweep >= MAX_SWEEPS - 1  # the last sweeps leave inside targets to WeasyPrint
             laid_out = False
             for i, chunk in enumerate(self.chunks):
-                if chunk.kind == "back":
-                    # A back matter section is laid out alone: the glossary of a thousand articles points to
-                    # ten thousand places (a stub each), and its worker held 840 MB beside another's 550
-                    # (N=1000). Every chunk before it is placed by then: what is held is drawn first, and
-                    # its memory handed back.
+                if chunk.kind == "back" and self.chunks[i - 1].kind != "back":
+                    # Every chunk before the back matter placed: what is held is drawn with the right
+                    # numbers, and its memory handed back, or laid out again with them.
                     workers.drain()
-                    if not i or self.chunks[i - 1].kind != "back":
-                        for j in range(i):
-                            laid_out |= self.visit(j, folder, workers, settle, draw_only=True)
-                        workers.drain()
+                    laid_out |= self.visit_all(range(i), folder, workers, settle)
+                alone = chunk.kind == "back" and self.long_book()
+                if alone:
+                    # A long book's back matter section is laid out alone: the glossary of a thousand
+                    # articles points to ten thousand places (a stub each), and its worker held 840 MB beside
+                    # another's 550 (N=1000).
+                    workers.drain()
                 laid_out |= self.visit(i, folder, workers, settle)
-                if chunk.kind == "back" or self.records[i] is None and i == 0:
+                if alone or self.records[i] is None and i == 0:
                     # The front (cover to contents) is short: laid out before the rest, the chunk after it
                     # starts where it really ends, not where its words say (a guess that moves every folio).
                     workers.drain()
@@ -348,11 +351,32 @@ class PartsRenderer:
         self.progress.pages = [r.count for r in self.records]
         return self.records
 
+    def long_book(self) -> bool:
+        """More than LONG_BOOK_PAGES pages, as projected."""
+        return self.project()[-1] > LONG_BOOK_PAGES
+
+    def visit_all(self, chunks: range, folder: Path, workers: Workers, settle: bool) -> bool:
+        """visit() each of `chunks`: first the held ones that can be drawn (quick), each as its holder comes
+        free (a held layout is drawn where it is), then the others: whether any was laid out or drawn."""
+        left, laid_out = [j for j in chunks if self.records[j] is not None and self.records[j].held], False
+        while left:
+            ready = [j for j in left if not workers.busy(self.records[j].holder)]
+            if not ready:
+                workers.take()
+                continue
+            left.remove(ready[0])
+            laid_out |= self.visit(ready[0], folder, workers, settle, draw_only=True)
+        for j in chunks:
+            laid_out |= self.visit(j, folder, workers, settle)
+        return laid_out
+
     def visit(self, i: int, folder: Path, workers: Workers, settle: bool, draw_only: bool = False) -> bool:
         """Chunk i in a sweep: left as it is (False) when its inputs (first page, the numbers it shows) are
         those of its last layout and that one is written, or cannot be yet; drawn when it is held and can
-        be drawn with them; laid out otherwise (unless `draw_only`)."""
+        be drawn with them; laid out otherwise (unless `draw_only`). A layout is written when every number it shows is known
+        and every chunk before it has come back (its first page is sure), else held (pdfworker.py)."""
         chunk = self.chunks[i]
+        workers.wait_for(i)  # its last layout or drawing back
         workers.ready()  # a worker free first: what came back meanwhile places the chunks before this one
         ends = self.project()  # where each chunk starts and ends, from the layouts come back (else estimates)
         first = 1 if i == 0 else self.next_first(ends[i - 1], chunk)
@@ -377,7 +401,9 @@ class PartsRenderer:
         if record is not None and record.inputs == inputs and (record.written or not known):
             return False
         pdf = folder / f"{i:04d}.pdf"
-        changes = self.drawable(i, first, numbers, outside) if known else None
+        changes = self.drawable(i, inputs, numbers, outside)
+        if changes is not None and not known:
+            return False  # held, and still right but for numbers: drawn once every one of them is known
         if changes is not None:
             drawn = self.shifted(i, first)
             workers.submit(i, inputs, draw_held, (pdf, first, changes), record.holder,
@@ -393,7 +419,7 @@ class PartsRenderer:
         path = folder / f"{i:04d}.html"
         path.write_text(self.chunk_html(chunk, first, stubs), encoding="utf-8")
         release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
-        job = Job(path, pdf, first, numbers, stubs, outside, known, fixed_inside, inside, hold=chunk.kind != "back")
+        job = Job(path, pdf, first, numbers, stubs, outside, known and not workers.ahead(i), fixed_inside, inside, hold=True)
         workers.submit(i, inputs, lay_out_part, (job,))
         return True
 
@@ -442,6 +468,15 @@ class Workers:
     def take(self) -> None:
         i, inputs, future, _, finish = self.pending.pop(0)
         self.accept(i, inputs, finish(future.result()))
+
+    def ahead(self, i: int) -> bool:
+        """Whether a chunk before chunk i is still being laid out (chunk i's first page is a guess)."""
+        return any(j < i for j, _, _, _, _ in self.pending)
+
+    def wait_for(self, i: int) -> None:
+        """Until what chunk i has in flight is back."""
+        while any(j == i for j, _, _, _, _ in self.pending):
+            self.take()
 
     def ready(self) -> None:
         """Until a worker is free."""
