@@ -301,7 +301,7 @@ def test_a_held_layout_drawn_with_other_numbers_is_the_layout_with_them(tmp_path
         path = tmp_path / f"{name}.html"
         path.write_text(renderer.chunk_html(renderer.chunks[i], first, outside), encoding="utf-8")
         job = pdfparts.Job(path, tmp_path / f"{name}.pdf", first, dict.fromkeys(outside, number), outside, outside,
-                           known, [], inside, hold=not known)
+                           known, [], inside, hold=0 if known else pdfworker.HOLD_PAGES)
         return pdfparts.lay_out_part(job, engine)
 
     try:
@@ -324,17 +324,21 @@ def test_a_held_layout_drawn_with_other_numbers_is_the_layout_with_them(tmp_path
         pdfworker.forget_held()
 
 
-def test_each_part_is_laid_out_once_and_drawn_with_the_numbers_found_after(books, tmp_path):
+def test_each_part_is_laid_out_once_and_drawn_with_the_numbers_found_after(books, tmp_path, monkeypatch):
     """Parts laid out before the numbers they show are known are held and drawn once every part is placed:
-    here every part is laid out once, and the pages are those of the book whole."""
+    here every part is laid out once, and the pages are those of the book whole. A long book holds none."""
     book = for_format(load_book(books["parts"].manifest).book, "pdf")
     m, theme = book.manifest, load_theme(book.manifest.theme, book.manifest.path)
     engine = Engine(m.source, (m.source, *theme.folders), m.pdf_sides, m.pdf_tagged, theme.css("pdf"))
     with tuned(engine.css):
         progress = pdfparts.write_in_parts(load_backend("pdf"), book, theme, engine, tmp_path / "p.pdf", 1)
-    assert progress.draws >= 3 and progress.layouts == len(pdfplan.plan(book, 1))
-    assert pdf_pages_text(tmp_path / "p.pdf") == pdf_pages_text(books["whole"])
-    assert not pdfworker._held
+        assert progress.draws >= 3 and progress.layouts == len(pdfplan.plan(book, 1))
+        assert pdf_pages_text(tmp_path / "p.pdf") == pdf_pages_text(books["whole"])
+        assert not pdfworker._held
+        monkeypatch.setattr(pdfparts, "LONG_BOOK_PAGES", 10)
+        progress = pdfparts.write_in_parts(load_backend("pdf"), book, theme, engine, tmp_path / "long.pdf", 1)
+    assert progress.draws == 0 and progress.layouts > len(pdfplan.plan(book, 1))
+    assert (tmp_path / "long.pdf").read_bytes() == (tmp_path / "p.pdf").read_bytes()
 
 
 def spawned_workers(pid: int) -> list[int]:

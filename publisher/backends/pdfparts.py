@@ -83,7 +83,7 @@ from .pdfplan import WORDS_PER_PAGE, Chunk, article_words, chunk_words, plan, se
 from .pdfworker import Job, Rendered, draw_held, drop_held, lay_out_part, start_worker
 
 MAX_SWEEPS = 6
-LONG_BOOK_PAGES = 1500  # a longer book's back matter sections are laid out one at a time (memory)
+LONG_BOOK_PAGES = 1500  # a longer book holds no layout, and lays its back matter sections out one at a time (memory)
 log = logging.getLogger(__name__)
 
 
@@ -322,6 +322,7 @@ class PartsRenderer:
         drawn there with the right numbers once every chunk before the back matter is placed (pdfworker.py),
         or laid out again."""
         self.records: list[Rendered | None] = [None] * len(self.chunks)
+        self.hold_pages = 0 if self.long_book() else pdfworker.HOLD_PAGES
         for sweep in range(1, MAX_SWEEPS + 1):
             self.progress.sweeps = sweep
             settle = sweep >= MAX_SWEEPS - 1  # the last sweeps leave inside targets to WeasyPrint
@@ -419,7 +420,8 @@ class PartsRenderer:
         path = folder / f"{i:04d}.html"
         path.write_text(self.chunk_html(chunk, first, stubs), encoding="utf-8")
         release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
-        job = Job(path, pdf, first, numbers, stubs, outside, known and not workers.ahead(i), fixed_inside, inside, hold=True)
+        job = Job(path, pdf, first, numbers, stubs, outside, known and not workers.ahead(i), fixed_inside, inside,
+                  hold=self.hold_pages)
         workers.submit(i, inputs, lay_out_part, (job,))
         return True
 

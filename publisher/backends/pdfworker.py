@@ -6,7 +6,8 @@ page while the chunk before it is still being laid out) is held, not dropped: on
 every chunk, pdfparts sends the right numbers, and where each has as many digits as the one shown the
 chunk is drawn from the same layout (renumber.py) instead of being laid out again. A held layout costs
 about half a megabyte a page, so a process holds at most HOLD_PAGES pages; a chunk beyond that is dropped
-as before and laid out again when its numbers are known.
+as before and laid out again when its numbers are known. A long book's parts (pdfparts.LONG_BOOK_PAGES) are
+not held at all: at N=1000 the build's memory is within a few megabytes of 2 GB as it is.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Job:
     known: bool  # every outside number is known: the chunk may be written
     fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
     inside: list[str] = field(default_factory=list)  # every inside target shown (its number: where it is)
-    hold: bool = False  # not written: keep the layout to draw it later (within HOLD_PAGES)
+    hold: int = 0  # not written: keep the layout to draw it later, while this process holds at most so many pages
 
 
 _engine = None  # a worker's engine (pdf.Engine), set by start_worker
@@ -138,7 +139,7 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
     if job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside):
         _write(engine, document, job, spans)
         record.written = True
-    elif job.hold and sum(len(d.pages) for d, _ in _held.values()) + len(document.pages) <= HOLD_PAGES:
+    elif sum(len(d.pages) for d, _ in _held.values()) + len(document.pages) <= job.hold:
         _held[job.pdf] = (document, job)
         record.held = True
         return record
