@@ -374,8 +374,9 @@ class PartsRenderer:
     def visit(self, i: int, folder: Path, workers: Workers, settle: bool, draw_only: bool = False) -> bool:
         """Chunk i in a sweep: left as it is (False) when its inputs (first page, the numbers it shows) are
         those of its last layout and that one is written, or cannot be yet; drawn when it is held and can
-        be drawn with them; laid out otherwise (unless `draw_only`). A layout is written when every number it shows is known
-        and every chunk before it has come back (its first page is sure), else held (pdfworker.py)."""
+        be drawn with them; laid out otherwise (unless `draw_only`). A layout is written when every number it
+        shows is known and every chunk before it has come back (its first page is sure), else held if it can
+        be (pdfworker.py), else written all the same when its numbers are known."""
         chunk = self.chunks[i]
         workers.wait_for(i)  # its last layout or drawing back
         workers.ready()  # a worker free first: what came back meanwhile places the chunks before this one
@@ -420,8 +421,8 @@ class PartsRenderer:
         path = folder / f"{i:04d}.html"
         path.write_text(self.chunk_html(chunk, first, stubs), encoding="utf-8")
         release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
-        job = Job(path, pdf, first, numbers, stubs, outside, known and not workers.ahead(i), fixed_inside, inside,
-                  hold=self.hold_pages)
+        job = Job(path, pdf, first, numbers, stubs, outside, known, fixed_inside, inside, hold=self.hold_pages,
+                  sure=not workers.ahead(i))
         workers.submit(i, inputs, lay_out_part, (job,))
         return True
 

@@ -65,6 +65,7 @@ class Job:
     fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
     inside: list[str] = field(default_factory=list)  # every inside target shown (its number: where it is)
     hold: int = 0  # not written: keep the layout to draw it later, while this process holds at most so many pages
+    sure: bool = True  # its first page is sure (every chunk before it placed): a guess is held rather than written
 
 
 _engine = None  # a worker's engine (pdf.Engine), set by start_worker
@@ -136,13 +137,14 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
     shown = {**{t: anchors[t] for t in job.inside if t in anchors}, **job.numbers}
     record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), blanks=blanks,
                       spans=spans, shown=shown)
-    if job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside):
-        _write(engine, document, job, spans)
-        record.written = True
-    elif sum(len(d.pages) for d, _ in _held.values()) + len(document.pages) <= job.hold:
+    right = job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside)
+    if not (right and job.sure) and sum(len(d.pages) for d, _ in _held.values()) + len(document.pages) <= job.hold:
         _held[job.pdf] = (document, job)
         record.held = True
         return record
+    if right:  # on a first page not sure when it cannot be held: right most often (else laid out again)
+        _write(engine, document, job, spans)
+        record.written = True
     del document
     collect_and_release()
     return record
