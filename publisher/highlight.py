@@ -7,22 +7,36 @@ from __future__ import annotations
 
 import functools
 import html
+import threading
 
 from . import tree
 
+# Pygments loads its lexers and formatters on first use through module-level hooks that are not safe across
+# threads: the formats are written side by side, and a build once stopped with "cannot import name
+# 'HtmlFormatter' from 'pygments.formatters'" (twice seen, cache off). Its loading is done under this lock.
+_LOADING = threading.Lock()
 PLAIN = frozenset(("text", "txt", "diagram", "ascii", "plain", "mermaid"))
 DOCX_STYLE = "pygments"  # pandoc's highlighting style for Word, the colours of Pygments' own default
 
 
 @functools.cache
 def _lexer(language: str):
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
+    with _LOADING:
+        from pygments.lexers import get_lexer_by_name
+        from pygments.util import ClassNotFound
 
-    try:
-        return get_lexer_by_name(language, stripnl=False, stripall=False, ensurenl=False, tabsize=0)
-    except ClassNotFound:
-        return None
+        try:
+            return get_lexer_by_name(language, stripnl=False, stripall=False, ensurenl=False, tabsize=0)
+        except ClassNotFound:
+            return None
+
+
+@functools.cache
+def _formatter_class():
+    with _LOADING:
+        from pygments.formatters.html import HtmlFormatter
+
+        return HtmlFormatter
 
 
 def _lexer_of(classes: list[str]):
@@ -46,9 +60,8 @@ def _coloured(node: dict) -> dict:
     if lexer is None:
         return node
     from pygments import highlight
-    from pygments.formatters import HtmlFormatter
 
-    body = highlight(text, lexer, HtmlFormatter(nowrap=True, classprefix="hl-"))
+    body = highlight(text, lexer, _formatter_class()(nowrap=True, classprefix="hl-"))
     if body.endswith("\n") and not text.endswith("\n"):
         body = body[:-1]  # Pygments ends the last line; the code did not
     lang = html.escape(classes[0])

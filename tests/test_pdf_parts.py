@@ -19,7 +19,7 @@ from conftest import build_manifest, pdf_destination_pages, pdf_outline, pdf_pag
 from test_pdf import appears_exactly, contents, diagram, layout_lines, page_of
 
 from publisher import load_book
-from publisher.backends import load_backend, pdfparts, pdfplan
+from publisher.backends import load_backend, pdfparts, pdfplan, pdfworker
 from publisher.backends.pdf import Engine
 from publisher.backends.view import for_format
 from publisher.backends.weasy import tuned
@@ -282,6 +282,69 @@ def test_a_chunk_that_opens_on_either_side_moves_as_predicted(tmp_path):
     for first in (8, 9, 10):
         count, move = renderer.moved(i, first)
         assert (count, {a: move(n) for a, n in layouts[7].anchors.items()}) == (layouts[first].count, layouts[first].anchors)
+
+
+def test_a_held_layout_drawn_with_other_numbers_is_the_layout_with_them(tmp_path):
+    """A chunk laid out before its numbers are known is held; drawn two pages later with other numbers of as
+    many digits (renumber.py), it is byte for byte the chunk laid out there with those numbers. A number
+    with another count of digits would change the layout: the held one is not drawn."""
+    vault(tmp_path)
+    book = for_format(load_book(manifest(tmp_path, "h", "pdf: {part_pages: 3}\n")).book, "pdf")
+    m, theme = book.manifest, load_theme(book.manifest.theme, book.manifest.path)
+    engine = Engine(m.source, (m.source, *theme.folders), m.pdf_sides, m.pdf_tagged, theme.css("pdf"))
+    renderer = pdfparts.PartsRenderer(load_backend("pdf"), book, theme, engine, 3)
+    # a chunk of the chapters that points both into itself and into other chunks
+    i, (outside, inside) = next((i, t) for i, c in enumerate(renderer.chunks)
+                                if c.kind == "body" and all(t := pdfparts.targets_of(book, c)))
+
+    def lay_out(first: int, number: int, name: str, known: bool) -> pdfparts.Rendered:
+        path = tmp_path / f"{name}.html"
+        path.write_text(renderer.chunk_html(renderer.chunks[i], first, outside), encoding="utf-8")
+        job = pdfparts.Job(path, tmp_path / f"{name}.pdf", first, dict.fromkeys(outside, number), outside, outside,
+                           known, [], inside, hold=0 if known else pdfworker.HOLD_PAGES)
+        return pdfparts.lay_out_part(job, engine)
+
+    try:
+        with tuned(engine.css):
+            held = lay_out(11, 12, "held", known=False)
+            assert held.held and not held.written and set(held.shown) == {*outside, *inside}
+            right = lay_out(13, 14, "right", known=True)
+            by = 2
+            changes = {t: (n, 14 if t in outside else held.anchors[t] + by) for t, n in held.shown.items()}
+            drawn = pdfworker.draw_held(tmp_path / "held.pdf", 13, changes, engine)
+            assert drawn.written and not pdfworker._held
+            assert (tmp_path / "held.pdf").read_bytes() == (tmp_path / "right.pdf").read_bytes()
+            assert right.anchors == {a: n + by for a, n in held.anchors.items()}
+
+            lay_out(11, 12, "again", known=False)
+            changes = {t: (12, 101) for t in outside}
+            assert not pdfworker.draw_held(tmp_path / "again.pdf", 11, changes, engine).written
+            assert not (tmp_path / "again.pdf").exists() and not pdfworker._held
+    finally:
+        pdfworker.forget_held()
+
+
+def test_each_part_is_laid_out_once_and_drawn_with_the_numbers_found_after(books, tmp_path, monkeypatch):
+    """Parts laid out before the numbers they show are known are held and drawn once every part is placed:
+    here every part is laid out once, and the pages are those of the book whole. A long book holds none."""
+    book = for_format(load_book(books["parts"].manifest).book, "pdf")
+    m, theme = book.manifest, load_theme(book.manifest.theme, book.manifest.path)
+    engine = Engine(m.source, (m.source, *theme.folders), m.pdf_sides, m.pdf_tagged, theme.css("pdf"))
+    with tuned(engine.css):
+        progress = pdfparts.write_in_parts(load_backend("pdf"), book, theme, engine, tmp_path / "p.pdf", 1)
+        assert progress.draws >= 3 and progress.layouts == len(pdfplan.plan(book, 1))
+        assert pdf_pages_text(tmp_path / "p.pdf") == pdf_pages_text(books["whole"])
+        assert not pdfworker._held
+        monkeypatch.setattr(pdfparts, "LONG_BOOK_PAGES", 10)
+        progress = pdfparts.write_in_parts(load_backend("pdf"), book, theme, engine, tmp_path / "long.pdf", 1)
+        assert progress.draws == 0 and progress.layouts > len(pdfplan.plan(book, 1))
+        assert (tmp_path / "long.pdf").read_bytes() == (tmp_path / "p.pdf").read_bytes()
+        # two workers, nothing held: a part sent before the one ahead came back is written all the same (its
+        # first page a projection) and the sweeps settle as they did before layouts were held
+        monkeypatch.setattr(pdfparts, "workers", lambda book: 2)
+        progress = pdfparts.write_in_parts(load_backend("pdf"), book, theme, engine, tmp_path / "long2.pdf", 1)
+    assert progress.draws == 0 and progress.sweeps <= 3
+    assert (tmp_path / "long2.pdf").read_bytes() == (tmp_path / "p.pdf").read_bytes()
 
 
 def spawned_workers(pid: int) -> list[int]:

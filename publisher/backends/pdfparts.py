@@ -16,26 +16,29 @@ chunk when the outline is rebuilt.
 Each chunk is laid out alone, numbered on from its first page and on that page's side, written to a
 temporary PDF and dropped, so memory stays that of one chunk a process; the PDFs are then merged.
 
-Worker processes (`pdf: {workers: N}`, one per core by default, 1: this process alone). Each sweep sends
-its chunks to a pool of spawned processes, at most one chunk each in flight: a worker gets the chunk's HTML
-as a file and the page numbers it shows, and gives back its page count, anchors and bookmarks (pdf.Engine
-is all it holds of the book). A chunk sent before the one ahead of it came back starts where that one's
-previous layout (or its word count) says it ends; before each sweep every chunk's anchors move with the
-page counts of those before it, so the second sweep mostly finds every number right and writes every
-chunk, and a third confirms it. The oldest result is always taken first, so a build is the same every time,
-and the same as with one process (the sweeps stop only when nothing moves).
+Worker processes (`pdf: {workers: N}`, one per core by default, 1: this process alone), each spawned with a
+pool of its own: a worker gets the chunk's HTML as a file and the page numbers it shows, and gives back its
+page count, anchors and bookmarks (pdf.Engine is all it holds of the book). At most one chunk each is in
+flight. The front (cover to contents) goes first and alone, so the first chapters start where it really
+ends; each later chunk is sent when a worker is free, after the chunks that came back meanwhile are placed
+(project()), and one sent before the chunk ahead of it came back starts where that one's previous layout
+(or its word count) says it ends. The oldest result is always taken first, so a build is the same every
+time, and the same as with one process (the sweeps stop only when nothing moves).
 
 Page numbers that cross chunks. A chunk holds an empty, out-of-flow stub for every target it points to in
 another chunk (a link or `target-counter()`), and WeasyPrint is told the stub's page number
 (weasy.fixed_pages): the contents, "(p. N)" and the glossary's and tag index's numbers come from the
 theme's own CSS, as in a book rendered whole. A target in a later chunk is not placed yet: the first sweep
-guesses its number and lays the chunk out without writing it; the next sweep lays it out again with the
-number known, and writes it. Sweeps repeat until no chunk's inputs (its first page, the numbers it shows)
-change, so a chunk whose page count changed moves the ones after it (a different number of digits may
-rewrap a line; the stub itself takes no room). The index's numbers are literal, from every chunk's anchors.
-A chunk's own targets are fixed too, at the pages its previous layout found (checked after the layout):
-with every number known beforehand WeasyPrint lays each page out once, where a book rendered whole lays
-out again every page that shows a page number; two layouts of a chunk cost about what one whole costs.
+guesses its number, and its own targets' too (with every number known beforehand WeasyPrint lays each page
+out once, where a book rendered whole lays out again every page that shows a page number). Such a layout
+is held by the process that made it (pdfworker.py). When every chunk before the back matter is placed, each
+held chunk is drawn where it made it, with its folios and numbers changed to the right ones, when each has
+as many digits as the one it shows (renumber.py: the digits of the theme's faces are of one width, so the
+layout is that of the right numbers, byte for byte); otherwise it is laid out again with them. The back
+matter is laid out after that, every number known. Sweeps repeat until no chunk's inputs (its first page,
+the numbers it shows) change, so a chunk whose page count changed moves the ones after it (the stub itself
+takes no room). The index's numbers are literal, from every chunk's anchors. At N=200, 2 workers: each of
+the 11 chunks laid out once, but for the contents and one chunk that pointed across page 100 by guess.
 
 Links that cross chunks. WeasyPrint writes an internal link as a named destination and drops a link whose
 anchor is not in its document: the stubs make those anchors (the index's links, which show their numbers
@@ -61,9 +64,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import signal
 import tempfile
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -71,36 +72,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import render
-from ..collector import collect_and_release, release_memory, set_aside
+from ..collector import release_memory, set_aside
 from ..diagnostics import ContentError, Diagnostic, Severity, SourceLocation
 from ..index import ANCHOR as INDEX_ANCHOR
 from ..model import Book
 from ..themes import Theme
+from . import pdfworker
 from .pdfmerge import merge
 from .pdfplan import WORDS_PER_PAGE, Chunk, article_words, chunk_words, plan, sections, toc_entries, workers
-from .weasy import fixed_pages, outside_links, tuned
+from .pdfworker import Job, Rendered, draw_held, drop_held, lay_out_part, start_worker
 
 MAX_SWEEPS = 6
+LONG_BOOK_PAGES = 1500  # a longer book holds no layout, and lays its back matter sections out one at a time (memory)
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class Rendered:
-    """What the merge and the next sweep need from one laid-out chunk, once its Document is gone."""
-
-    first: int
-    count: int
-    inputs: tuple
-    anchors: dict[str, int]  # real anchor -> page number
-    bookmarks: list[tuple[int, str, int, float, float, str]]  # level, label, page number, x, y, state
-    written: bool = False
-    blanks: tuple[int, ...] = ()  # the pages left blank before a right-hand one
-    spans: list[tuple[str, float, float]] = field(default_factory=list)  # what WeasyPrint did when (perf_counter)
 
 
 @dataclass(slots=True)
 class Progress:
     layouts: int = 0
+    draws: int = 0  # held layouts drawn (pdfworker.py)
     sweeps: int = 0
     pages: list[int] = field(default_factory=list)
 
@@ -119,20 +109,6 @@ def targets_of(book: Book, chunk: Chunk, pages: dict[str, int] | None = None) ->
     held = {id(p.chapter) for p in pieces if p.start == 0}
     ids.update(part.id for part in book.parts if part.title and part.chapters and id(part.chapters[0]) in held)
     return [n for n in links if n not in ids], [n for n in links if n in ids]
-
-
-def bookmarks_of(document, first: int) -> list[tuple[int, str, int, float, float, str]]:
-    """(level, label, page number, x, y in PDF points, state) of every bookmark, as write_pdf places them."""
-    from weasyprint.matrix import Matrix
-
-    out = []
-    scale = 0.75
-    for n, page in enumerate(document.pages):
-        matrix = Matrix(scale, 0, 0, -scale, 0, page.height * scale)
-        for level, label, (x, y), state in page.bookmarks:
-            px, py = matrix.transform_point(x, y)
-            out.append((level, label, first + n, px, py, state))
-    return out
 
 
 class PartsRenderer:
@@ -188,17 +164,21 @@ class PartsRenderer:
             first = 1 + len(self.book.front) * 2 + len(self.book.chapters) // 40 + 6  # cover to contents
         return max(1, first + round((at - start) * rate))
 
-    def numbers(self, outside: list[str], inside: list[str], settle: bool, first: int) -> tuple[dict[str, int], bool, list[str]]:
+    def numbers(self, outside: list[str], inside: list[str], settle: bool, first: int,
+                last: int) -> tuple[dict[str, int], bool, list[str]]:
         """The page number each target shows, whether those outside are all known (the chunk can be written),
         and the inside targets given a number. With every outside target known, the inside ones are fixed
         when this chunk's last layout placed them all (checked after the layout), else WeasyPrint finds
         them itself; with some unknown (a layout only to learn the pages) they get guesses as well, which
-        spares WeasyPrint laying out again every page that points forward."""
+        spares WeasyPrint laying out again every page that points forward, unless the chunk's pages (to
+        `last`, as estimated) pass from one number of digits to more: a guess there may have a digit too
+        many or too few, and the layout could not be drawn with the right number (drawable())."""
         rate = self.rate()
         numbers = {t: self.pages[t] if t in self.pages else self.guess(t, first, rate) for t in outside}
         known = all(t in self.pages for t in outside)
-        if known and (settle or not all(t in self.pages for t in inside)):
-            return numbers, True, []
+        inside_known = all(t in self.pages for t in inside)
+        if known and (settle or not inside_known) or not inside_known and len(str(first)) != len(str(last)):
+            return numbers, known, []
         numbers.update({t: self.pages[t] if t in self.pages else self.guess(t, first, rate) for t in inside})
         return numbers, known, list(inside)
 
@@ -228,13 +208,15 @@ class PartsRenderer:
         # at the part's objects only, not again at the millions of the book's trees.
         log.debug("%d parts, %d worker process(es)", len(self.chunks), self.workers)
         with set_aside(), contextlib.ExitStack() as stack:
-            pool = None
-            if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and one chunk, not the book
-                pool = stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
-                    self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
-                    initargs=(self.engine, os.getpid())))
+            pools = []
+            if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and its chunks, not the book
+                context = multiprocessing.get_context("spawn")
+                pools = [stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
+                    1, mp_context=context, initializer=start_worker, initargs=(self.engine, os.getpid())))
+                    for _ in range(self.workers)]
+            stack.callback(pdfworker.forget_held)  # what this process held, when the build fails
             try:
-                return self._run(folder, pool)
+                return self._run(folder, Workers(pools, self.engine, self.accept))
             except BrokenProcessPool:  # a worker killed from outside: the system's OOM killer, most likely
                 raise ContentError(Diagnostic(
                     Severity.ERROR, "a PDF worker process ended before it had laid out its part (killed from "
@@ -243,16 +225,18 @@ class PartsRenderer:
                     code="pdf.worker")) from None
 
     def accept(self, i: int, inputs: tuple, record: Rendered) -> None:
-        """A chunk's layout: its anchors replace those of its previous one."""
+        """A chunk's layout (or a held one drawn): its anchors replace those of its previous one."""
         previous = self.records[i]
         for a in previous.anchors if previous is not None else ():
             self.pages.pop(a, None)
         self.pages.update(record.anchors)
         record.inputs = inputs
         self.records[i] = record
-        self.progress.layouts += 1
+        self.progress.layouts += record.laid_out
+        self.progress.draws += not record.laid_out
         log.debug("sweep %d: part %d, pages %d-%d, %s", self.progress.sweeps, i, record.first,
-                  record.first + record.count - 1, "written" if record.written else "laid out")
+                  record.first + record.count - 1, ("laid out" if record.laid_out else "drawn") + (
+                      ", written" if record.written else ", held" if record.held else ""))
 
     def moved(self, i: int, first: int) -> tuple[int, Callable[[int], int]]:
         """Chunk i's last layout as it would be if it started at `first`: its page count, and where each of
@@ -273,82 +257,94 @@ class PartsRenderer:
         late = turn - was
         return record.count + late - by, lambda n: n + (by if n < was else late)
 
-    def project(self) -> None:
-        """Before a sweep: where each chunk laid out before starts now, after the page counts of those before
-        it, and its anchors moved with it (moved()), so that what points to them shows the right number the
-        first time (the layout checks it)."""
-        end = 0
+    def project(self) -> list[int]:
+        """Where each chunk laid out before starts now, after the page counts of those before it, and its
+        anchors moved with it (moved()), so that what points to them shows the right number the first time
+        (the layout checks it). The last page of each chunk, as projected."""
+        end, ends = 0, []
         for i, (chunk, record) in enumerate(zip(self.chunks, self.records, strict=True)):
             first = 1 if i == 0 else self.next_first(end, chunk)
             if record is None:
                 end = first + self.estimated_count(i) - 1
-                continue
-            count, move = self.moved(i, first)
-            if first != record.first:
-                self.pages.update({a: move(n) for a, n in record.anchors.items()})
-            end = first + count - 1
+            else:
+                count, move = self.moved(i, first)
+                if first != record.first:
+                    self.pages.update({a: move(n) for a, n in record.anchors.items()})
+                end = first + count - 1
+            ends.append(end)
+        return ends
 
-    def _run(self, folder: Path, pool) -> list[Rendered]:
-        """Sweeps over the chunks in order until none is laid out. One process lays each chunk out in turn,
-        knowing where it starts. Worker processes lay out up to one chunk each at once (the oldest's result
-        is taken before another is sent, so the sweeps are the same on every run): a chunk sent before the
-        one ahead of it came back starts where that one's previous layout (or its word count) says it
-        ends, and the next sweep lays it out again if that was wrong."""
+    def drawable(self, i: int, inputs: tuple, numbers: dict[str, int], outside: list[str]) -> dict[str, tuple[int, int]] | None:
+        """The numbers to change in chunk i's held layout for it to be drawn at `first` with every number
+        right (target -> (shown, right)); None when it must be laid out again: not held, moved by an odd
+        number of pages (the sides change), other stubs or index numbers (text, not generated), or a number
+        (a folio among them) with more or fewer digits than it shows."""
+        record = self.records[i]
+        if record is None or not record.held or record.written:
+            return None
+        first = inputs[0]
+        by = first - record.first
+        why = ""
+        if by % 2:
+            why = f"moved by {by} pages"
+        elif {t for t, _ in record.inputs[1]} != set(outside) or record.inputs[2] != inputs[2]:
+            why = "other stubs or index numbers"
+        elif any(len(str(record.first + k)) != len(str(first + k)) for k in range(record.count)):
+            why = f"folios from {record.first} to {first}"
+        changes = {}
+        outside_targets = set(outside)
+        for target, old in record.shown.items() if not why else ():
+            new = numbers.get(target) if target in outside_targets else record.anchors.get(target)
+            new = None if new is None else new + (0 if target in outside_targets else by)
+            if new is None or len(str(new)) != len(str(old)):
+                why = f"{target}: {old} -> {new}"
+                break
+            changes[target] = (old, new)
+        if why:
+            log.debug("part %d is laid out again: %s", i, why)
+            return None
+        return changes
+
+    def shifted(self, i: int, first: int) -> Rendered:
+        """Chunk i's held layout as drawn at `first` (moved by an even number of pages: every page with it)."""
+        record = self.records[i]
+        by = first - record.first
+        return Rendered(first, record.count, (), {a: n + by for a, n in record.anchors.items()},
+                        [(level, label, n + by, x, y, state) for level, label, n, x, y, state in record.bookmarks],
+                        blanks=tuple(n + by for n in record.blanks), laid_out=False)
+
+    def _run(self, folder: Path, workers: Workers) -> list[Rendered]:
+        """Sweeps over the chunks in order until none is laid out or drawn. One process lays each chunk out
+        in turn, knowing where it starts. Worker processes lay out up to one chunk each at once (the oldest's
+        result is taken before another is sent, so the sweeps are the same on every run): a chunk sent
+        before the one ahead of it came back starts where that one's previous layout (or its word count)
+        says it ends. A layout not written (a number it shows was a guess) is held where it was made and
+        drawn there with the right numbers once every chunk before the back matter is placed (pdfworker.py),
+        or laid out again."""
         self.records: list[Rendered | None] = [None] * len(self.chunks)
+        self.hold_pages = 0 if self.long_book() else pdfworker.HOLD_PAGES
         for sweep in range(1, MAX_SWEEPS + 1):
             self.progress.sweeps = sweep
-            self.project()
             settle = sweep >= MAX_SWEEPS - 1  # the last sweeps leave inside targets to WeasyPrint
-            pending: list[tuple[int, tuple, object]] = []
             laid_out = False
-            end = 0
             for i, chunk in enumerate(self.chunks):
-                first = 1 if i == 0 else self.next_first(end, chunk)
-                if chunk.kind == "back" or i not in self.targets:
-                    outside, inside = targets_of(self.book, chunk, self.chunk_pages(chunk))
-                    if chunk.kind != "back":
-                        self.targets[i] = (outside, inside)
-                else:
-                    outside, inside = self.targets[i]
-                if all(r is not None for r in self.records):
-                    # Every chunk laid out once: a target still unknown is in none of them. Without a stub,
-                    # WeasyPrint drops its link and page number, as it does in a book rendered whole.
-                    outside = [t for t in outside if t in self.pages]
-                self.current = i
-                numbers, known, fixed_inside = self.numbers(outside, inside if chunk.kind != "back" else [], settle, first)
-                # What the chunk's layout depends on (its inside targets follow from these).
-                inputs = (first, tuple(sorted((t, numbers[t]) for t in outside)),
-                          tuple(sorted(self.index_pages().items())) if chunk.section == render.INDEX_ID else ())
-                record = self.records[i]
-                if record is not None and record.inputs == inputs and (record.written or not known):
-                    end = record.first + record.count - 1
-                    continue
-                laid_out = True
-                # The index's links show their numbers as text: no stub (at a thousand articles they are tens
-                # of thousands, and every element costs WeasyPrint a computed style), kept all the same.
-                stubs = [t for t in outside if INDEX_ANCHOR not in t]
-                path = folder / f"{i:04d}.html"
-                path.write_text(self.chunk_html(chunk, first, stubs), encoding="utf-8")
-                release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
-                job = Job(path, folder / f"{i:04d}.pdf", first, numbers, stubs, outside, known, fixed_inside)
-                if pool is None:
-                    self.accept(i, inputs, lay_out_part(job, self.engine))
-                    end = self.records[i].first + self.records[i].count - 1
-                    continue
-                # A back matter section is laid out alone: the glossary of a thousand articles points to ten
-                # thousand places (a stub each), and its worker held 840 MB beside another's 550 (N=1000).
-                alone = chunk.kind == "back"
-                while alone and pending:
-                    self.accept(*taken(pending.pop(0)))
-                pending.append((i, inputs, pool.submit(lay_out_part, job)))
-                while len(pending) >= (1 if alone else self.workers):
-                    self.accept(*taken(pending.pop(0)))
-                if not any(j == i for j, _, _ in pending):  # laid out already, here
-                    end = first + self.records[i].count - 1
-                else:  # where its last layout (or its words) says it ends
-                    end = first + (self.moved(i, first)[0] if record is not None else self.estimated_count(i)) - 1
-            for item in pending:
-                self.accept(*taken(item))
+                if chunk.kind == "back" and self.chunks[i - 1].kind != "back":
+                    # Every chunk before the back matter placed: what is held is drawn with the right
+                    # numbers, and its memory handed back, or laid out again with them.
+                    workers.drain()
+                    laid_out |= self.visit_all(range(i), folder, workers, settle)
+                alone = chunk.kind == "back" and self.long_book()
+                if alone:
+                    # A long book's back matter section is laid out alone: the glossary of a thousand
+                    # articles points to ten thousand places (a stub each), and its worker held 840 MB beside
+                    # another's 550 (N=1000).
+                    workers.drain()
+                laid_out |= self.visit(i, folder, workers, settle)
+                if alone or self.records[i] is None and i == 0:
+                    # The front (cover to contents) is short: laid out before the rest, the chunk after it
+                    # starts where it really ends, not where its words say (a guess that moves every folio).
+                    workers.drain()
+            workers.drain()
             if not laid_out:
                 break
         else:
@@ -356,88 +352,146 @@ class PartsRenderer:
         self.progress.pages = [r.count for r in self.records]
         return self.records
 
+    def long_book(self) -> bool:
+        """More than LONG_BOOK_PAGES pages, as projected."""
+        return self.project()[-1] > LONG_BOOK_PAGES
 
-def taken(item: tuple[int, tuple, object]) -> tuple[int, tuple, Rendered]:
-    i, inputs, result = item
-    return i, inputs, result.result()
+    def visit_all(self, chunks: range, folder: Path, workers: Workers, settle: bool) -> bool:
+        """visit() each of `chunks`: first the held ones that can be drawn (quick), each as its holder comes
+        free (a held layout is drawn where it is), then the others: whether any was laid out or drawn."""
+        left, laid_out = [j for j in chunks if self.records[j] is not None and self.records[j].held], False
+        while left:
+            ready = [j for j in left if not workers.busy(self.records[j].holder)]
+            if not ready:
+                workers.take()
+                continue
+            left.remove(ready[0])
+            laid_out |= self.visit(ready[0], folder, workers, settle, draw_only=True)
+        for j in chunks:
+            laid_out |= self.visit(j, folder, workers, settle)
+        return laid_out
+
+    def visit(self, i: int, folder: Path, workers: Workers, settle: bool, draw_only: bool = False) -> bool:
+        """Chunk i in a sweep: left as it is (False) when its inputs (first page, the numbers it shows) are
+        those of its last layout and that one is written, or cannot be yet; drawn when it is held and can
+        be drawn with them; laid out otherwise (unless `draw_only`). A layout is written when every number it
+        shows is known and every chunk before it has come back (its first page is sure), else held if it can
+        be (pdfworker.py), else written all the same when its numbers are known."""
+        chunk = self.chunks[i]
+        workers.wait_for(i)  # its last layout or drawing back
+        workers.ready()  # a worker free first: what came back meanwhile places the chunks before this one
+        ends = self.project()  # where each chunk starts and ends, from the layouts come back (else estimates)
+        first = 1 if i == 0 else self.next_first(ends[i - 1], chunk)
+        if chunk.kind == "back" or i not in self.targets:
+            outside, inside = targets_of(self.book, chunk, self.chunk_pages(chunk))
+            if chunk.kind != "back":
+                self.targets[i] = (outside, inside)
+        else:
+            outside, inside = self.targets[i]
+        if chunk.kind == "back":
+            inside = []
+        if all(r is not None for r in self.records):
+            # Every chunk laid out once: a target still unknown is in none of them. Without a stub,
+            # WeasyPrint drops its link and page number, as it does in a book rendered whole.
+            outside = [t for t in outside if t in self.pages]
+        self.current = i
+        numbers, known, fixed_inside = self.numbers(outside, inside, settle, first, ends[i])
+        # What the chunk's layout depends on (its inside targets follow from these).
+        inputs = (first, tuple(sorted((t, numbers[t]) for t in outside)),
+                  tuple(sorted(self.index_pages().items())) if chunk.section == render.INDEX_ID else ())
+        record = self.records[i]
+        if record is not None and record.inputs == inputs and (record.written or not known):
+            return False
+        pdf = folder / f"{i:04d}.pdf"
+        changes = self.drawable(i, inputs, numbers, outside)
+        if changes is not None and not known:
+            return False  # held, and still right but for numbers: drawn once every one of them is known
+        if changes is not None:
+            drawn = self.shifted(i, first)
+            workers.submit(i, inputs, draw_held, (pdf, first, changes), record.holder,
+                           lambda result, drawn=drawn: drawn.with_result(result))
+            return True
+        if draw_only:
+            return False
+        if record is not None and record.held:
+            workers.chore(record.holder, drop_held, pdf)
+        # The index's links show their numbers as text: no stub (at a thousand articles they are tens of
+        # thousands, and every element costs WeasyPrint a computed style), kept all the same.
+        stubs = [t for t in outside if INDEX_ANCHOR not in t]
+        path = folder / f"{i:04d}.html"
+        path.write_text(self.chunk_html(chunk, first, stubs), encoding="utf-8")
+        release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
+        job = Job(path, pdf, first, numbers, stubs, outside, known, fixed_inside, inside, hold=self.hold_pages,
+                  sure=not workers.ahead(i))
+        workers.submit(i, inputs, lay_out_part, (job,))
+        return True
 
 
-# ---------------------------------------------------------------- laying out one chunk (here or in a worker)
-@dataclass(frozen=True, slots=True)
-class Job:
-    """What laying out a chunk needs, as plain data: the HTML by its path, not the book."""
+class Workers:
+    """The processes that lay chunks out and draw held ones: this one alone (no pools), or spawned ones, each
+    a pool of its own, so that a layout held by one is drawn by it. Each has at most one job in flight; the
+    oldest result is taken first (accept)."""
 
-    html: Path
-    pdf: Path
-    first: int
-    numbers: dict[str, int]  # target -> the page number it shows
-    stubs: list[str]  # outside targets given an empty element in the HTML
-    outside: list[str]  # outside targets whose links are kept
-    known: bool  # every outside number is known: the chunk may be written
-    fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
+    def __init__(self, pools: list, engine, accept: Callable[[int, tuple, Rendered], None]):
+        self.pools, self.engine, self.accept = pools, engine, accept
+        self.pending: list[tuple[int, tuple, object, int, Callable]] = []  # chunk, inputs, future, worker, finish
+        self.chores: list = []  # futures whose results are nothing (drop_held)
 
+    def submit(self, i: int, inputs: tuple, job: Callable, args: tuple, worker: int | None = None,
+               finish: Callable[[Rendered], Rendered] | None = None) -> None:
+        """Run job(*args) for chunk i in `worker` (any free one when None); its result, through `finish`,
+        is accepted in turn. In this process alone, now."""
+        finish = finish or (lambda record: record)
+        if not self.pools:
+            self.accept(i, inputs, finish(job(*args, engine=self.engine)))
+            return
+        if worker is None:
+            self.ready()
+            worker = next(w for w in range(len(self.pools)) if not self.busy(w))
+        while self.busy(worker):
+            self.take()
 
-_engine = None  # a worker's engine (pdf.Engine), set by start_worker
-_tuned = contextlib.ExitStack()  # a worker's weasy.tuned(), held open for as long as the process lives
+        def finishing(record: Rendered, worker: int = worker) -> Rendered:
+            record = finish(record)
+            record.holder = worker if record.held else None
+            return record
 
+        self.pending.append((i, inputs, self.pools[worker].submit(job, *args), worker, finishing))
 
-def blank(page) -> bool:
-    """Whether WeasyPrint left the page blank (before a right-hand or left-hand one). Read from its page box
-    (WeasyPrint 70); where that is not there, no page counts as blank and only the sweeps find the moves."""
-    page_type = getattr(getattr(page, "_page_box", None), "page_type", None)
-    return bool(getattr(page_type, "blank", False))
+    def chore(self, worker: int | None, job: Callable, *args) -> None:
+        """Run job(*args) in `worker`, after what it has in hand; nothing comes back."""
+        if not self.pools:
+            job(*args)
+        elif worker is not None:
+            self.chores.append(self.pools[worker].submit(job, *args))
 
+    def busy(self, worker: int) -> bool:
+        return any(w == worker for _, _, _, w, _ in self.pending)
 
-def start_worker(engine, parent: int) -> None:
-    """A worker process: WeasyPrint quiet and tuned for the book's stylesheet for as long as it lives, and
-    gone with the build that started it, however that ends."""
-    global _engine
-    end_with_parent(parent)
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    _tuned.enter_context(tuned(engine.css))
-    _engine = engine
+    def take(self) -> None:
+        i, inputs, future, _, finish = self.pending.pop(0)
+        self.accept(i, inputs, finish(future.result()))
 
+    def ahead(self, i: int) -> bool:
+        """Whether a chunk before chunk i is still being laid out (chunk i's first page is a guess)."""
+        return any(j < i for j, _, _, _, _ in self.pending)
 
-def end_with_parent(parent: int) -> None:
-    """Linux: this process is killed when its parent ends (PR_SET_PDEATHSIG). A build killed (Ctrl-C twice,
-    SIGTERM, SIGKILL, the machine's OOM killer) would otherwise leave its workers laying out their chunks,
-    then waiting for the next one forever: measured, two workers still running ten minutes after."""
-    try:
-        import ctypes
+    def wait_for(self, i: int) -> None:
+        """Until what chunk i has in flight is back."""
+        while any(j == i for j, _, _, _, _ in self.pending):
+            self.take()
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux, not glibc: the pool's own end of file, when it comes
-        return
-    if os.getppid() != parent:  # the parent ended before the line above
-        os._exit(1)
+    def ready(self) -> None:
+        """Until a worker is free."""
+        while self.pools and len(self.pending) >= len(self.pools):
+            self.take()
 
-
-def lay_out_part(job: Job, engine=None) -> Rendered:
-    """Lay the chunk out with its stubs and fixed numbers; write it when every number it shows is right
-    (those outside as known now, a later sweep lays it out again if they move; those inside where this
-    layout put their targets). The Document is dropped and its memory handed back before returning."""
-    engine = engine or _engine
-    html = job.html.read_text(encoding="utf-8")
-    job.html.unlink()
-    start = time.perf_counter()
-    with fixed_pages(job.numbers):
-        document = engine.lay_out(html)
-    spans = [("weasyprint.layout", start, time.perf_counter())]
-    del html
-    stubs = set(job.stubs)
-    anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
-    blanks = tuple(job.first + n for n, page in enumerate(document.pages) if blank(page))
-    record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), blanks=blanks,
-                      spans=spans)
-    if job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside):
-        start = time.perf_counter()
-        with outside_links(job.outside):
-            engine.write_pdf(document, job.pdf)
-        spans.append(("weasyprint.draw_write", start, time.perf_counter()))
-        record.written = True
-    del document
-    collect_and_release()
-    return record
+    def drain(self) -> None:
+        while self.pending:
+            self.take()
+        for chore in self.chores:
+            chore.result()
+        self.chores.clear()
 
 
 def write_in_parts(backend, book: Book, theme: Theme, engine, target: Path, size: int) -> Progress:

@@ -1,0 +1,189 @@
+"""Laying out one chunk of a book's PDF (pdfparts.py), in this process or in a worker process: what it needs
+as plain data (Job), what comes back (Rendered), and the layouts a process holds until it can draw them.
+
+A chunk laid out before every number it shows is known (what it points to in later chunks, its own first
+page while the chunk before it is still being laid out) is held, not dropped: once the sweep has placed
+every chunk, pdfparts sends the right numbers, and where each has as many digits as the one shown the
+chunk is drawn from the same layout (renumber.py) instead of being laid out again. A held layout costs
+about half a megabyte a page, so a process holds at most HOLD_PAGES pages; a chunk beyond that is dropped
+as before and laid out again when its numbers are known. A long book's parts (pdfparts.LONG_BOOK_PAGES) are
+not held at all: at N=1000 the build's memory is within a few megabytes of 2 GB as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..collector import collect_and_release
+from .renumber import renumber
+from .weasy import fixed_pages, outside_links, tuned
+
+HOLD_PAGES = 400  # laid-out pages a process holds for drawing later (measured: 0.5 MB a page, N=50 book)
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Rendered:
+    """What the merge and the next sweep need from one laid-out chunk, once its Document is gone (or held)."""
+
+    first: int
+    count: int
+    inputs: tuple
+    anchors: dict[str, int]  # real anchor -> page number
+    bookmarks: list[tuple[int, str, int, float, float, str]]  # level, label, page number, x, y, state
+    written: bool = False
+    blanks: tuple[int, ...] = ()  # the pages left blank before a right-hand one
+    spans: list[tuple[str, float, float]] = field(default_factory=list)  # what WeasyPrint did when (perf_counter)
+    shown: dict[str, int] = field(default_factory=dict)  # target -> the page number this layout shows
+    held: bool = False  # the layout is kept by the process that made it, to be drawn with other numbers
+    holder: int | None = None  # which worker holds it (pdfparts sets it)
+    laid_out: bool = True  # False: drawn from a held layout
+
+    def with_result(self, drawn: Rendered) -> Rendered:
+        """This record (a held layout moved, pdfparts' `shifted`) with what drawing it gave: written or not."""
+        self.written, self.spans = drawn.written, drawn.spans
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What laying out a chunk needs, as plain data: the HTML by its path, not the book."""
+
+    html: Path
+    pdf: Path
+    first: int
+    numbers: dict[str, int]  # target -> the page number it shows
+    stubs: list[str]  # outside targets given an empty element in the HTML
+    outside: list[str]  # outside targets whose links are kept
+    known: bool  # every outside number is known: the chunk may be written
+    fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
+    inside: list[str] = field(default_factory=list)  # every inside target shown (its number: where it is)
+    hold: int = 0  # not written: keep the layout to draw it later, while this process holds at most so many pages
+    sure: bool = True  # its first page is sure (every chunk before it placed): a guess is held rather than written
+
+
+_engine = None  # a worker's engine (pdf.Engine), set by start_worker
+_tuned = contextlib.ExitStack()  # a worker's weasy.tuned(), held open for as long as the process lives
+_held: dict[Path, tuple[object, Job]] = {}  # a held layout by its chunk's PDF path
+
+
+def bookmarks_of(document, first: int) -> list[tuple[int, str, int, float, float, str]]:
+    """(level, label, page number, x, y in PDF points, state) of every bookmark, as write_pdf places them."""
+    from weasyprint.matrix import Matrix
+
+    out = []
+    scale = 0.75
+    for n, page in enumerate(document.pages):
+        matrix = Matrix(scale, 0, 0, -scale, 0, page.height * scale)
+        for level, label, (x, y), state in page.bookmarks:
+            px, py = matrix.transform_point(x, y)
+            out.append((level, label, first + n, px, py, state))
+    return out
+
+
+def blank(page) -> bool:
+    """Whether WeasyPrint left the page blank (before a right-hand or left-hand one). Read from its page box
+    (WeasyPrint 70); where that is not there, no page counts as blank and only the sweeps find the moves."""
+    page_type = getattr(getattr(page, "_page_box", None), "page_type", None)
+    return bool(getattr(page_type, "blank", False))
+
+
+def start_worker(engine, parent: int) -> None:
+    """A worker process: WeasyPrint quiet and tuned for the book's stylesheet for as long as it lives, and
+    gone with the build that started it, however that ends."""
+    global _engine
+    end_with_parent(parent)
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    _tuned.enter_context(tuned(engine.css))
+    _engine = engine
+
+
+def end_with_parent(parent: int) -> None:
+    """Linux: this process is killed when its parent ends (PR_SET_PDEATHSIG). A build killed (Ctrl-C twice,
+    SIGTERM, SIGKILL, the machine's OOM killer) would otherwise leave its workers laying out their chunks,
+    then waiting for the next one forever: measured, two workers still running ten minutes after."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux, not glibc: the pool's own end of file, when it comes
+        return
+    if os.getppid() != parent:  # the parent ended before the line above
+        os._exit(1)
+
+
+def lay_out_part(job: Job, engine=None) -> Rendered:
+    """Lay the chunk out with its stubs and fixed numbers; write it when every number it shows is right
+    (those outside as known now, a later sweep lays it out again if they move; those inside where this
+    layout put their targets). Otherwise hold the layout (job.hold, within HOLD_PAGES) or drop it; a
+    dropped Document's memory is handed back before returning."""
+    engine = engine or _engine
+    html = job.html.read_text(encoding="utf-8")
+    job.html.unlink()
+    start = time.perf_counter()
+    with fixed_pages(job.numbers):
+        document = engine.lay_out(html)
+    spans = [("weasyprint.layout", start, time.perf_counter())]
+    del html
+    stubs = set(job.stubs)
+    anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
+    blanks = tuple(job.first + n for n, page in enumerate(document.pages) if blank(page))
+    shown = {**{t: anchors[t] for t in job.inside if t in anchors}, **job.numbers}
+    record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), blanks=blanks,
+                      spans=spans, shown=shown)
+    right = job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside)
+    if not (right and job.sure) and sum(len(d.pages) for d, _ in _held.values()) + len(document.pages) <= job.hold:
+        _held[job.pdf] = (document, job)
+        record.held = True
+        return record
+    if right:  # on a first page not sure when it cannot be held: right most often (else laid out again)
+        _write(engine, document, job, spans)
+        record.written = True
+    del document
+    collect_and_release()
+    return record
+
+
+def draw_held(pdf: Path, first: int, numbers: dict[str, tuple[int, int]], engine=None) -> Rendered:
+    """Draw the layout held for the chunk written to `pdf`, its first page numbered `first` and each target's
+    number changed as `numbers` says (target -> (shown, right)); the layout is dropped either way. What
+    comes back says whether it was written (renumber.py refuses a number it cannot change in place) and
+    how long it took; pdfparts makes the rest of the record."""
+    engine = engine or _engine
+    document, job = _held.pop(pdf)
+    spans: list[tuple[str, float, float]] = []
+    start = time.perf_counter()
+    written = renumber(document, job.first, first, numbers)
+    if written:
+        _write(engine, document, job, spans, start)
+    else:
+        log.debug("%s: drawn numbers would not fit; laid out again", pdf.name)
+    del document
+    collect_and_release()
+    return Rendered(first, 0, (), {}, [], written=written, spans=spans, laid_out=False)
+
+
+def drop_held(pdf: Path) -> None:
+    """Forget the layout held for the chunk written to `pdf` (it is being laid out again)."""
+    if _held.pop(pdf, None) is not None:
+        collect_and_release()
+
+
+def forget_held() -> None:
+    """Forget every layout this process holds (a build that ended, in this process)."""
+    if _held:
+        _held.clear()
+        collect_and_release()
+
+
+def _write(engine, document, job: Job, spans: list, start: float | None = None) -> None:
+    start = time.perf_counter() if start is None else start
+    with outside_links(job.outside):
+        engine.write_pdf(document, job.pdf)
+    spans.append(("weasyprint.draw_write", start, time.perf_counter()))
