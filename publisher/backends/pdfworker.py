@@ -1,5 +1,6 @@
 """Laying out one chunk of a book's PDF (pdfparts.py), in this process or in a worker process: what it needs
-as plain data (Job), what comes back (Rendered), and the layouts a process holds until it can draw them.
+as plain data (Job), what comes back (Rendered), the layouts a process holds until it can draw them, and
+the processes themselves (Workers).
 
 A chunk laid out before every number it shows is known (what it points to in later chunks, its own first
 page while the chunk before it is still being laid out) is held, not dropped: once the sweep has placed
@@ -17,6 +18,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,3 +189,70 @@ def _write(engine, document, job: Job, spans: list, start: float | None = None) 
     with outside_links(job.outside):
         engine.write_pdf(document, job.pdf)
     spans.append(("weasyprint.draw_write", start, time.perf_counter()))
+
+
+class Workers:
+    """The processes that lay chunks out and draw held ones: this one alone (no pools), or spawned ones, each
+    a pool of its own, so that a layout held by one is drawn by it. Each has at most one job in flight; the
+    oldest result is taken first (accept)."""
+
+    def __init__(self, pools: list, engine, accept: Callable[[int, tuple, Rendered], None]):
+        self.pools, self.engine, self.accept = pools, engine, accept
+        self.pending: list[tuple[int, tuple, object, int, Callable]] = []  # chunk, inputs, future, worker, finish
+        self.chores: list = []  # futures whose results are nothing (drop_held)
+
+    def submit(self, i: int, inputs: tuple, job: Callable, args: tuple, worker: int | None = None,
+               finish: Callable[[Rendered], Rendered] | None = None) -> None:
+        """Run job(*args) for chunk i in `worker` (any free one when None); its result, through `finish`,
+        is accepted in turn. In this process alone, now."""
+        finish = finish or (lambda record: record)
+        if not self.pools:
+            self.accept(i, inputs, finish(job(*args, engine=self.engine)))
+            return
+        if worker is None:
+            self.ready()
+            worker = next(w for w in range(len(self.pools)) if not self.busy(w))
+        while self.busy(worker):
+            self.take()
+
+        def finishing(record: Rendered, worker: int = worker) -> Rendered:
+            record = finish(record)
+            record.holder = worker if record.held else None
+            return record
+
+        self.pending.append((i, inputs, self.pools[worker].submit(job, *args), worker, finishing))
+
+    def chore(self, worker: int | None, job: Callable, *args) -> None:
+        """Run job(*args) in `worker`, after what it has in hand; nothing comes back."""
+        if not self.pools:
+            job(*args)
+        elif worker is not None:
+            self.chores.append(self.pools[worker].submit(job, *args))
+
+    def busy(self, worker: int) -> bool:
+        return any(w == worker for _, _, _, w, _ in self.pending)
+
+    def take(self) -> None:
+        i, inputs, future, _, finish = self.pending.pop(0)
+        self.accept(i, inputs, finish(future.result()))
+
+    def ahead(self, i: int) -> bool:
+        """Whether a chunk before chunk i is still being laid out (chunk i's first page is a guess)."""
+        return any(j < i for j, _, _, _, _ in self.pending)
+
+    def wait_for(self, i: int) -> None:
+        """Until what chunk i has in flight is back."""
+        while any(j == i for j, _, _, _, _ in self.pending):
+            self.take()
+
+    def ready(self) -> None:
+        """Until a worker is free."""
+        while self.pools and len(self.pending) >= len(self.pools):
+            self.take()
+
+    def drain(self) -> None:
+        while self.pending:
+            self.take()
+        for chore in self.chores:
+            chore.result()
+        self.chores.clear()
