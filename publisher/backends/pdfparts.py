@@ -316,7 +316,7 @@ class PartsRenderer:
         by = first - record.first
         return Rendered(first, record.count, (), {a: n + by for a, n in record.anchors.items()},
                         [(level, label, n + by, x, y, state) for level, label, n, x, y, state in record.bookmarks],
-                        blanks=tuple(n + by for n in record.blanks), laid_out=False)
+                        blanks=tuple(n + by for n in record.blanks), laid_out=False, process=record.process)
 
     def _run(self, folder: Path, workers: Workers) -> list[Rendered]:
         """Sweeps over the chunks in order until none is laid out or drawn. One process lays each chunk out
