@@ -55,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -528,8 +529,9 @@ def reset(root: Path, keep: set[str]) -> None:
 class Run:
     """All measurements of one N."""
 
-    def __init__(self, n: int, work: Path, only: set[str] | None, timeout: float | None = None):
-        self.n, self.only = n, only
+    def __init__(self, n: int, work: Path, only: set[str] | None, timeout: float | None = None,
+                 noted: Callable[[dict], None] | None = None):
+        self.n, self.only, self.noted = n, only, noted  # noted(results so far), after each measurement
         self.root = work / f"n{n}"
         self.scratch = work / f"n{n}-runs"
         self.logs = self.scratch / "logs"
@@ -541,6 +543,8 @@ class Run:
 
     def note(self, name: str, r: dict) -> None:
         self.results[name] = r
+        if self.noted is not None:
+            self.noted(self.results)
         status = f"FAILED: {r['error']}" if r.get("error") else f"{r['wall_s']:.2f} s, {r['peak_mb']:.0f} MB"
         print(f"  n={self.n:<5} {name:<24} {status}", file=sys.stderr, flush=True)
 
@@ -1053,13 +1057,16 @@ def main(argv: list[str] | None = None) -> int:
                        for k, v in old.get("sizes", {}).items() if int(k) in sizes}
         report["merged_from"] = old.get("date")
     start = time.perf_counter()
-    for n in sizes:
-        result = Run(n, args.work, only, args.timeout).go()
-        result["measurements"] = {**earlier.get(n, {}), **result["measurements"]}
-        report["sizes"][str(n)] = result
+    def keep(n: int, result: dict) -> None:  # partial results survive an interrupted run
+        result = {**result, "measurements": {**earlier.get(n, {}), **result["measurements"]}}
+        report["sizes"][str(n)] = {**report["sizes"].get(str(n), {}), **result}
         report["sizes"] = dict(sorted(report["sizes"].items(), key=lambda kv: int(kv[0])))
         report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-        write_results(report, args.results)  # partial results survive an interrupted run
+        write_results(report, args.results)
+
+    for n in sizes:
+        # after each measurement (the N=1000 ones take up to half an hour each), then with the size's totals
+        keep(n, Run(n, args.work, only, args.timeout, lambda results, n=n: keep(n, {"n": n, "measurements": dict(results)})).go())
     report["total_s"] = round(time.perf_counter() - start, 1)
     table = write_results(report, args.results)
     print(f"\n{table}\n\nFull tables: {args.results / 'latest.md'} (JSON: {args.results / 'latest.json'}); "

@@ -226,25 +226,60 @@ def _joined(items: list[dict]) -> list[dict]:
 HTML_ARGS = ["-f", "json", "-t", "html5", "--wrap=none", "--syntax-highlighting=none"]
 
 
-def to_html(fragments: list[list[dict]], *, extra: list[str] | None = None) -> list[str]:
+# A fragment longer than this (its tree_bytes) goes to pandoc in runs of its top-level blocks, each about this
+# long, and their HTML is joined: the same text (pandoc's HTML writer writes a document's top-level blocks one
+# after another, a newline between them: what write_fragments' batches rely on), with a pandoc run's memory
+# bounded by a run's size, not by a chapter's. The whole-vault chapter of the N=1000 bench (every article in
+# one chapter) was one run of 664 MB beside the DOCX writer's; runs of 2 MB take about 150 MB each.
+PIECE_BYTES = 2_000_000
+
+
+def _runs(blocks: list[dict], fingerprint: bytes, limit: int) -> list[tuple[list[dict], bytes]]:
+    """(blocks, tree_bytes) of each run of `blocks` to write (see PIECE_BYTES): one when it is short."""
+    if len(fingerprint) <= limit:
+        return [(blocks, fingerprint)]
+    runs, run, size = [], [], 0
+    for block in blocks:
+        n = len(tree.tree_bytes(block))
+        if run and size + n > limit:
+            runs.append(run)
+            run, size = [], 0
+        run.append(block)
+        size += n
+    runs.append(run)
+    return [(r, tree.tree_bytes(r)) for r in runs]
+
+
+def to_html(fragments: list[list[dict]], *, extra: list[str] | None = None, limit: int = PIECE_BYTES) -> list[str]:
     """Each list of blocks as an HTML5 fragment, its notes at its own end as pandoc writes them.
 
     Written together in few pandoc calls and cached fragment by fragment (pandoc.write_fragments): each
-    fragment carries its own notes (`notes_at_end`), so its HTML depends on nothing else. `extra` may not
-    turn line wrapping on (the words are joined)."""
-    fragments, fingerprints = list(fragments), []
+    fragment carries its own notes (`notes_at_end`), so its HTML depends on nothing else; a long fragment in
+    runs of its blocks (PIECE_BYTES, `limit`). `extra` may not turn line wrapping on (the words are joined)."""
+    runs: list[list[dict]] = []
+    fingerprints: list[bytes] = []
+    counts: list[int] = []  # runs of each fragment
     with collector_paused():  # a walk over millions of small objects: see collector.collector_paused
-        for i, blocks in enumerate(fragments):
+        for blocks in fragments:
             fingerprint = tree.tree_bytes(blocks)
             if b"CodeBlock" in fingerprint:  # (or a word in the text: then nothing is changed)
-                fragments[i] = blocks = colour_code(blocks)
+                blocks = colour_code(blocks)
                 fingerprint = tree.tree_bytes(blocks)
             if b"Note" in fingerprint:
-                fragments[i] = notes_at_end(blocks)
-                fingerprint = tree.tree_bytes(fragments[i])
-            fingerprints.append(fingerprint)
+                blocks = notes_at_end(blocks)
+                fingerprint = tree.tree_bytes(blocks)
+            pieces = _runs(blocks, fingerprint, limit)
+            counts.append(len(pieces))
+            for run, run_fingerprint in pieces:
+                runs.append(run)
+                fingerprints.append(run_fingerprint)
     # --wrap=none: a Space is written as " ", so words may be joined (pandoc.join_words)
-    return pandoc.write_fragments([*HTML_ARGS, *(extra or [])], fragments, fingerprints, joined=True)
+    written = pandoc.write_fragments([*HTML_ARGS, *(extra or [])], runs, fingerprints, joined=True)
+    out, at = [], 0
+    for n in counts:
+        out.append("".join(written[at:at + n]))
+        at += n
+    return out
 
 
 NOTES_ID = "footnotes"

@@ -24,7 +24,7 @@ from conftest import (
 from lxml import etree
 
 from publisher import load_book, tree
-from publisher.scripts import check_glyphs
+from publisher.scripts import check_glyphs, installed_coverage
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -147,6 +147,8 @@ def test_a_character_no_font_draws_is_a_warning_with_its_place():
     found = check_glyphs(book)
     assert [(d.location.line, d.location.col, d.code) for d in found] == [(18, 6, "pdf.glyph")]
     assert "no installed font draws" in found[0].message and "another font" not in found[0].message
+    covered = installed_coverage()  # fontconfig's charsets: the theme's text, none of the private use area
+    assert {ord(c) for c in "Aé—→€"} <= covered and ord(odd) not in covered
 
 
 def test_right_to_left_paragraphs_get_their_direction(built):

@@ -345,6 +345,8 @@ def test_each_part_is_laid_out_once_and_drawn_with_the_numbers_found_after(books
         progress = pdfparts.write_in_parts(load_backend("pdf"), book, theme, engine, tmp_path / "long2.pdf", 1)
     assert progress.draws == 0 and progress.sweeps <= 3
     assert (tmp_path / "long2.pdf").read_bytes() == (tmp_path / "p.pdf").read_bytes()
+    # each back matter section of a long book laid out alone by a new process (the old ones' memory freed)
+    assert len(progress.processes) > 2 and os.getpid() not in progress.processes
 
 
 def spawned_workers(pid: int) -> list[int]:

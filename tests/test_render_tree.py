@@ -52,3 +52,14 @@ def test_notes_are_tree_nodes_given_pandocs_form():
     items = page.findall(".//section[@role='doc-endnotes']/ol/li")
     assert [li.get("id") for li in items] == ["fn1", "fn2"]  # the note inside a note after it
     assert etree.tostring(items[1], encoding="unicode").startswith('<li id="fn2">\nInner<a href="#fnref2" class="footnote-back"')
+
+
+def test_a_long_fragment_written_in_runs_is_the_fragment_written_whole():
+    """A chapter longer than render.PIECE_BYTES goes to pandoc in runs of its blocks; the HTML joined from them
+    is the chapter's HTML written in one piece (its notes, code, tables, headings and the back matter's lists)."""
+    book = load_book(Path(__file__).parents[1] / "books" / "handbook.yml").book
+    fragments = [render.chapter_blocks(c) for c in book.chapters] + [b for *_, b in render.back_matter(book, 1)]
+    assert any(n["t"] == "Note" for n in tree.walk(fragments)) and any(n["t"] == "CodeBlock" for n in tree.walk(fragments))
+    whole = render.to_html(fragments, limit=10**9)
+    assert render.to_html(fragments, limit=1) == whole  # each top-level block a run of its own
+    assert render.to_html(fragments, limit=30_000) == whole

@@ -218,6 +218,9 @@ def test_a_secret_outside_the_vault_reaches_no_output(tmp_path):
     assert all(contains(path, b"VISIBLE-TEXT") for path in written)
     assert contains(tmp_path / "out" / "book.docx", b"VISIBLE-IMAGE")
     assert reporter.warnings and not reporter.errors
+    # a link out of the vault is not a note missing from it: the warning says where it goes
+    leaving = {d.message.split("'")[1] for d in reporter.warnings if "leaves the knowledge base" in d.message}
+    assert leaving == {"../secret/secret.txt", "../secret/secret"}, [d.message for d in reporter.warnings]
 
 
 # ---------------------------------------------------------------- the network

@@ -92,6 +92,7 @@ class Progress:
     layouts: int = 0
     draws: int = 0  # held layouts drawn (pdfworker.py)
     sweeps: int = 0
+    processes: set[int] = field(default_factory=set)  # those that laid out or drew parts
     pages: list[int] = field(default_factory=list)
 
 
@@ -207,16 +208,19 @@ class PartsRenderer:
         # book and everything else made before are set aside meanwhile (gc.freeze), so each collection looks
         # at the part's objects only, not again at the millions of the book's trees.
         log.debug("%d parts, %d worker process(es)", len(self.chunks), self.workers)
+        context = multiprocessing.get_context("spawn")
+
+        def new_pool() -> ProcessPoolExecutor:  # a worker that dies fails the build, never hangs it
+            return ProcessPoolExecutor(1, mp_context=context, initializer=start_worker, initargs=(self.engine, os.getpid()))
+
         with set_aside(), contextlib.ExitStack() as stack:
-            pools = []
-            if self.workers > 1:  # spawned, not forked: a worker holds WeasyPrint and its chunks, not the book
-                context = multiprocessing.get_context("spawn")
-                pools = [stack.enter_context(ProcessPoolExecutor(  # a worker that dies fails the build, never hangs it
-                    1, mp_context=context, initializer=start_worker, initargs=(self.engine, os.getpid())))
-                    for _ in range(self.workers)]
+            # spawned, not forked: a worker holds WeasyPrint and its chunks, not the book
+            workers = Workers([new_pool() for _ in range(self.workers if self.workers > 1 else 0)],
+                              self.engine, self.accept, new_pool)
+            stack.callback(workers.shutdown)
             stack.callback(pdfworker.forget_held)  # what this process held, when the build fails
             try:
-                return self._run(folder, Workers(pools, self.engine, self.accept))
+                return self._run(folder, workers)
             except BrokenProcessPool:  # a worker killed from outside: the system's OOM killer, most likely
                 raise ContentError(Diagnostic(
                     Severity.ERROR, "a PDF worker process ended before it had laid out its part (killed from "
@@ -234,6 +238,7 @@ class PartsRenderer:
         self.records[i] = record
         self.progress.layouts += record.laid_out
         self.progress.draws += not record.laid_out
+        self.progress.processes.add(record.process)
         log.debug("sweep %d: part %d, pages %d-%d, %s", self.progress.sweeps, i, record.first,
                   record.first + record.count - 1, ("laid out" if record.laid_out else "drawn") + (
                       ", written" if record.written else ", held" if record.held else ""))
@@ -311,7 +316,7 @@ class PartsRenderer:
         by = first - record.first
         return Rendered(first, record.count, (), {a: n + by for a, n in record.anchors.items()},
                         [(level, label, n + by, x, y, state) for level, label, n, x, y, state in record.bookmarks],
-                        blanks=tuple(n + by for n in record.blanks), laid_out=False)
+                        blanks=tuple(n + by for n in record.blanks), laid_out=False, process=record.process)
 
     def _run(self, folder: Path, workers: Workers) -> list[Rendered]:
         """Sweeps over the chunks in order until none is laid out or drawn. One process lays each chunk out
@@ -335,10 +340,13 @@ class PartsRenderer:
                     laid_out |= self.visit_all(range(i), folder, workers, settle)
                 alone = chunk.kind == "back" and self.long_book()
                 if alone:
-                    # A long book's back matter section is laid out alone: the glossary of a thousand
-                    # articles points to ten thousand places (a stub each), and its worker held 840 MB beside
-                    # another's 550 (N=1000).
-                    workers.drain()
+                    # A long book's back matter section is laid out alone, by a new process: the glossary of
+                    # a thousand articles points to ten thousand places (a stub each), and its worker held
+                    # 840 MB beside another's 550 (N=1000); a long book holds no layout to lose.
+                    if any(r is not None and r.held for r in self.records):
+                        workers.drain()  # (a book first projected shorter may hold layouts still)
+                    else:
+                        workers.renew()
                 laid_out |= self.visit(i, folder, workers, settle)
                 if alone or self.records[i] is None and i == 0:
                     # The front (cover to contents) is short: laid out before the rest, the chunk after it

@@ -46,6 +46,7 @@ class Rendered:
     held: bool = False  # the layout is kept by the process that made it, to be drawn with other numbers
     holder: int | None = None  # which worker holds it (pdfparts sets it)
     laid_out: bool = True  # False: drawn from a held layout
+    process: int = 0  # the process that laid it out or drew it
 
     def with_result(self, drawn: Rendered) -> Rendered:
         """This record (a held layout moved, pdfparts' `shifted`) with what drawing it gave: written or not."""
@@ -138,7 +139,7 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
     blanks = tuple(job.first + n for n, page in enumerate(document.pages) if blank(page))
     shown = {**{t: anchors[t] for t in job.inside if t in anchors}, **job.numbers}
     record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), blanks=blanks,
-                      spans=spans, shown=shown)
+                      spans=spans, shown=shown, process=os.getpid())
     right = job.known and all(anchors.get(t) == job.numbers[t] for t in job.fixed_inside)
     if not (right and job.sure) and sum(len(d.pages) for d, _ in _held.values()) + len(document.pages) <= job.hold:
         _held[job.pdf] = (document, job)
@@ -196,8 +197,9 @@ class Workers:
     a pool of its own, so that a layout held by one is drawn by it. Each has at most one job in flight; the
     oldest result is taken first (accept)."""
 
-    def __init__(self, pools: list, engine, accept: Callable[[int, tuple, Rendered], None]):
-        self.pools, self.engine, self.accept = pools, engine, accept
+    def __init__(self, pools: list, engine, accept: Callable[[int, tuple, Rendered], None],
+                 new_pool: Callable[[], object] | None = None):
+        self.pools, self.engine, self.accept, self.new_pool = pools, engine, accept, new_pool
         self.pending: list[tuple[int, tuple, object, int, Callable]] = []  # chunk, inputs, future, worker, finish
         self.chores: list = []  # futures whose results are nothing (drop_held)
 
@@ -255,4 +257,18 @@ class Workers:
             self.take()
         for chore in self.chores:
             chore.result()
+        self.chores = []
+
+    def renew(self) -> None:
+        """Every worker process ended and replaced by a new one, started when it is first given a job: an
+        idle worker's memory back to the system, and a busy one's (a process that laid out parts keeps
+        260-425 MB after them: its heap, WeasyPrint's caches). Only when nothing is in flight or held."""
+        self.drain()
+        for k, pool in enumerate(self.pools):
+            pool.shutdown(wait=True)
+            self.pools[k] = self.new_pool()
+
+    def shutdown(self) -> None:
+        for pool in self.pools:
+            pool.shutdown(wait=True, cancel_futures=True)
         self.chores.clear()
