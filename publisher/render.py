@@ -230,7 +230,7 @@ HTML_ARGS = ["-f", "json", "-t", "html5", "--wrap=none", "--syntax-highlighting=
 # long, and their HTML is joined: the same text (pandoc's HTML writer writes a document's top-level blocks one
 # after another, a newline between them: what write_fragments' batches rely on), with a pandoc run's memory
 # bounded by a run's size, not by a chapter's. The whole-vault chapter of the N=1000 bench (every article in
-# one chapter) was one run of 664 MB beside the DOCX writer's; runs of 2 MB take about 150 MB each.
+# one chapter) was one run of 664 MB beside the DOCX writer's; runs of 2 MB took about 180 MB each.
 PIECE_BYTES = 2_000_000
 
 

@@ -147,7 +147,7 @@ def test_a_character_no_font_draws_is_a_warning_with_its_place():
     found = check_glyphs(book)
     assert [(d.location.line, d.location.col, d.code) for d in found] == [(18, 6, "pdf.glyph")]
     assert "no installed font draws" in found[0].message and "another font" not in found[0].message
-    covered = installed_coverage()  # fontconfig's charsets: the theme's text, none of the private use area
+    covered = installed_coverage()  # fontconfig's charsets: the common characters in, the odd one out
     assert {ord(c) for c in "Aé—→€"} <= covered and ord(odd) not in covered
 
 

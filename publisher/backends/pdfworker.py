@@ -257,7 +257,7 @@ class Workers:
             self.take()
         for chore in self.chores:
             chore.result()
-        self.chores = []
+        self.chores.clear()
 
     def renew(self) -> None:
         """Every worker process ended and replaced by a new one, started when it is first given a job: an
@@ -269,6 +269,6 @@ class Workers:
             self.pools[k] = self.new_pool()
 
     def shutdown(self) -> None:
+        """The end of the build, however it ends: every process ended, what was not started dropped."""
         for pool in self.pools:
             pool.shutdown(wait=True, cancel_futures=True)
-        self.chores.clear()
