@@ -20,7 +20,7 @@ from . import tree as pd  # publisher.tree: still `pd` here while this file is e
 from .diagnostics import SourceLocation, did_you_mean
 from .ids import gfm_slug
 from .model import Article, Book, map_articles
-from .paths import FOUND, locate
+from .paths import FOUND, candidates, locate
 from .vault import fold
 
 APP_PREFIX = "app://obsidian.md/"
@@ -112,22 +112,14 @@ def _obsidian_form(text: str) -> str:
     return " ".join(_OBSIDIAN_DROPS.sub(" ", fold(text)).split())
 
 
-def leaves_vault(name: str, source: str) -> bool:
-    """Whether a relative path (`./`, `../`) from the article at `source` points outside the knowledge base."""
-    if not name.startswith(("./", "../")):
-        return False
-    rel = posixpath.normpath(posixpath.join(posixpath.dirname(source), name.removeprefix("./")))
-    return rel.startswith("../") or rel == ".."
-
-
 def find_article(name: str, source: Article, ctx, where: SourceLocation) -> tuple[Article | None, str]:
     """The article a name means from source, and "resolved" or "ambiguous" (reported, naming the candidates)."""
     vault = ctx.vault
     if name.startswith(("./", "../")):  # a Markdown link or a relative wikilink: a path from the linking
         name = name.removeprefix("./")  # article's folder, else a vault path or name
-        if leaves_vault(name, source.path):
-            return None, "broken"  # outside the knowledge base: never read
         rel = posixpath.normpath(posixpath.join(posixpath.dirname(source.path), name))
+        if rel.startswith("../") or rel == "..":
+            return None, "broken"  # outside the knowledge base: never read
         found = vault.lookup(rel)
         if len(found) == 1:
             return found[0], "resolved"
@@ -292,7 +284,7 @@ class _Rewriter:
             return shown
         record(self.ctx, "broken", where, url)
         stem = posixpath.basename(name).removesuffix(".md")
-        if leaves_vault(name, self.article.path):
+        if name.startswith(("./", "../")) and candidates(name, self.article.path) is None:  # out by `..`
             self.ctx.reporter.warning(f"unresolved link to '{url}': it leaves the knowledge base, which is all the book reads",
                                       where, "move the note into the knowledge base, or link to it by its web address",
                                       code="link.unresolved", target=url, resolution="unresolved")
