@@ -271,9 +271,9 @@ def test_a_chunk_that_opens_on_either_side_moves_as_predicted(tmp_path):
 
     def at(first: int) -> pdfparts.Rendered:
         path = tmp_path / f"{first}.html"
-        path.write_text(renderer.chunk_html(renderer.chunks[i], first, outside), encoding="utf-8")
+        path.write_text(renderer.chunk_html(renderer.chunks[i], first), encoding="utf-8")
         return pdfparts.lay_out_part(pdfparts.Job(path, tmp_path / f"{first}.pdf", first, dict.fromkeys(outside, 9),
-                                                  outside, outside, False, []), engine)
+                                                  outside, False, []), engine)
 
     with tuned(engine.css):
         layouts = {first: at(first) for first in (7, 8, 9, 10)}
@@ -299,8 +299,8 @@ def test_a_held_layout_drawn_with_other_numbers_is_the_layout_with_them(tmp_path
 
     def lay_out(first: int, number: int, name: str, known: bool) -> pdfparts.Rendered:
         path = tmp_path / f"{name}.html"
-        path.write_text(renderer.chunk_html(renderer.chunks[i], first, outside), encoding="utf-8")
-        job = pdfparts.Job(path, tmp_path / f"{name}.pdf", first, dict.fromkeys(outside, number), outside, outside,
+        path.write_text(renderer.chunk_html(renderer.chunks[i], first), encoding="utf-8")
+        job = pdfparts.Job(path, tmp_path / f"{name}.pdf", first, dict.fromkeys(outside, number), outside,
                            known, [], inside, hold=0 if known else pdfworker.HOLD_PAGES)
         return pdfparts.lay_out_part(job, engine)
 

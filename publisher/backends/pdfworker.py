@@ -62,7 +62,6 @@ class Job:
     pdf: Path
     first: int
     numbers: dict[str, int]  # target -> the page number it shows
-    stubs: list[str]  # outside targets given an empty element in the HTML
     outside: list[str]  # outside targets whose links are kept
     known: bool  # every outside number is known: the chunk may be written
     fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
@@ -122,7 +121,7 @@ def end_with_parent(parent: int) -> None:
 
 
 def lay_out_part(job: Job, engine=None) -> Rendered:
-    """Lay the chunk out with its stubs and fixed numbers; write it when every number it shows is right
+    """Lay the chunk out with its fixed numbers; write it when every number it shows is right
     (those outside as known now, a later sweep lays it out again if they move; those inside where this
     layout put their targets). Otherwise hold the layout (job.hold, within HOLD_PAGES) or drop it; a
     dropped Document's memory is handed back before returning."""
@@ -134,8 +133,7 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
         document = engine.lay_out(html)
     spans = [("weasyprint.layout", start, time.perf_counter())]
     del html
-    stubs = set(job.stubs)
-    anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
+    anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors}
     blanks = tuple(job.first + n for n, page in enumerate(document.pages) if blank(page))
     shown = {**{t: anchors[t] for t in job.inside if t in anchors}, **job.numbers}
     record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), blanks=blanks,
