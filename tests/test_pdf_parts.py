@@ -410,3 +410,34 @@ def test_a_killed_worker_ends_the_build_with_one_line(tmp_path):
         "of memory) (with little memory, `pdf: {workers: 1}` or a smaller `pdf: {part_pages: N}`) [pdf.worker]"]
     assert not gone(kids[1:])
     assert not (tmp_path / "out" / "worker.pdf").exists()
+
+
+def test_results_are_accepted_in_order_and_only_when_a_first_layout_is_needed():
+    """Workers (pdfworker.py): what a chunk is sent with depends on the results accepted so far, so they are
+    accepted in the order sent, at points that depend on that order alone; a process is free as soon as its
+    job is done, accepted or not. Before a layout is sent, every first layout but the last (workers - 1) is
+    accepted; a chunk laid out again (it has its last layout to go by) does not count, nor for `ahead`."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    context = multiprocessing.get_context("spawn")
+    pools = [ProcessPoolExecutor(1, mp_context=context) for _ in range(2)]
+    accepted: list[int] = []
+    workers = pdfworker.Workers(pools, None, lambda i, inputs, record: accepted.append(i))
+    job = partial(pdfworker.Rendered, 1, 1, (), {}, [])  # a result, made in the worker
+    try:
+        workers.submit(0, (), job, (), first=True)
+        workers.submit(1, (), job, (), first=False)  # laid out again
+        assert workers.ahead(2) and not workers.ahead(0)
+        workers.ready()  # one first layout out: nothing to accept, a worker free once one is done
+        assert accepted == [] and len(workers.pending) == 2
+        assert not workers.busy(workers.free())
+        workers.submit(2, (), job, (), first=True)
+        workers.ready()  # two first layouts out: the older accepted (the oldest result first)
+        assert accepted == [0] and [s.chunk for s in workers.pending] == [1, 2]
+        assert not workers.ahead(2) and workers.ahead(3)  # chunk 1 out, but laid out again
+        workers.drain()
+        assert accepted == [0, 1, 2] and not workers.pending
+    finally:
+        workers.shutdown()
