@@ -271,9 +271,9 @@ def test_a_chunk_that_opens_on_either_side_moves_as_predicted(tmp_path):
 
     def at(first: int) -> pdfparts.Rendered:
         path = tmp_path / f"{first}.html"
-        path.write_text(renderer.chunk_html(renderer.chunks[i], first, outside), encoding="utf-8")
+        path.write_text(renderer.chunk_html(renderer.chunks[i], first), encoding="utf-8")
         return pdfparts.lay_out_part(pdfparts.Job(path, tmp_path / f"{first}.pdf", first, dict.fromkeys(outside, 9),
-                                                  outside, outside, False, []), engine)
+                                                  outside, False, []), engine)
 
     with tuned(engine.css):
         layouts = {first: at(first) for first in (7, 8, 9, 10)}
@@ -299,8 +299,8 @@ def test_a_held_layout_drawn_with_other_numbers_is_the_layout_with_them(tmp_path
 
     def lay_out(first: int, number: int, name: str, known: bool) -> pdfparts.Rendered:
         path = tmp_path / f"{name}.html"
-        path.write_text(renderer.chunk_html(renderer.chunks[i], first, outside), encoding="utf-8")
-        job = pdfparts.Job(path, tmp_path / f"{name}.pdf", first, dict.fromkeys(outside, number), outside, outside,
+        path.write_text(renderer.chunk_html(renderer.chunks[i], first), encoding="utf-8")
+        job = pdfparts.Job(path, tmp_path / f"{name}.pdf", first, dict.fromkeys(outside, number), outside,
                            known, [], inside, hold=0 if known else pdfworker.HOLD_PAGES)
         return pdfparts.lay_out_part(job, engine)
 
@@ -410,3 +410,34 @@ def test_a_killed_worker_ends_the_build_with_one_line(tmp_path):
         "of memory) (with little memory, `pdf: {workers: 1}` or a smaller `pdf: {part_pages: N}`) [pdf.worker]"]
     assert not gone(kids[1:])
     assert not (tmp_path / "out" / "worker.pdf").exists()
+
+
+def test_results_are_accepted_in_order_and_only_when_a_first_layout_is_needed():
+    """Workers (pdfworker.py): what a chunk is sent with depends on the results accepted so far, so they are
+    accepted in the order sent, at points that depend on that order alone; a process is free as soon as its
+    job is done, accepted or not. Before a layout is sent, every first layout but the last (workers - 1) is
+    accepted; a chunk laid out again (it has its last layout to go by) does not count, nor for `ahead`."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    context = multiprocessing.get_context("spawn")
+    pools = [ProcessPoolExecutor(1, mp_context=context) for _ in range(2)]
+    accepted: list[int] = []
+    workers = pdfworker.Workers(pools, None, lambda i, inputs, record: accepted.append(i))
+    job = partial(pdfworker.Rendered, 1, 1, (), {}, [])  # a result, made in the worker
+    try:
+        workers.submit(0, (), job, (), first=True)
+        workers.submit(1, (), job, (), first=False)  # laid out again
+        assert workers.ahead(2) and not workers.ahead(0)
+        workers.ready()  # one first layout out: nothing to accept, a worker free once one is done
+        assert accepted == [] and len(workers.pending) == 2
+        assert not workers.busy(workers.free())
+        workers.submit(2, (), job, (), first=True)
+        workers.ready()  # two first layouts out: the older accepted (the oldest result first)
+        assert accepted == [0] and [s.chunk for s in workers.pending] == [1, 2]
+        assert not workers.ahead(2) and workers.ahead(3)  # chunk 1 out, but laid out again
+        workers.drain()
+        assert accepted == [0, 1, 2] and not workers.pending
+    finally:
+        workers.shutdown()

@@ -301,14 +301,6 @@ class Engine:
                            finisher=open_with_outline(self.sides), **options)
 
 
-def stub_elements(names: Iterable[str]) -> str:
-    """The stubs of a chunk (pdfparts.py): an empty span with each id, in one out-of-flow div ("" for none)."""
-    from lxml.html import builder, tostring
-
-    spans = [builder.SPAN(id=name) for name in names]
-    return tostring(builder.DIV(builder.CLASS("publisher-stubs"), *spans), encoding="unicode") if spans else ""
-
-
 class PdfBackend:
     name = "pdf"
     suffix = ".pdf"
@@ -322,12 +314,12 @@ class PdfBackend:
         return [*problems(), *check_diagrams(book), *check_glyphs(book)]
 
     def html(self, book: Book, theme: Theme, pages: dict[str, int] | None = None, *, index_from: int = 0,
-             chunk=None, chunk_first: int = 0, stubs: Iterable[str] = ()) -> str:
+             chunk=None, chunk_first: int = 0) -> str:
         """The whole book as one HTML document for WeasyPrint. `pages` (index anchor -> printed page number)
         gives the index its page numbers; without it the index is its heading alone. With `index_from`
         (the page on which the index starts) the document is the index alone, numbered from that page.
-        With `chunk` (a pdfplan.Chunk) it is that part of the book alone, numbered from `chunk_first`, with
-        an empty element for each of `stubs` (pdfparts.py: targets in other chunks)."""
+        With `chunk` (a pdfplan.Chunk) it is that part of the book alone, numbered from `chunk_first` (its
+        targets in other chunks have no element here: weasy.fixed_pages gives their numbers)."""
         m = book.manifest
         kind = chunk.kind if chunk is not None else None
         front, pieces, back, toc_back = pdfplan.sections(book, pages, index_from=index_from, chunk=chunk)
@@ -371,7 +363,7 @@ class PdfBackend:
             show_front=kind in (None, "front"),
             in_parts=chunk is not None,
             chunk_first=chunk_first if chunk is not None else 0,
-            stubs=stub_elements(stubs) if chunk is not None else "",
+            stubs="",  # (a theme's template of before 2026-12-06 still shows it: targets in other chunks need no element)
             parts_before=chunk.parts_before if chunk is not None else 0,
         )
 

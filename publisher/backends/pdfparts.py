@@ -20,14 +20,15 @@ Worker processes (`pdf: {workers: N}`, one per core by default, 1: this process 
 pool of its own: a worker gets the chunk's HTML as a file and the page numbers it shows, and gives back its
 page count, anchors and bookmarks (pdf.Engine is all it holds of the book). At most one chunk each is in
 flight. The front (cover to contents) goes first and alone, so the first chapters start where it really
-ends; each later chunk is sent when a worker is free, after the chunks that came back meanwhile are placed
-(project()), and one sent before the chunk ahead of it came back starts where that one's previous layout
-(or its word count) says it ends. The oldest result is always taken first, so a build is the same every
-time, and the same as with one process (the sweeps stop only when nothing moves).
+ends; each later chunk is sent when a worker is free, after the results accepted meanwhile are placed
+(project()), and one sent before the chunk ahead of it is accepted starts where that one's previous layout
+(or its word count) says it ends. Results are accepted in the order sent, at points that depend on that
+order alone (Workers), so a build is the same every time, and the same as with one process (the sweeps
+stop only when nothing moves).
 
-Page numbers that cross chunks. A chunk holds an empty, out-of-flow stub for every target it points to in
-another chunk (a link or `target-counter()`), and WeasyPrint is told the stub's page number
-(weasy.fixed_pages): the contents, "(p. N)" and the glossary's and tag index's numbers come from the
+Page numbers that cross chunks. WeasyPrint is told the page number of every target a chunk points to in
+another chunk (a link or `target-counter()`), which no element of the chunk holds (weasy.fixed_pages:
+until 2026-12-06 an empty element stood in for each, a third of the glossary's layout time): the contents, "(p. N)" and the glossary's and tag index's numbers come from the
 theme's own CSS, as in a book rendered whole. A target in a later chunk is not placed yet: the first sweep
 guesses its number, and its own targets' too (with every number known beforehand WeasyPrint lays each page
 out once, where a book rendered whole lays out again every page that shows a page number). Such a layout
@@ -36,14 +37,12 @@ held chunk is drawn where it made it, with its folios and numbers changed to the
 as many digits as the one it shows (renumber.py: the digits of the theme's faces are of one width, so the
 layout is that of the right numbers, byte for byte); otherwise it is laid out again with them. The back
 matter is laid out after that, every number known. Sweeps repeat until no chunk's inputs (its first page,
-the numbers it shows) change, so a chunk whose page count changed moves the ones after it (the stub itself
-takes no room). The index's numbers are literal, from every chunk's anchors. At N=200, 2 workers: each of
+the numbers it shows) change, so a chunk whose page count changed moves the ones after it. The index's numbers are literal, from every chunk's anchors. At N=200, 2 workers: each of
 the 11 chunks laid out once, but for the contents and one chunk that pointed across page 100 by guess.
 
 Links that cross chunks. WeasyPrint writes an internal link as a named destination and drops a link whose
-anchor is not in its document: the stubs make those anchors (the index's links, which show their numbers
-as text, are kept without one: weasy.outside_links), and the merge keeps each name's destination from the
-chunk where it is real. The outline is rebuilt from every chunk's bookmarks and their levels (a
+anchor is not in its document: a chunk's links to other chunks are kept all the same (weasy.outside_links),
+and the merge gives each name the destination it has in the chunk where it is. The outline is rebuilt from every chunk's bookmarks and their levels (a
 chunk that opens inside a part has chapters at level 2 whose parent is in an earlier chunk).
 
 A two-sided book opens every chunk on a right-hand page, as a book rendered whole opens its parts, chapters
@@ -150,8 +149,8 @@ class PartsRenderer:
     def chunk_pages(self, chunk: Chunk) -> dict[str, int] | None:
         return self.index_pages() if chunk.section == render.INDEX_ID else None
 
-    def chunk_html(self, chunk: Chunk, first: int, stubs: list[str]) -> str:
-        return self.backend.html(self.book, self.theme, self.chunk_pages(chunk), chunk=chunk, chunk_first=first, stubs=stubs)
+    def chunk_html(self, chunk: Chunk, first: int) -> str:
+        return self.backend.html(self.book, self.theme, self.chunk_pages(chunk), chunk=chunk, chunk_first=first)
 
     def guess(self, target: str, first: int, rate: float) -> int:
         """A page number for a target not laid out yet, from the words before its article (`rate`: pages a
@@ -282,7 +281,7 @@ class PartsRenderer:
     def drawable(self, i: int, inputs: tuple, numbers: dict[str, int], outside: list[str]) -> dict[str, tuple[int, int]] | None:
         """The numbers to change in chunk i's held layout for it to be drawn at `first` with every number
         right (target -> (shown, right)); None when it must be laid out again: not held, moved by an odd
-        number of pages (the sides change), other stubs or index numbers (text, not generated), or a number
+        number of pages (the sides change), other targets outside or index numbers (text, not generated), or a number
         (a folio among them) with more or fewer digits than it shows."""
         record = self.records[i]
         if record is None or not record.held or record.written:
@@ -293,7 +292,7 @@ class PartsRenderer:
         if by % 2:
             why = f"moved by {by} pages"
         elif {t for t, _ in record.inputs[1]} != set(outside) or record.inputs[2] != inputs[2]:
-            why = "other stubs or index numbers"
+            why = "other targets outside or index numbers"
         elif any(len(str(record.first + k)) != len(str(first + k)) for k in range(record.count)):
             why = f"folios from {record.first} to {first}"
         changes = {}
@@ -341,8 +340,8 @@ class PartsRenderer:
                 alone = chunk.kind == "back" and self.long_book()
                 if alone:
                     # A long book's back matter section is laid out alone, by a new process: the glossary of
-                    # a thousand articles points to ten thousand places (a stub each), and its worker held
-                    # 840 MB beside another's 550 (N=1000); a long book holds no layout to lose.
+                    # a thousand articles points to ten thousand places, and its worker held 840 MB beside
+                    # another's 550 (N=1000, with an element for each place); a long book holds no layout to lose.
                     if any(r is not None and r.held for r in self.records):
                         workers.drain()  # (a book first projected shorter may hold layouts still)
                     else:
@@ -365,17 +364,31 @@ class PartsRenderer:
         return self.project()[-1] > LONG_BOOK_PAGES
 
     def visit_all(self, chunks: range, folder: Path, workers: Workers, settle: bool) -> bool:
-        """visit() each of `chunks`: first the held ones that can be drawn (quick), each as its holder comes
-        free (a held layout is drawn where it is), then the others: whether any was laid out or drawn."""
-        left, laid_out = [j for j in chunks if self.records[j] is not None and self.records[j].held], False
-        while left:
-            ready = [j for j in left if not workers.busy(self.records[j].holder)]
-            if not ready:
-                workers.take()
+        """visit() each of `chunks`: the held ones that can be drawn (quick), each as its holder comes free (a
+        held layout is drawn where it is), and meanwhile, by a worker with nothing of its own left to draw,
+        the others (a held one that cannot be drawn among them, first): whether any was laid out or drawn.
+        (Laid out again only after every drawing was sent, a part of 112 pages started 3.4 s after its
+        worker had drawn its own, N=200.) Every first layout is accepted before (drain), so the order in
+        which they are sent, which depends on which worker is free first, changes nothing they are sent
+        with: a drawing's result moves nothing."""
+        held = [j for j in chunks if self.records[j] is not None and self.records[j].held]
+        rest = [j for j in chunks if j not in held]
+        laid_out = False
+        while held:
+            ready = [j for j in held if not workers.busy(self.records[j].holder)]
+            if ready:
+                held.remove(ready[0])
+                drawn = self.visit(ready[0], folder, workers, settle, draw_only=True)
+                if not drawn:
+                    rest.insert(0, ready[0])  # to be laid out again (or nothing to do): before the others
+                laid_out |= drawn
                 continue
-            left.remove(ready[0])
-            laid_out |= self.visit(ready[0], folder, workers, settle, draw_only=True)
-        for j in chunks:
+            holders = {self.records[j].holder for j in held}
+            if rest and any(not workers.busy(w) and w not in holders for w in range(len(workers.pools))):
+                laid_out |= self.visit(rest.pop(0), folder, workers, settle)
+                continue
+            workers.wait()
+        for j in rest:  # (what is out now was sent with what it would be sent with again: not waited for)
             laid_out |= self.visit(j, folder, workers, settle)
         return laid_out
 
@@ -399,7 +412,7 @@ class PartsRenderer:
         if chunk.kind == "back":
             inside = []
         if all(r is not None for r in self.records):
-            # Every chunk laid out once: a target still unknown is in none of them. Without a stub,
+            # Every chunk laid out once: a target still unknown is in none of them. Without a number,
             # WeasyPrint drops its link and page number, as it does in a book rendered whole.
             outside = [t for t in outside if t in self.pages]
         self.current = i
@@ -423,15 +436,12 @@ class PartsRenderer:
             return False
         if record is not None and record.held:
             workers.chore(record.holder, drop_held, pdf)
-        # The index's links show their numbers as text: no stub (at a thousand articles they are tens of
-        # thousands, and every element costs WeasyPrint a computed style), kept all the same.
-        stubs = [t for t in outside if INDEX_ANCHOR not in t]
         path = folder / f"{i:04d}.html"
-        path.write_text(self.chunk_html(chunk, first, stubs), encoding="utf-8")
+        path.write_text(self.chunk_html(chunk, first), encoding="utf-8")
         release_memory()  # the chunk's HTML made here: the heap back to the system while workers lay out
-        job = Job(path, pdf, first, numbers, stubs, outside, known, fixed_inside, inside, hold=self.hold_pages,
+        job = Job(path, pdf, first, numbers, outside, known, fixed_inside, inside, hold=self.hold_pages,
                   sure=not workers.ahead(i))
-        workers.submit(i, inputs, lay_out_part, (job,))
+        workers.submit(i, inputs, lay_out_part, (job,), first=record is None)
         return True
 
 

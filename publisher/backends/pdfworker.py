@@ -62,7 +62,6 @@ class Job:
     pdf: Path
     first: int
     numbers: dict[str, int]  # target -> the page number it shows
-    stubs: list[str]  # outside targets given an empty element in the HTML
     outside: list[str]  # outside targets whose links are kept
     known: bool  # every outside number is known: the chunk may be written
     fixed_inside: list[str]  # inside targets given a number, which the layout must confirm
@@ -71,7 +70,22 @@ class Job:
     sure: bool = True  # its first page is sure (every chunk before it placed): a guess is held rather than written
 
 
+@dataclass(slots=True)
+class _Sent:
+    """A job sent to a worker (Workers.pending)."""
+
+    chunk: int
+    inputs: tuple
+    future: object
+    worker: int
+    finish: Callable[[Rendered], Rendered]
+    drawing: bool  # draw_held: its result moves nothing
+    first: bool  # the chunk's first layout: its result tells where the chunks after it begin
+
+
 _engine = None  # a worker's engine (pdf.Engine), set by start_worker
+_later = False  # a worker process that may leave a job's garbage to the start of its next job (start_worker)
+_garbage = False  # a job's garbage left: collected first thing in the next job
 _tuned = contextlib.ExitStack()  # a worker's weasy.tuned(), held open for as long as the process lives
 _held: dict[Path, tuple[object, Job]] = {}  # a held layout by its chunk's PDF path
 
@@ -100,8 +114,9 @@ def blank(page) -> bool:
 def start_worker(engine, parent: int) -> None:
     """A worker process: WeasyPrint quiet and tuned for the book's stylesheet for as long as it lives, and
     gone with the build that started it, however that ends."""
-    global _engine
+    global _engine, _later
     end_with_parent(parent)
+    _later = True
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     _tuned.enter_context(tuned(engine.css))
     _engine = engine
@@ -121,12 +136,32 @@ def end_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def collect_garbage(later: bool = True) -> None:
+    """A job's garbage (a dropped Document's boxes) collected and its memory handed back: in a worker that
+    holds layouts (`later`), at the start of its next job instead, so that the result it came with reaches
+    the main process first (collecting after a held part's drawing took 0.5-1.5 s, N=200, while the main
+    process waited for that result to send the other worker its next part). The next job's layout starts
+    after it either way, so the worker's memory does not grow; its last job's garbage goes with it."""
+    global _garbage
+    if later and _later:
+        _garbage = True
+        return
+    _garbage = False
+    collect_and_release()
+
+
+def _collect_left() -> None:
+    if _garbage:
+        collect_garbage(later=False)
+
+
 def lay_out_part(job: Job, engine=None) -> Rendered:
-    """Lay the chunk out with its stubs and fixed numbers; write it when every number it shows is right
+    """Lay the chunk out with its fixed numbers; write it when every number it shows is right
     (those outside as known now, a later sweep lays it out again if they move; those inside where this
     layout put their targets). Otherwise hold the layout (job.hold, within HOLD_PAGES) or drop it; a
     dropped Document's memory is handed back before returning."""
     engine = engine or _engine
+    _collect_left()
     html = job.html.read_text(encoding="utf-8")
     job.html.unlink()
     start = time.perf_counter()
@@ -134,8 +169,7 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
         document = engine.lay_out(html)
     spans = [("weasyprint.layout", start, time.perf_counter())]
     del html
-    stubs = set(job.stubs)
-    anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors if a not in stubs}
+    anchors = {a: job.first + n for n, page in enumerate(document.pages) for a in page.anchors}
     blanks = tuple(job.first + n for n, page in enumerate(document.pages) if blank(page))
     shown = {**{t: anchors[t] for t in job.inside if t in anchors}, **job.numbers}
     record = Rendered(job.first, len(document.pages), (), anchors, bookmarks_of(document, job.first), blanks=blanks,
@@ -149,7 +183,7 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
         _write(engine, document, job, spans)
         record.written = True
     del document
-    collect_and_release()
+    collect_garbage(later=job.hold > 0)  # (a long book holds nothing: its worker's memory back at once)
     return record
 
 
@@ -159,6 +193,7 @@ def draw_held(pdf: Path, first: int, numbers: dict[str, tuple[int, int]], engine
     comes back says whether it was written (renumber.py refuses a number it cannot change in place) and
     how long it took; pdfparts makes the rest of the record."""
     engine = engine or _engine
+    _collect_left()
     document, job = _held.pop(pdf)
     spans: list[tuple[str, float, float]] = []
     start = time.perf_counter()
@@ -168,14 +203,14 @@ def draw_held(pdf: Path, first: int, numbers: dict[str, tuple[int, int]], engine
     else:
         log.debug("%s: drawn numbers would not fit; laid out again", pdf.name)
     del document
-    collect_and_release()
+    collect_garbage()
     return Rendered(first, 0, (), {}, [], written=written, spans=spans, laid_out=False)
 
 
 def drop_held(pdf: Path) -> None:
     """Forget the layout held for the chunk written to `pdf` (it is being laid out again)."""
     if _held.pop(pdf, None) is not None:
-        collect_and_release()
+        collect_garbage()
 
 
 def forget_held() -> None:
@@ -194,35 +229,46 @@ def _write(engine, document, job: Job, spans: list, start: float | None = None) 
 
 class Workers:
     """The processes that lay chunks out and draw held ones: this one alone (no pools), or spawned ones, each
-    a pool of its own, so that a layout held by one is drawn by it. Each has at most one job in flight; the
-    oldest result is taken first (accept)."""
+    a pool of its own, so that a layout held by one is drawn by it. Each has at most one job in flight.
+
+    Results are accepted (accept) in the order their jobs were sent, and at points that depend on that order
+    alone, never on which process finished first, so that every decision (what a chunk is sent with) is the
+    same on every run: before a layout is sent, every first layout of a chunk sent before it is accepted but
+    the last (workers - 1) ones. Those are what tell where the chunks after them begin; a chunk laid out
+    again has its last layout to go by (it seldom changes its page count, and when it does the next sweep
+    sees it), and a drawing moves no chunk and no number (written or not). So neither holds up a layout, and
+    a process is free as soon as its job is done, accepted or not. (When a result had to be accepted to free
+    its process, a part laid out again after the chapters, 10 s at N=200, kept the other worker idle for
+    5.7 s, and each drawing, 3 s, waited for the one sent before it on the other worker.)"""
 
     def __init__(self, pools: list, engine, accept: Callable[[int, tuple, Rendered], None],
                  new_pool: Callable[[], object] | None = None):
         self.pools, self.engine, self.accept, self.new_pool = pools, engine, accept, new_pool
-        self.pending: list[tuple[int, tuple, object, int, Callable]] = []  # chunk, inputs, future, worker, finish
+        self.pending: list[_Sent] = []  # sent and not yet accepted, in the order sent
         self.chores: list = []  # futures whose results are nothing (drop_held)
 
     def submit(self, i: int, inputs: tuple, job: Callable, args: tuple, worker: int | None = None,
-               finish: Callable[[Rendered], Rendered] | None = None) -> None:
-        """Run job(*args) for chunk i in `worker` (any free one when None); its result, through `finish`,
-        is accepted in turn. In this process alone, now."""
+               finish: Callable[[Rendered], Rendered] | None = None, first: bool = False) -> None:
+        """Run job(*args) for chunk i in `worker` (a drawing of a layout it holds; any free one when None: a
+        layout, `first` the chunk's first); its result, through `finish`, is accepted in turn. In this
+        process alone, now."""
         finish = finish or (lambda record: record)
         if not self.pools:
             self.accept(i, inputs, finish(job(*args, engine=self.engine)))
             return
         if worker is None:
             self.ready()
-            worker = next(w for w in range(len(self.pools)) if not self.busy(w))
+            worker = self.free()
         while self.busy(worker):
-            self.take()
+            self.wait()
 
         def finishing(record: Rendered, worker: int = worker) -> Rendered:
             record = finish(record)
             record.holder = worker if record.held else None
             return record
 
-        self.pending.append((i, inputs, self.pools[worker].submit(job, *args), worker, finishing))
+        self.pending.append(_Sent(i, inputs, self.pools[worker].submit(job, *args), worker, finishing,
+                                  drawing=job is draw_held, first=first))
 
     def chore(self, worker: int | None, job: Callable, *args) -> None:
         """Run job(*args) in `worker`, after what it has in hand; nothing comes back."""
@@ -232,25 +278,48 @@ class Workers:
             self.chores.append(self.pools[worker].submit(job, *args))
 
     def busy(self, worker: int) -> bool:
-        return any(w == worker for _, _, _, w, _ in self.pending)
+        """Whether `worker` has a job not finished yet."""
+        return any(s.worker == worker and not s.future.done() for s in self.pending)
+
+    def free(self) -> int:
+        """The first worker with nothing in hand, once there is one."""
+        while True:
+            free = [w for w in range(len(self.pools)) if not self.busy(w)]
+            if free:
+                return free[0]
+            self.wait()
+
+    def wait(self) -> None:
+        """Until one more job is done (nothing accepted)."""
+        from concurrent.futures import FIRST_COMPLETED
+        from concurrent.futures import wait as wait_futures
+
+        running = [s.future for s in self.pending if not s.future.done()]
+        if running:
+            wait_futures(running, return_when=FIRST_COMPLETED)
 
     def take(self) -> None:
-        i, inputs, future, _, finish = self.pending.pop(0)
-        self.accept(i, inputs, finish(future.result()))
+        """Accept the oldest result (waiting for it)."""
+        sent = self.pending.pop(0)
+        self.accept(sent.chunk, sent.inputs, sent.finish(sent.future.result()))
 
     def ahead(self, i: int) -> bool:
-        """Whether a chunk before chunk i is still being laid out (chunk i's first page is a guess)."""
-        return any(j < i for j, _, _, _, _ in self.pending)
+        """Whether a chunk before chunk i is still out for its first layout, as far as accepted results tell
+        (chunk i's first page is a guess: one laid out again goes by its last layout, see above)."""
+        return any(s.chunk < i and s.first for s in self.pending)
 
     def wait_for(self, i: int) -> None:
-        """Until what chunk i has in flight is back."""
-        while any(j == i for j, _, _, _, _ in self.pending):
+        """Until what chunk i has in flight is back and accepted."""
+        while any(s.chunk == i for s in self.pending):
             self.take()
 
     def ready(self) -> None:
-        """Until a worker is free."""
-        while self.pools and len(self.pending) >= len(self.pools):
+        """Every first layout sent is accepted but the last (workers - 1) ones, and a worker is free."""
+        if not self.pools:
+            return
+        while sum(s.first for s in self.pending) >= len(self.pools):
             self.take()
+        self.free()
 
     def drain(self) -> None:
         while self.pending:
