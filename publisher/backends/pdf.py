@@ -363,7 +363,7 @@ class PdfBackend:
             show_front=kind in (None, "front"),
             in_parts=chunk is not None,
             chunk_first=chunk_first if chunk is not None else 0,
-            stubs="",  # (a theme's template of before 2026-12-06 still shows it: targets in other chunks need no element)
+            stubs="",  # (a theme's template from before 2026-12-05 shows it: other chunks' targets need no element)
             parts_before=chunk.parts_before if chunk is not None else 0,
         )
 

@@ -27,9 +27,10 @@ order alone (Workers), so a build is the same every time, and the same as with o
 stop only when nothing moves).
 
 Page numbers that cross chunks. WeasyPrint is told the page number of every target a chunk points to in
-another chunk (a link or `target-counter()`), which no element of the chunk holds (weasy.fixed_pages:
-until 2026-12-06 an empty element stood in for each, a third of the glossary's layout time): the contents, "(p. N)" and the glossary's and tag index's numbers come from the
-theme's own CSS, as in a book rendered whole. A target in a later chunk is not placed yet: the first sweep
+another chunk (a link or `target-counter()`), which no element of the chunk holds (weasy.fixed_pages;
+until 2026-12-05 an empty element stood in for each, a third of the glossary's layout time): the
+contents, "(p. N)" and the glossary's and tag index's numbers come from the theme's own CSS, as in a book
+rendered whole. A target in a later chunk is not placed yet: the first sweep
 guesses its number, and its own targets' too (with every number known beforehand WeasyPrint lays each page
 out once, where a book rendered whole lays out again every page that shows a page number). Such a layout
 is held by the process that made it (pdfworker.py). When every chunk before the back matter is placed, each
@@ -37,13 +38,15 @@ held chunk is drawn where it made it, with its folios and numbers changed to the
 as many digits as the one it shows (renumber.py: the digits of the theme's faces are of one width, so the
 layout is that of the right numbers, byte for byte); otherwise it is laid out again with them. The back
 matter is laid out after that, every number known. Sweeps repeat until no chunk's inputs (its first page,
-the numbers it shows) change, so a chunk whose page count changed moves the ones after it. The index's numbers are literal, from every chunk's anchors. At N=200, 2 workers: each of
-the 11 chunks laid out once, but for the contents and one chunk that pointed across page 100 by guess.
+the numbers it shows) change, so a chunk whose page count changed moves the ones after it. The index's
+numbers are literal, from every chunk's anchors. At N=200, 2 workers: each of the 11 chunks laid out
+once, but for the contents and one chunk that pointed across page 100 by guess.
 
 Links that cross chunks. WeasyPrint writes an internal link as a named destination and drops a link whose
 anchor is not in its document: a chunk's links to other chunks are kept all the same (weasy.outside_links),
-and the merge gives each name the destination it has in the chunk where it is. The outline is rebuilt from every chunk's bookmarks and their levels (a
-chunk that opens inside a part has chapters at level 2 whose parent is in an earlier chunk).
+and the merge gives each name the destination it has in the chunk where it is. The outline is rebuilt
+from every chunk's bookmarks and their levels (a chunk that opens inside a part has chapters at level 2
+whose parent is in an earlier chunk).
 
 A two-sided book opens every chunk on a right-hand page, as a book rendered whole opens its parts, chapters
 and back matter: the blank left-hand page before it, if any, is added when merging. A chunk that begins
@@ -281,8 +284,8 @@ class PartsRenderer:
     def drawable(self, i: int, inputs: tuple, numbers: dict[str, int], outside: list[str]) -> dict[str, tuple[int, int]] | None:
         """The numbers to change in chunk i's held layout for it to be drawn at `first` with every number
         right (target -> (shown, right)); None when it must be laid out again: not held, moved by an odd
-        number of pages (the sides change), other targets outside or index numbers (text, not generated), or a number
-        (a folio among them) with more or fewer digits than it shows."""
+        number of pages (the sides change), other targets outside or index numbers (text, not generated),
+        or a number (a folio among them) with more or fewer digits than it shows."""
         record = self.records[i]
         if record is None or not record.held or record.written:
             return None

@@ -159,7 +159,8 @@ def lay_out_part(job: Job, engine=None) -> Rendered:
     """Lay the chunk out with its fixed numbers; write it when every number it shows is right
     (those outside as known now, a later sweep lays it out again if they move; those inside where this
     layout put their targets). Otherwise hold the layout (job.hold, within HOLD_PAGES) or drop it; a
-    dropped Document's memory is handed back before returning."""
+    dropped Document's memory is handed back before returning, or in a worker of a book that holds
+    layouts at the start of its next job (collect_garbage)."""
     engine = engine or _engine
     _collect_left()
     html = job.html.read_text(encoding="utf-8")
