@@ -35,8 +35,8 @@ def merge(records: list[Rendered], folder: Path, target: Path) -> None:
             assert len(book.pages) + 1 == record.first, (i, len(book.pages), record.first)
             offset = len(book.pages)
             with warnings.catch_warnings():
-                # that pages.extend() leaves the chunk's named destinations behind is the point: the
-                # stubs' names are alike in several chunks, and the real one is chosen below
+                # that pages.extend() leaves the chunk's named destinations behind is the point: one name
+                # tree is made below, of each chunk's real anchors
                 warnings.simplefilter("ignore", pikepdf.exceptions.PageCopyWarning)
                 book.pages.extend(chunk.pages)
             if i:

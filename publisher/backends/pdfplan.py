@@ -85,7 +85,7 @@ def part_pages(book: Book) -> int:
     """Pages per part, or 0: the book is rendered whole."""
     m = book.manifest
     if m.pdf_tagged or not {"fixed_pages", "outside_links"} <= installed():
-        return 0  # structure trees cannot be merged; a WeasyPrint without the stubs' page numbers
+        return 0  # structure trees cannot be merged; a WeasyPrint without other parts' page numbers
     if m.pdf_part_pages:
         return m.pdf_part_pages
     return AUTO_PART_PAGES if estimated_pages(book) > AUTO_PAGES else 0
