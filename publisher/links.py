@@ -117,9 +117,9 @@ def find_article(name: str, source: Article, ctx, where: SourceLocation) -> tupl
     vault = ctx.vault
     if name.startswith(("./", "../")):  # a Markdown link or a relative wikilink: a path from the linking
         name = name.removeprefix("./")  # article's folder, else a vault path or name
+        if candidates(name, source.path) is None:
+            return None, "broken"  # outside the knowledge base (by `..`): never read
         rel = posixpath.normpath(posixpath.join(posixpath.dirname(source.path), name))
-        if rel.startswith("../") or rel == "..":
-            return None, "broken"  # outside the knowledge base: never read
         found = vault.lookup(rel)
         if len(found) == 1:
             return found[0], "resolved"

@@ -19,6 +19,8 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -292,9 +294,6 @@ class Workers:
 
     def wait(self) -> None:
         """Until one more job is done (nothing accepted)."""
-        from concurrent.futures import FIRST_COMPLETED
-        from concurrent.futures import wait as wait_futures
-
         running = [s.future for s in self.pending if not s.future.done()]
         if running:
             wait_futures(running, return_when=FIRST_COMPLETED)
