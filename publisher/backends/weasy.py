@@ -28,11 +28,11 @@ says once what is lost (`pdf.engine`, problems()). pyproject.toml pins the versi
    while they are alive; inside, it runs less often.
 5. A run of text that ends with a space before an inline element ("... This is where <a>...") and whose
    words fit the line only without that space was cut after its first word: WeasyPrint 70's
-   split_first_line measures the line with the space that ends it (which hangs, CSS Text 3, 4.1.3) and,
-   finding it too wide, starts again from the first word; "The" stood alone on a justified line, or
-   "Operat-", the rest of the sentence on the next (11 lines in the N=200 bench book). Here the line keeps
-   its words and the space ends it, as when the space fits. docs/weasyprint-trailing-space.md is the
-   reproduction.
+   split_first_line measures the line with the space that ends it (a space removed at a line's end, CSS
+   Text 3, 4.1.3) and, finding it too wide, starts again from the first word; "The" stood alone on a
+   justified line, or "Operat-", the rest of the sentence on the next (11 lines in the N=200 bench book).
+   Here the line keeps its words and the space ends it, as when the space fits.
+   docs/weasyprint-trailing-space.md is the reproduction.
 """
 
 from __future__ import annotations
