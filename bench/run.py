@@ -35,6 +35,10 @@ alone from that JSON) on the same article files, and WeasyPrint alone rendering 
 Peers (`--only peers`, bench/peers.py), each one process on the same article files: pandoc -> Typst
 markup -> the `typst` package, and pandoc -> HTML -> WeasyPrint with a ten-line stylesheet; with
 publisher's PDF, each one's pages per second (target i: the whole PDF build at most 3x pandoc -> typst).
+Beside them a sketch of another PDF engine (#15): publisher's own normalized book (load_book, nothing
+cached) through pandoc's typst writer and Typst, with the theme's costly print features in
+bench/typst-book.typ (a page number after every cross-reference, running heads, justification,
+hyphenation, the contents).
 
 Results: bench/results/latest.json, bench/results/latest.md (and README-table.md, the targets table).
 """
@@ -85,7 +89,9 @@ SHAPED = (  # measured at N=1000 (or when --only names them): name, manifest (be
     ("pdf-workers-1", "book-pdf-workers-1.yml", ("-f", "pdf")),
     ("pdf-workers-2", "book-pdf-workers-2.yml", ("-f", "pdf")),
 )
-PEERS = {"peer-typst": "typst", "peer-weasyprint": "weasyprint"}  # bench/peers.py: publisher's PDF beside them
+# bench/peers.py: publisher's PDF beside them; the last is publisher's own book through Typst (a sketch of
+# another PDF engine, #15), not a peer
+PEERS = {"peer-typst": "typst", "peer-weasyprint": "weasyprint", "sketch-typst-book": "typst-book"}
 
 
 # ================================================================ the child: one measurement in-process
@@ -653,6 +659,7 @@ class Run:
     def peer(self, name: str, kind: str, files: list[str]) -> None:
         """One peer's PDF of the same article files, as one process (bench/peers.py prints its pages)."""
         reset(self.root, self.keep)
+        files = [str(self.manifest)] if kind == "typst-book" else files
         r = self.tool(name, [sys.executable, str(BENCH / "peers.py"), kind, str(self.scratch / f"{name}.pdf"), *files],
                       cwd=self.root / "kb")
         if not r.get("error"):
@@ -782,7 +789,7 @@ def judge(sizes: dict) -> list[dict]:
                  "h": ("epub", "pandoc-md-epub"), "i": ("pdf", "peer-typst"), "j": ("all-formats-one-chapter",),
                  "k": ("all-formats-one-chapter", "all-formats"), "l": ("pdf-workers-2", "pdf-workers-1")}[tid]
         n = pick_n(sizes, want, needs)
-        needs += {"f": ("check-cold",), "b": ("epub-warm",)}.get(tid, ())
+        needs += {"f": ("check-cold",), "b": ("epub-warm",), "i": ("sketch-typst-book",)}.get(tid, ())
         row = {"id": tid, "target": what, "n": n, "target_n": want, "limit": limit, "kind": kind, "figure": None,
                "cpu_figure": None, "met": None}
         try:
@@ -814,6 +821,10 @@ def judge_one(row: dict, tid: str, m: dict | None) -> None:
         if tid == "i":  # pages per second of each: typst's pages are not ours
             row["detail"] = ", ".join(f"{what} {d['detail']['pages']} pages in {d['wall_s']:.1f} s ({d['detail']['pages'] / d['wall_s']:.0f} pages/s)"
                                       for what, d in (("publisher", m["pdf"]), ("typst", m["peer-typst"])))
+            sketch = m.get("sketch-typst-book")
+            if sketch and not sketch.get("error") and sketch.get("detail", {}).get("pages"):
+                row["detail"] += (f"; publisher's book through Typst (bench/typst-book.typ) {sketch['detail']['pages']} pages in "
+                                  f"{sketch['wall_s']:.1f} s, {sketch['wall_s'] / m['peer-typst']['wall_s']:.2f}x")
         largest = m["epub"].get("detail", {}).get("largest_document_kb") if tid == "h" else None
         if largest is not None:
             row["detail"] += f"; largest content document {largest:.0f} KB ({m['epub']['detail']['documents']} documents)"
@@ -908,6 +919,7 @@ STAGE_ROWS = (
     ("baseline: WeasyPrint alone, same HTML", "weasyprint-alone", None),
     ("peer: pandoc -> typst (typst package)", "peer-typst", None),
     ("peer: pandoc -> HTML -> WeasyPrint, minimal CSS", "peer-weasyprint", None),
+    ("sketch: publisher's book -> pandoc -> typst (bench/typst-book.typ)", "sketch-typst-book", None),
 )
 
 
@@ -932,7 +944,7 @@ def stage_rows(sizes: dict) -> list[dict]:
                 continue
             row["peak_mb"] = r["peak_mb"]
             notes = []
-            if d.get("pages") and label.startswith(("pdf: whole", "baseline: WeasyPrint", "peer: ")):
+            if d.get("pages") and label.startswith(("pdf: whole", "baseline: WeasyPrint", "peer: ", "sketch: ")):
                 notes.append(f"{d['pages']} pages, {d['pages'] / r['wall_s']:.1f} pages/s")
             if label.startswith("  WeasyPrint parse") and d.get("intervals", {}).get("weasyprint.layout", {}).get("calls", 0) > 1:
                 notes.append(f"{d['intervals']['weasyprint.layout']['calls']} renderings")

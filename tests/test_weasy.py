@@ -45,7 +45,7 @@ def test_a_change_that_does_not_apply_is_one_warning_and_the_build_goes_on(tmp_p
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "installed: actual_text,fixed_pages,page_counters,target_names\n" in done.stdout
+    assert "installed: actual_text,fixed_pages,page_counters,target_names,trailing_spaces\n" in done.stdout
     engine = [line for line in done.stderr.splitlines() if line.endswith("[pdf.engine]")]
     assert engine == [
         f"publisher: warning: WeasyPrint {version('weasyprint')}: {weasy.LOST['outside_links']} "
@@ -53,3 +53,36 @@ def test_a_change_that_does_not_apply_is_one_warning_and_the_build_goes_on(tmp_p
         f"(publisher is tested with weasyprint{weasy.TESTED}) [pdf.engine]"]
     pdfs = list(tmp_path.glob("**/*.pdf"))
     assert len(pdfs) == 1 and pdf_text(pdfs[0]).strip()
+
+
+def _lines(html: str) -> list[tuple[str, float]]:
+    """Each line of the first page: its text and the width of its first piece of text."""
+    import weasyprint
+    from weasyprint.formatting_structure.boxes import LineBox, TextBox
+
+    found: list[tuple[str, float]] = []
+
+    def walk(box):
+        if isinstance(box, LineBox):
+            texts = [b for b in box.descendants() if isinstance(b, TextBox)]
+            found.append(("".join(b.text for b in texts), texts[0].width))
+        else:
+            for child in getattr(box, "children", ()):
+                walk(child)
+
+    walk(weasyprint.HTML(string=html).render().pages[0]._page_box)
+    return found
+
+
+def test_words_that_fit_without_their_last_space_stay_on_their_line():
+    # Change 5: the sentence fits a line of its own width, but not with the space before <em>; WeasyPrint 70
+    # alone puts "The" on a line by itself.
+    sentence = "The quick brown fox jumps over the lazy dog near the bank."
+    page = "@page { size: 500px 200px; margin: 10px } body { margin: 0; font: 12px 'DejaVu Serif' } p { margin: 0 }"
+    (_, width), = _lines(f"<html><head><style>{page}</style></head><body><p>{sentence}</p></body></html>")
+    html = f"<html><head><style>{page} p {{ width: {width + 0.01}px }}</style></head><body><p>{sentence} <em>Then more.</em></p></body></html>"
+    assert [text for text, _ in _lines(html)][:2] == ["The", "quick brown fox jumps over the lazy dog near the bank."]
+    with weasy.tuned(""):
+        assert [text for text, _ in _lines(html)] == [sentence, "Then more."]
+        wider = html.replace(f"{width + 0.01}px", f"{width + 60}px")  # room for "Then": it follows on the line
+        assert [text for text, _ in _lines(wider)] == [f"{sentence} Then", "more."]

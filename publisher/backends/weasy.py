@@ -26,6 +26,13 @@ says once what is lost (`pdf.engine`, problems()). pyproject.toml pins the versi
    chunk whose targets are all fixed is laid out once.
 4. Python's cyclic garbage collector scans WeasyPrint's millions of box and style objects over and over
    while they are alive; inside, it runs less often.
+5. A run of text that ends with a space before an inline element ("... This is where <a>...") and whose
+   words fit the line only without that space was cut after its first word: WeasyPrint 70's
+   split_first_line measures the line with the space that ends it (a space removed at a line's end, CSS
+   Text 3, 4.1.3) and, finding it too wide, starts again from the first word; "The" stood alone on a
+   justified line, or "Operat-", the rest of the sentence on the next (11 lines in the N=200 bench book).
+   Here the line keeps its words and the space ends it, as when the space fits.
+   docs/weasyprint-trailing-space.md is the reproduction.
 """
 
 from __future__ import annotations
@@ -261,6 +268,48 @@ def _install_outside_links() -> bool:
     return True
 
 
+def _install_trailing_spaces() -> bool:
+    import math
+
+    import weasyprint.layout.inline as inline
+    import weasyprint.layout.preferred as preferred
+    import weasyprint.text.line_break as line_break
+
+    original = line_break.split_first_line
+    if inline.split_first_line is not original or preferred.split_first_line is not original:
+        return False
+
+    @functools.wraps(original)
+    def split_first_line(text, style, context, max_width, justification_spacing, is_line_start=True, minimum=False):
+        result = original(text, style, context, max_width, justification_spacing, is_line_start, minimum)
+        if (not _active.get() or result[2] is None or minimum or not text.endswith(" ")
+                or max_width is None or not 0 < max_width < math.inf
+                or style["white_space"] not in ("normal", "nowrap", "pre-line")):
+            return result
+        words = text.rstrip(" ")
+        if result[1] >= len(words.encode()):
+            return result
+        # cut before its last word: do the words fit without the space? (one more layout, for about one call
+        # in twenty in a chapter; guessing from the width of the line returned missed some)
+        layout = line_break.create_layout(words, style, context, max_width, justification_spacing)
+        line, resume = layout.get_first_line()
+        fits = resume is None and line_break.line_size(line, style)[0] <= max_width
+        layout.deactivate()
+        if not fits:
+            return result
+        # what split_first_line returns when the space fits too: the whole text on one line, the space kept
+        # (the line ends there: what follows cannot fit, and the line's last space is removed when it is placed)
+        layout = line_break.create_layout(text, style, context, max_width, justification_spacing)
+        line, resume = layout.get_first_line()
+        if resume is not None:
+            layout.deactivate()
+            return result
+        return line_break.first_line_metrics(line, text, layout, None, True, style)
+
+    line_break.split_first_line = inline.split_first_line = preferred.split_first_line = split_first_line
+    return True
+
+
 def installed() -> frozenset[str]:
     """The names of the changes this WeasyPrint accepted."""
     return _install()
@@ -287,6 +336,7 @@ def outside_links(names):
 
 # What each change replaces in WeasyPrint (module, attribute, its parameters as tested, WeasyPrint 70) and
 # what a book loses without it. A change whose attributes are missing or take other parameters is not made.
+SPLIT_FIRST_LINE = ("text", "style", "context", "max_width", "justification_spacing", "is_line_start", "minimum")
 REQUIRES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     "actual_text": (("weasyprint.draw", "draw_text", ("stream", "textbox", "offset_x", "text_overflow", "block_ellipsis")),
                     ("pydyf", "Stream.begin_marked_content", ("self", "tag", "property_list"))),
@@ -306,6 +356,17 @@ REQUIRES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
                      ("self", "parent_box", "css_token", "parse_again_function", "missing_counters", "missing_target_counters")),
                     ("weasyprint.css.targets", "TargetLookupItem", ())),
     "outside_links": (("weasyprint.pdf", "resolve_links", ("pages",)),),
+    "trailing_spaces": (("weasyprint.text.line_break", "split_first_line", SPLIT_FIRST_LINE),
+                        ("weasyprint.layout.inline", "split_first_line", SPLIT_FIRST_LINE),
+                        ("weasyprint.layout.preferred", "split_first_line", SPLIT_FIRST_LINE),
+                        ("weasyprint.text.line_break", "create_layout",
+                         ("text", "style", "context", "max_width", "justification_spacing")),
+                        ("weasyprint.text.line_break", "line_size", ("line", "style")),
+                        ("weasyprint.text.line_break", "first_line_metrics",
+                         ("first_line", "text", "layout", "resume_at", "space_collapse", "style", "hyphenated",
+                          "hyphenation_character")),
+                        ("weasyprint.text.line_break", "Layout.deactivate", ("self",)),
+                        ("weasyprint.text.line_break", "Layout.get_first_line", ("self",))),
 }
 LOST = {
     "actual_text": "preformatted lines are drawn without their ActualText: text copied or extracted from a diagram "
@@ -314,6 +375,7 @@ LOST = {
     "page_counters": "pages that show a page number (contents, \"(p. N)\") are laid out three times instead of twice",
     "fixed_pages": "a long book is laid out whole, not in parts: memory grows with its page count",
     "outside_links": "a long book is laid out whole, not in parts: memory grows with its page count",
+    "trailing_spaces": "a line whose words fit only without the space that ends them is cut after its first word",
 }
 TESTED = ">=70,<71"  # pyproject.toml's pin
 
@@ -342,7 +404,7 @@ def mismatch(name: str) -> str:
 
 INSTALLERS = {"actual_text": _install_actual_text, "target_names": _install_target_names,
               "page_counters": _install_page_counters, "fixed_pages": _install_fixed_pages,
-              "outside_links": _install_outside_links}
+              "outside_links": _install_outside_links, "trailing_spaces": _install_trailing_spaces}
 _refused: dict[str, str] = {}
 
 
