@@ -284,7 +284,7 @@ def _install_trailing_spaces() -> bool:
         result = original(text, style, context, max_width, justification_spacing, is_line_start, minimum)
         if (not _active.get() or result[2] is None or minimum or not text.endswith(" ")
                 or max_width is None or not 0 < max_width < math.inf
-                or style["white_space"] not in ("normal", "nowrap", "pre-line")):
+                or style["white_space"] in PREFORMATTED):  # spaces that do not collapse stay where they are
             return result
         words = text.rstrip(" ")
         if result[1] >= len(words.encode()):
